@@ -1,0 +1,37 @@
+"""The `medjudge` command: a thin typer shell over the library. Heavy imports happen inside commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import MedjudgeError
+
+app = typer.Typer(help="Grade free-form health answers with LLM judges; measure how far the judges can be trusted.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def _register():
+    from . import grade, rubric, runs  # noqa: F401
+
+
+def main(argv=None):
+    import click
+
+    _register()
+    try:
+        rc = app(args=argv, standalone_mode=False)
+    except MedjudgeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("interrupted: finished judgments are saved; rerun the same command to resume", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: finished judgments are saved; rerun the same command to resume", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(rc if isinstance(rc, int) else 0)

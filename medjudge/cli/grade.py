@@ -1,0 +1,108 @@
+"""medjudge grade: rubric + answers + judge panel -> judgments in SQLite, with a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app
+
+DB_HELP = "SQLite database file"
+
+
+@app.command()
+def grade(
+    input_path: Path = typer.Argument(..., help="answers JSONL, or HealthBench JSONL with --format healthbench"),
+    rubric: Optional[str] = typer.Option(None, "--rubric", "-r", help="rubric file or library id (healthbench for --format healthbench)"),
+    judge: Optional[list[str]] = typer.Option(None, "--judge", "-j", help="LiteLLM model string, repeat for a panel; MODEL@http://host/v1 sets an API base"),
+    fmt: str = typer.Option("answers", "--format", help="answers | healthbench"),
+    answers: Optional[Path] = typer.Option(None, "--answers", help="HealthBench: answers JSONL keyed by prompt_id (last assistant turn graded)"),
+    answer_field: str = typer.Option("ideal", "--answer-field", help="HealthBench without --answers: grade this completion (ideal)"),
+    samples: int = typer.Option(1, "--samples", "-n", help="samples per judge"),
+    mode: str = typer.Option("per-criterion", "--mode", help="per-criterion (one call each) | batched (one call per answer)"),
+    temperature: float = typer.Option(0.0, "--temperature"),
+    seed: Optional[int] = typer.Option(0, "--seed", help="sent where the provider supports it (sample i gets seed+i)"),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
+    tie: Optional[str] = typer.Option(None, "--tie", help="count a tied boolean vote as met or unmet (default: unscored)"),
+    concurrency: int = typer.Option(16, "--concurrency", "-c", help="calls in flight at once"),
+    timeout: float = typer.Option(60.0, "--timeout", help="seconds per call"),
+    max_retries: int = typer.Option(4, "--max-retries", help="retries per call on 429, timeouts, server errors"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="grade only the first N answers"),
+    local_only: bool = typer.Option(False, "--local-only", help="refuse judges that are not in-process or on loopback"),
+    resume: Optional[str] = typer.Option(None, "--resume", help="finish a stored run (its rubric, answers and panel)"),
+    db: Path = typer.Option(Path("medjudge.db"), "--db", help=DB_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Grade answers with a judge panel; every judgment is stored, a rerun resumes."""
+    from rich.console import Console
+
+    from ..config import EMBEDDED_WARNING, resolve_judges
+    from ..grading import GradeConfig, execute, prepare, prepare_resume
+    from ..report import render, summarize_run
+    from ..store import Store
+
+    console = Console(stderr=False)
+    store = Store(db)
+    if resume:
+        run, cfg, rubric_obj, items, judges = prepare_resume(store, resume, concurrency=concurrency, timeout=timeout,
+                                                             max_retries=max_retries)
+        skipped = []
+    else:
+        if rubric is None and fmt == "healthbench":
+            rubric = "healthbench"
+        if rubric is None:
+            raise typer.BadParameter("give --rubric FILE or a library id (see `medjudge rubric list`)")
+        judges_spec, origin = resolve_judges(judge)
+        if origin == "embedded":
+            console.print(f"[yellow]{EMBEDDED_WARNING}[/yellow]")
+        cfg = GradeConfig(input_path=str(input_path), rubric=rubric, judges=judges_spec, format=fmt,
+                          answers_path=str(answers) if answers else None, answer_field=answer_field, samples=samples,
+                          mode=mode, temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie,
+                          local_only=local_only, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
+                          limit=limit)
+        run, rubric_obj, items, judges, skipped = prepare(store, cfg)
+        if fmt == "healthbench" and answers is None:
+            console.print(f"grading the physician {answer_field} completions (use --answers FILE to grade a model's)")
+    if skipped:
+        console.print(f"skipped {len(skipped)} examples: " + "; ".join(f"{pid} ({why})" for pid, why in skipped[:3])
+                      + (" ..." if len(skipped) > 3 else ""))
+    import time
+
+    start = time.perf_counter()
+    with _progress(console, quiet) as listener:
+        panel = execute(store, cfg, run, rubric_obj, items, judges, [listener] if listener else [])
+    wall = time.perf_counter() - start
+    p = panel.progress
+    console.print(f"this invocation: {p.calls} calls made, {p.cached} answered from cache, "
+                  f"{panel.llm.retries} retries, {p.done} of {p.total} tasks done")
+    render(summarize_run(store, run["id"]), console, wall)
+
+
+class _progress:
+    """A rich progress bar (done/total, ETA, calls, tokens, cost) fed by the panel's progress listener."""
+
+    def __init__(self, console, quiet):
+        self.console, self.quiet, self.bar = console, quiet, None
+
+    def __enter__(self):
+        if self.quiet:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            TextColumn("{task.fields[stats]}"), console=self.console, transient=False)
+        self.task = self.bar.add_task("grade", total=None, stats="")
+        self.bar.start()
+
+        def listener(p):
+            stats = (f"calls {p.calls} cached {p.cached} tokens {p.input_tokens + p.output_tokens} "
+                     f"cost ${p.cost:.4f}")
+            self.bar.update(self.task, total=p.total, completed=p.done, stats=stats)
+
+        return listener
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,196 @@
+"""A loopback OpenAI-compatible chat server with scripted replies: the fake LLM for tests, demos and benchmarks.
+
+It speaks `POST /v1/chat/completions` on 127.0.0.1 only. A responder turns each request into a reply:
+a string (the message content), a dict (sent as JSON content) or a Fault (429, 500, timeout, dropped
+connection, non-JSON body). The default responder is a deterministic lexical judge that reads the
+DSPy field blocks of medjudge prompts, so verdicts can be predicted and checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+FIELD = re.compile(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n\n\[\[ ## |\n\nRespond with|\Z)", re.S)
+STOP = {"about", "after", "their", "there", "these", "those", "which", "would", "should", "could", "other",
+        "answer", "response", "patient", "points", "being", "while", "where"}
+
+
+@dataclass
+class Fault:
+    kind: str  # "429", "500", "timeout", "drop", "garbage", "truncated"
+    delay: float = 0.0
+
+
+def fields_of(request: dict) -> dict[str, str]:
+    """The DSPy input fields of the last user message, with medjudge's block tags removed."""
+    user = [m for m in request.get("messages", []) if m.get("role") == "user"]
+    text = user[0]["content"] if user else ""
+    out = {}
+    for name, body in FIELD.findall(text):
+        body = re.sub(r"^<\w+>\n|\n</\w+>$", "", body.strip())
+        out[name] = body
+    return out
+
+
+def words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{5,}", text.lower()) if w not in STOP}
+
+
+def lexical_met(criterion: str, answer: str) -> bool:
+    """Met when at least half of the criterion's content words occur in the answer."""
+    need = words(re.sub(r"^\[[^\]]*\]\s*", "", criterion))
+    return bool(need) and len(need & words(answer)) / len(need) >= 0.5
+
+
+def lexical_level(dimension: str, answer: str) -> int:
+    lo, hi = map(int, re.search(r"integer from (-?\d+) to (-?\d+)", dimension).groups())
+    return lo + min(hi - lo, len(words(answer)) // 10)
+
+
+def default_responder(request: dict):
+    f = fields_of(request)
+    answer = f.get("answer", "")
+    if "criterion" in f:
+        met = lexical_met(f["criterion"], answer)
+        return {"explanation": "lexical overlap", "criteria_met": met}
+    if "criteria" in f:
+        verdicts = []
+        for line in f["criteria"].splitlines():
+            m = re.match(r"- id: (\S+) \| (.*)", line)
+            if m:
+                verdicts.append({"id": m.group(1), "explanation": "lexical overlap", "met": lexical_met(m.group(2), answer)})
+        return {"verdicts": verdicts}
+    if "dimension" in f:
+        return {"explanation": "length", "score": lexical_level(f["dimension"], answer)}
+    if "dimensions" in f:
+        scores = []
+        for block in f["dimensions"].split("\n\n"):
+            m = re.match(r"id: (\S+)\n(.*)", block, re.S)
+            if m:
+                scores.append({"id": m.group(1), "explanation": "length", "score": lexical_level(m.group(2), answer)})
+        return {"scores": scores}
+    return {"explanation": "unknown request"}
+
+
+class FakeLLM:
+    """Run with `with FakeLLM() as fake:`; judges are `openai/<name>@{fake.base_url}`."""
+
+    def __init__(self, responder=None, latency: float = 0.0, jitter: float = 0.0, fault_rate: float = 0.0,
+                 faults=("429", "500", "timeout", "drop", "garbage"), seed: int = 0, port: int = 0):
+        self.responder = responder or default_responder
+        self.latency, self.jitter, self.fault_rate, self.faults = latency, jitter, fault_rate, faults
+        self.rng = random.Random(seed)
+        self.port = port
+        self.requests: list[dict] = []
+        self.count = 0
+        self._lock = threading.Lock()
+        self._loop = None
+        self._thread = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def judge(self, name: str = "fake-judge") -> str:
+        return f"openai/{name}@{self.base_url}"
+
+    # -- server -----------------------------------------------------------------------------------
+    def start(self):
+        ready = threading.Event()
+
+        def serve():
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._start_server())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=serve, daemon=True, name="fakellm")
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    async def _start_server(self):
+        from aiohttp import web
+
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._handle)
+        app.router.add_post("/chat/completions", self._handle)
+        app.router.add_get("/v1/models", self._models)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    def stop(self):
+        if self._loop is None:
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+        try:
+            fut.result(5)
+        except Exception:
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    async def _models(self, request):
+        from aiohttp import web
+
+        return web.json_response({"object": "list", "data": [{"id": "fake-judge", "object": "model"}]})
+
+    async def _handle(self, request):
+        from aiohttp import web
+
+        body = await request.json()
+        with self._lock:
+            self.count += 1
+            self.requests.append(body)
+        reply = self.responder(body)
+        if not isinstance(reply, Fault) and self.fault_rate and self.rng.random() < self.fault_rate:
+            reply = Fault(self.rng.choice(self.faults))
+        delay = self.latency + (self.rng.uniform(-self.jitter, self.jitter) if self.jitter else 0.0)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if isinstance(reply, Fault):
+            return await self._fault(request, reply)
+        content = reply if isinstance(reply, str) else json.dumps(reply)
+        prompt_tokens = sum(len(m.get("content", "")) for m in body.get("messages", [])) // 4
+        return web.json_response({
+            "id": f"fake-{self.count}", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model", "fake-judge"),
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
+                      "total_tokens": prompt_tokens + len(content) // 4},
+        })
+
+    async def _fault(self, request, fault: Fault):
+        from aiohttp import web
+
+        if fault.kind == "429":
+            return web.json_response({"error": {"message": "rate limited", "type": "rate_limit_error"}}, status=429)
+        if fault.kind == "500":
+            return web.json_response({"error": {"message": "server error", "type": "server_error"}}, status=500)
+        if fault.kind == "timeout":
+            await asyncio.sleep(fault.delay or 3600)
+            return web.json_response({}, status=504)
+        if fault.kind == "drop":
+            request.transport.close()
+            return web.Response(status=500)
+        if fault.kind == "truncated":
+            return web.Response(text='{"id": "x", "choices": [{"mess', content_type="application/json")
+        return web.Response(text="<html>bad gateway</html>", content_type="application/json")

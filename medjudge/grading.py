@@ -1,0 +1,161 @@
+"""Grading: rubric + answers + panel -> a run in the database. The CLI's `grade` is a thin shell over this."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+
+from . import __version__
+from .errors import MedjudgeError
+from .inputs import load_answers, load_healthbench
+from .judges.aggregate import TIE_RULES
+from .judges.llm import Judge
+from .judges.program import MODES
+from .rubrics import load_rubric
+from .store import dumps
+
+
+@dataclass
+class GradeConfig:
+    input_path: str
+    rubric: str | None = None
+    judges: list[str] = field(default_factory=list)
+    format: str = "answers"  # or healthbench
+    answers_path: str | None = None  # HealthBench: answers keyed by prompt_id
+    answer_field: str = "ideal"  # HealthBench: grade the ideal completion when no answers file
+    samples: int = 1
+    mode: str = "per-criterion"
+    temperature: float = 0.0
+    seed: int | None = 0
+    max_tokens: int | None = None
+    tie: str | None = None
+    local_only: bool = False
+    # execution settings: not part of the run's identity
+    concurrency: int = 16
+    timeout: float = 60.0
+    max_retries: int = 4
+    limit: int | None = None
+
+    IDENTITY = ("format", "answer_field", "samples", "mode", "temperature", "seed", "max_tokens", "tie", "limit")
+
+
+def versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"medjudge": __version__, "python": platform.python_version()}
+    for pkg in ("dspy", "litellm"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def load_items(cfg: GradeConfig, rubric, skipped: list):
+    if cfg.format == "healthbench":
+        items = load_healthbench(cfg.input_path, rubric, cfg.answers_path, cfg.answer_field, skipped)
+    elif cfg.format == "answers":
+        items = load_answers(cfg.input_path, rubric)
+    else:
+        raise MedjudgeError(f"--format must be answers or healthbench, not {cfg.format!r}")
+    return items[: cfg.limit] if cfg.limit else items
+
+
+def check(cfg: GradeConfig, judges):
+    if cfg.mode not in MODES:
+        raise MedjudgeError(f"--mode must be one of {', '.join(MODES)}, not {cfg.mode!r}")
+    if cfg.tie not in TIE_RULES:
+        raise MedjudgeError("--tie must be met or unmet")
+    if cfg.samples < 1:
+        raise MedjudgeError("--samples must be at least 1")
+    if not judges:
+        raise MedjudgeError("no judge: give --judge MODEL")
+    if cfg.local_only:
+        remote = [j.model for j in judges if not j.is_local]
+        if remote:
+            raise MedjudgeError(f"--local-only refuses judges that are not in-process or on a loopback address: {', '.join(remote)}")
+
+
+def prepare(store, cfg: GradeConfig):
+    """Load and check everything, save rubric, answers and run; return (run, rubric, items, judges, skipped)."""
+    loaded = load_rubric(cfg.rubric)
+    rubric = loaded.rubric
+    judges = [Judge.parse(s) for s in cfg.judges]
+    check(cfg, judges)
+    skipped: list = []
+    items = load_items(cfg, rubric, skipped)
+    items_hash = hashlib.sha256()
+    for it in items:
+        items_hash.update(dumps([it.id, it.prompt, it.answer, it.source, it.tags,
+                                 [c.model_dump() for c in it.criteria] if it.criteria else None]).encode())
+    config = {k: getattr(cfg, k) for k in GradeConfig.IDENTITY}
+    identity = dumps({"rubric": loaded.hash, "items": items_hash.hexdigest(), "judges": [j.spec() for j in judges],
+                      **config})
+    run_id = "r" + hashlib.sha256(identity.encode()).hexdigest()[:11]
+    run = {"id": run_id, "rubric_hash": loaded.hash, "rubric_id": rubric.id, "kind": rubric.kind, "mode": cfg.mode,
+           "samples": cfg.samples, "panel": [j.spec() for j in judges],
+           "config": config | {"items_hash": items_hash.hexdigest(), "skipped": len(skipped)},
+           "versions": versions(), "input_path": str(cfg.input_path), "local_only": int(cfg.local_only)}
+    store.save_rubric(loaded)
+    store.start_run(run)
+    store.save_answers(run_id, items)
+    return run, rubric, items, judges, skipped
+
+
+def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=()):
+    """Run the panel; mark the run complete, interrupted (Ctrl-C) or failed. Returns the Panel (its progress)."""
+    from .judges import compile_rubric
+    from .judges.llm import LLM
+    from .judges.panel import Panel
+
+    program = compile_rubric(rubric, cfg.mode)
+    params = {"temperature": cfg.temperature}
+    if cfg.max_tokens:
+        params["max_tokens"] = cfg.max_tokens
+    panel = Panel(store, run["id"], program, judges, cfg.samples, params,
+                  LLM(timeout=cfg.timeout, max_retries=cfg.max_retries), cfg.concurrency, seed=cfg.seed)
+    panel.progress.listeners.extend(listeners)
+    status = "failed"
+    try:
+        asyncio.run(panel.run(items))
+        status = "complete" if panel.progress.errors == 0 else "incomplete"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        summary = None
+        if status in ("complete", "incomplete"):
+            from .report import summarize_run
+
+            summary = summarize_run(store, run["id"])
+            store.save_scores(run["id"], summary.pop("per_answer"))
+        store.finish_run(run["id"], status, summary)
+    return panel
+
+
+def prepare_resume(store, run_id: str, **execution):
+    """A stored run's rubric, answers and panel, ready to finish what is missing."""
+    from .report import run_rubric, stored_items
+
+    run = store.get_run(run_id)
+    if run is None:
+        raise MedjudgeError(f"no run {run_id!r} in {store.path} (see `medjudge runs`)")
+    conf = {k: v for k, v in run["config"].items() if k in GradeConfig.IDENTITY}
+    cfg = GradeConfig(input_path=run["input_path"], judges=[j["model"] for j in run["panel"]],
+                      local_only=bool(run["local_only"]), **conf, **execution)
+    judges = [Judge(j["model"], j["api_base"]) for j in run["panel"]]
+    store.start_run(run)
+    return run, cfg, run_rubric(store, run), list(stored_items(store, run["id"])), judges
+
+
+def grade(store, cfg: GradeConfig, listeners=()):
+    run, rubric, items, judges, skipped = prepare(store, cfg)
+    start = time.perf_counter()
+    panel = execute(store, cfg, run, rubric, items, judges, listeners)
+    return run["id"], panel, time.perf_counter() - start, skipped
+
+
+__all__ = ["GradeConfig", "grade", "prepare", "execute", "asdict"]

@@ -1,0 +1,177 @@
+"""Answers to grade: medjudge answers JSONL and HealthBench JSONL, read into Items with line-numbered errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from pydantic import ValidationError
+
+from .errors import InputError
+from .rubrics.checklist import parse_example_criteria
+
+MAX_LINE_BYTES = 8 * 1024 * 1024  # one answer line; larger lines are refused, not loaded
+
+
+@dataclass
+class Item:
+    id: str
+    prompt: list[dict[str, str]]
+    answer: str
+    source: str | None = None
+    tags: list[str] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    criteria: list | None = None
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    path = Path(path)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise InputError(path, None, None, f"cannot open: {exc.strerror}") from None
+    with fh:
+        for lineno, raw in enumerate(fh, 1):
+            if len(raw) > MAX_LINE_BYTES:
+                raise InputError(path, lineno, None, f"line is {len(raw) // 1024 // 1024} MiB, over the {MAX_LINE_BYTES // 1024 // 1024} MiB limit")
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise InputError(path, lineno, None, f"not valid JSON: {getattr(exc, 'msg', exc)}") from None
+            if not isinstance(obj, dict):
+                raise InputError(path, lineno, None, "each line must be a JSON object")
+            yield lineno, obj
+
+
+def as_messages(prompt, path, lineno, name="prompt") -> list[dict[str, str]]:
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    if isinstance(prompt, list) and prompt and all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in prompt
+    ):
+        return [{"role": m["role"], "content": m["content"]} for m in prompt]
+    raise InputError(path, lineno, name, "must be a string or a non-empty list of {role, content} messages")
+
+
+def answer_text(value, path, lineno, name) -> str:
+    """An answer is a string, or messages whose last assistant turn is the answer."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        turns = [m.get("content") for m in value if isinstance(m, dict) and m.get("role") == "assistant"]
+        if turns and isinstance(turns[-1], str):
+            return turns[-1]
+    raise InputError(path, lineno, name, "must be a string, or messages with an assistant turn")
+
+
+def _str_list(value, path, lineno, name):
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise InputError(path, lineno, name, "must be a list of strings")
+    return value
+
+
+def _criteria(rubric, obj, path, lineno):
+    if getattr(rubric, "kind", None) != "checklist" or rubric.criteria is not None:
+        return None
+    name = rubric.criteria_field
+    if name not in obj:
+        raise InputError(path, lineno, name, f"missing: rubric {rubric.id} takes its criteria from each example")
+    try:
+        return parse_example_criteria(obj[name], name)
+    except (ValueError, ValidationError) as exc:
+        problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        loc = ".".join(str(p) for p in exc.errors()[0]["loc"]) if isinstance(exc, ValidationError) else ""
+        raise InputError(path, lineno, f"{name}{'.' + loc if loc else ''}", problem) from None
+
+
+ANSWER_KEYS = ("answer", "completion", "response")
+
+
+def load_answers(path, rubric) -> list[Item]:
+    """medjudge answers JSONL: id, prompt (text or messages), answer, source, any extra fields."""
+    items, seen = [], set()
+    for lineno, obj in read_jsonl(path):
+        item_id = obj.get("id", obj.get("prompt_id"))
+        if not isinstance(item_id, (str, int)) or isinstance(item_id, bool):
+            raise InputError(path, lineno, "id", "missing: every answer needs an id (string or integer)")
+        item_id = str(item_id)
+        if item_id in seen:
+            raise InputError(path, lineno, "id", f"duplicate id {item_id!r}")
+        seen.add(item_id)
+        key = next((k for k in ANSWER_KEYS if k in obj), None)
+        if key is None:
+            raise InputError(path, lineno, "answer", "missing: the text to grade")
+        if "prompt" not in obj:
+            raise InputError(path, lineno, "prompt", "missing: the question the answer responds to")
+        source = obj.get("source", obj.get("system"))
+        extra = {k: v for k, v in obj.items() if k not in {"id", "prompt", "source", "system", "tags", key}}
+        items.append(Item(
+            id=item_id,
+            prompt=as_messages(obj["prompt"], path, lineno),
+            answer=answer_text(obj[key], path, lineno, key),
+            source=None if source is None else str(source),
+            tags=_str_list(obj.get("tags"), path, lineno, "tags"),
+            fields=extra,
+            criteria=_criteria(rubric, obj, path, lineno),
+        ))
+    if not items:
+        raise InputError(path, None, None, "no answers in file")
+    return items
+
+
+def load_healthbench(path, rubric, answers_path=None, answer_field="ideal", skipped=None) -> list[Item]:
+    """HealthBench JSONL; the answer is the ideal completion, or comes from an answers file keyed by prompt_id."""
+    answers = None
+    if answers_path is not None:
+        answers = {}
+        for lineno, obj in read_jsonl(answers_path):
+            pid = obj.get("prompt_id", obj.get("id"))
+            if pid is None:
+                raise InputError(answers_path, lineno, "prompt_id", "missing")
+            key = next((k for k in ANSWER_KEYS if k in obj), None)
+            if key is None:
+                raise InputError(answers_path, lineno, "completion", "missing: the answer to grade")
+            answers[str(pid)] = (answer_text(obj[key], answers_path, lineno, key), obj.get("source", obj.get("system")))
+    items, seen = [], set()
+    for lineno, obj in read_jsonl(path):
+        pid = obj.get("prompt_id")
+        if not isinstance(pid, str):
+            raise InputError(path, lineno, "prompt_id", "missing or not a string")
+        if pid in seen:
+            raise InputError(path, lineno, "prompt_id", f"duplicate {pid!r}")
+        seen.add(pid)
+        if "prompt" not in obj:
+            raise InputError(path, lineno, "prompt", "missing")
+        source = "ideal_completion"
+        if answers is not None:
+            if pid not in answers:
+                if skipped is not None:
+                    skipped.append((pid, "no answer in answers file"))
+                continue
+            text, source = answers[pid]
+            source = source or Path(answers_path).stem
+        else:
+            data = obj.get("ideal_completions_data") or {}
+            text = data.get(f"{answer_field}_completion") if isinstance(data, dict) else None
+            if not isinstance(text, str):
+                if skipped is not None:
+                    skipped.append((pid, f"no {answer_field}_completion"))
+                continue
+        items.append(Item(
+            id=pid,
+            prompt=as_messages(obj["prompt"], path, lineno),
+            answer=text,
+            source=None if source is None else str(source),
+            tags=_str_list(obj.get("example_tags"), path, lineno, "example_tags"),
+            fields={},
+            criteria=_criteria(rubric, obj, path, lineno),
+        ))
+    if not items:
+        raise InputError(path, None, None, "no gradable examples (no answers matched)")
+    return items

@@ -1,0 +1,139 @@
+"""The panel: run a judge program on every item, per judge model and sample, with bounded concurrency.
+
+Each finished call is written to SQLite before the next is counted, so an interrupted run keeps every
+judgment it finished and a rerun does only what is missing; identical calls are answered from the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from .llm import LLM, RequestRefused, TransportError, cache_key, prompt_hash
+from .program import ParseFailure, Vote
+
+RETRY_PROMPT = ("Your previous reply could not be read ({reason}). Reply again with only the JSON object "
+                "with the requested fields, and nothing else.")
+
+
+@dataclass
+class Task:
+    item: object
+    call_id: str
+    units: list
+    judge: object
+    sample: int
+
+
+@dataclass
+class Progress:
+    total: int = 0
+    done: int = 0
+    calls: int = 0
+    cached: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    errors: int = 0
+    listeners: list = field(default_factory=list)
+
+    def update(self):
+        for fn in self.listeners:
+            fn(self)
+
+
+class Panel:
+    def __init__(self, store, run_id, program, judges, samples=1, params=None, llm: LLM | None = None,
+                 concurrency=16, parse_retries=1, seed=None):
+        self.store, self.run_id, self.program = store, run_id, program
+        self.judges, self.samples = list(judges), samples
+        self.params = dict(params or {})
+        self.seed = seed
+        self.llm = llm or LLM()
+        self.concurrency, self.parse_retries = concurrency, parse_retries
+        self.progress = Progress()
+
+    def tasks(self, items, done: set):
+        for item in items:
+            for call_id, units in self.program.calls(item):
+                for judge in self.judges:
+                    for s in range(self.samples):
+                        if all((item.id, u.id, judge.name, s) in done for u in units):
+                            continue
+                        yield Task(item, call_id, units, judge, s)
+
+    def count(self, items, done: set) -> int:
+        return sum(1 for _ in self.tasks(items, done))
+
+    async def run(self, items):
+        done = self.store.done_units(self.run_id)
+        self.progress.total = self.count(items, done)
+        self.progress.update()
+        pending = self.tasks(items, done)
+
+        async def worker():
+            for task in pending:  # a shared generator: each worker takes the next task
+                await self.execute(task)
+
+        workers = [asyncio.create_task(worker()) for _ in range(max(1, self.concurrency))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for w in workers:
+                w.cancel()
+
+    def call_params(self, sample: int) -> dict:
+        params = dict(self.params)
+        if self.seed is not None:
+            params["seed"] = self.seed + sample
+        return params
+
+    async def execute(self, task: Task):
+        program, store, p = self.program, self.store, self.progress
+        messages = program.messages(task.item, task.units)
+        params = self.call_params(task.sample)
+        reason, key, status, attempts = None, None, "ok", 0
+        votes: dict[str, Vote] | None = None
+        for attempts in range(1, self.parse_retries + 2):
+            key = cache_key(task.judge, messages, params, task.sample)
+            hit = store.cached_call(key)
+            if hit is not None:
+                text = hit["response"]
+                store.use_cached_call(self.run_id, key)
+                p.cached += 1
+            else:
+                try:
+                    reply = await self.llm.complete(task.judge, messages, params)
+                except TransportError as exc:
+                    status, reason = "error", str(exc)
+                    p.errors += 1
+                    break
+                except RequestRefused as exc:
+                    reason = str(exc)
+                    break
+                store.save_call(self.run_id, key, task.judge.model, prompt_hash(messages), reply)
+                text = reply.text
+                p.calls += 1
+                p.input_tokens += reply.input_tokens
+                p.output_tokens += reply.output_tokens
+                p.cost += reply.cost or 0.0
+            try:
+                votes = program.parse(text, task.units)
+                break
+            except ParseFailure as exc:
+                reason = f"unparseable: {exc}"
+                messages = messages + [{"role": "assistant", "content": text},
+                                       {"role": "user", "content": RETRY_PROMPT.format(reason=exc)}]
+        if votes is None:
+            votes = {u.id: Vote(None, None, "", reason) for u in task.units}
+        rows = []
+        for u in task.units:
+            v = votes[u.id]
+            row_status = "error" if status == "error" else ("scored" if v.value is not None else "unscored")
+            rows.append({"run_id": self.run_id, "answer_id": task.item.id, "unit_id": u.id,
+                         "judge": task.judge.name, "sample": task.sample, "value": v.value, "label": v.label,
+                         "explanation": v.explanation, "reason": v.reason, "status": row_status,
+                         "call_key": None if status == "error" else key, "attempts": attempts})
+        store.save_judgments(rows)
+        p.done += 1
+        p.update()

@@ -1,0 +1,152 @@
+"""Run summaries, computed from the database alone (no LLM calls): scores, breakdowns, unscored, agreement, cost."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from .inputs import Item
+from .judges.aggregate import aggregate
+from .rubrics import parse_rubric
+from .rubrics.checklist import Criterion
+
+
+def run_rubric(store, run):
+    return parse_rubric(store.rubric_text(run["rubric_hash"]), f"run {run['id']}").rubric
+
+
+def stored_items(store, run_id):
+    for row in store.answers(run_id):
+        yield Item(id=row["answer_id"], prompt=row["prompt"], answer=row["answer"], source=row["source"],
+                   tags=row["tags"] or [], fields=row["fields"] or {},
+                   criteria=[Criterion(**c) for c in row["criteria"]] if row["criteria"] else None)
+
+
+def aggregates(store, run, rubric):
+    """{(answer_id, unit_id): Aggregate} over every judge and sample of the run."""
+    votes = defaultdict(list)
+    for j in store.judgments(run["id"]):
+        if j["status"] != "error":
+            votes[(j["answer_id"], j["unit_id"])].append((j["value"], j["reason"]))
+    tie = (run["config"] or {}).get("tie")
+    return {k: aggregate(rubric.aggregation, v, tie) for k, v in votes.items()}
+
+
+def inter_judge_agreement(store, run, rubric) -> dict | None:
+    """Krippendorff's alpha over (judge, sample) raters when items have two or more votes."""
+    import numpy as np
+
+    raters, units, cells = {}, {}, []
+    for j in store.judgments(run["id"]):
+        if j["value"] is None:
+            continue
+        r = raters.setdefault((j["judge"], j["sample"]), len(raters))
+        u = units.setdefault((j["answer_id"], j["unit_id"]), len(units))
+        cells.append((r, u, j["value"]))
+    if len(raters) < 2 or not units:
+        return None
+    data = np.full((len(raters), len(units)), np.nan)
+    for r, u, v in cells:
+        data[r, u] = v
+    paired = int((np.sum(~np.isnan(data), axis=0) >= 2).sum())
+    level = "ordinal" if rubric.aggregation in ("median", "worst") else "nominal"
+    import krippendorff
+
+    try:
+        alpha = float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
+    except (ValueError, ZeroDivisionError) as exc:
+        return {"alpha": None, "level": level, "raters": len(raters), "items": paired, "note": str(exc)}
+    return {"alpha": alpha, "level": level, "raters": len(raters), "items": paired}
+
+
+def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
+    run = store.get_run(run_id)
+    rubric = run_rubric(store, run)
+    items = list(stored_items(store, run["id"]))
+    aggs = aggregates(store, run, rubric)
+    unscored = Counter()
+    per_answer = {}
+    for it in items:
+        for u in rubric.units(it):
+            a = aggs.get((it.id, u.id))
+            if a is None:
+                unscored["not judged yet"] += 1
+            elif a.value is None:
+                unscored[a.reason] += 1
+    summary = {"run": run["id"], "rubric": f"{rubric.id}@{rubric.version}", "kind": rubric.kind,
+               "mode": run["mode"], "judges": [j["model"] for j in run["panel"]], "samples": run["samples"],
+               "answers": len(items), "status": run["status"]}
+    if rubric.kind == "checklist":
+        from .rubrics.checklist import answer_score, summarize
+
+        rows = []
+        for it in items:
+            crit = rubric.units(it)
+            met = {c.id: aggs[(it.id, c.id)].value for c in crit if (it.id, c.id) in aggs
+                   and aggs[(it.id, c.id)].value is not None}
+            met = {k: bool(v) for k, v in met.items()}
+            rows.append((crit, met, it.tags))
+            per_answer[it.id] = (answer_score(crit, met), {"met": met, "source": it.source})
+        summary.update(summarize(rows, resamples, seed))
+    elif rubric.kind == "scale":
+        from .rubrics.scale import summarize
+
+        values = defaultdict(list)
+        for it in items:
+            dims = {}
+            for d in rubric.dimensions:
+                a = aggs.get((it.id, d.id))
+                if a is not None and a.value is not None:
+                    values[d.id].append(a.value)
+                    dims[d.id] = a.value
+            per_answer[it.id] = (None, {"dimensions": dims, "source": it.source})
+        summary.update(summarize(rubric.dimensions, values, resamples, seed))
+    summary["unscored"] = {"count": sum(unscored.values()), "reasons": dict(unscored.most_common(10))}
+    errors = sum(1 for j in store.judgments(run["id"]) if j["status"] == "error")
+    summary["errors"] = errors
+    summary["agreement"] = inter_judge_agreement(store, run, rubric)
+    summary["calls"] = store.call_totals(run["id"])
+    summary["per_answer"] = per_answer
+    return summary
+
+
+def _fmt(x, spec=".3f"):
+    return "—" if x is None else format(x, spec)
+
+
+def render(summary: dict, console, wall_time: float | None = None):
+    """Print a summary as rich tables."""
+    from rich.table import Table
+
+    s = summary
+    console.print(f"[bold]run {s['run']}[/bold]  rubric {s['rubric']} ({s['kind']}, {s['mode']})  "
+                  f"judges {', '.join(s['judges'])} x{s['samples']}  answers {s['answers']}  status {s['status']}")
+    if s["kind"] == "checklist":
+        o = s["overall"]
+        console.print(f"[bold]HealthBench score {_fmt(o['score'])}[/bold] ± {_fmt(o['std'])} (bootstrap std, "
+                      f"{o['n']} answers scored)")
+        if s["tags"]:
+            t = Table("tag", "score", "std", "n", title="By tag")
+            for tag, v in s["tags"].items():
+                t.add_row(tag, _fmt(v["score"]), _fmt(v["std"]), str(v["n"]))
+            console.print(t)
+    elif s["kind"] == "scale":
+        t = Table("dimension", "mean", "95% CI", "n", title="By dimension")
+        for dim, v in s["dimensions"].items():
+            ci = v["ci"]
+            t.add_row(dim, _fmt(v["mean"], ".2f"), f"[{_fmt(ci[0], '.2f')}, {_fmt(ci[1], '.2f')}]", str(v["n"]))
+        console.print(t)
+    u = s["unscored"]
+    console.print(f"unscored: {u['count']}" + (f"  transport errors (redone on rerun): {s['errors']}" if s["errors"] else ""))
+    for reason, n in u["reasons"].items():
+        console.print(f"  {n} x {reason}")
+    a = s.get("agreement")
+    if a:
+        console.print(f"inter-judge agreement: Krippendorff's alpha ({a['level']}) = {_fmt(a['alpha'])} over "
+                      f"{a['items']} items, {a['raters']} judge x sample raters")
+    c = s["calls"]
+    cost = f"${c['cost']:.4f}" + (f" ({c['unpriced']} calls unpriced)" if c["unpriced"] else "")
+    line = (f"calls: {c['made']} made, {c['cached']} cached  tokens: {c['input_tokens']} in / "
+            f"{c['output_tokens']} out  cost: {cost}")
+    if wall_time is not None:
+        line += f"  wall time: {wall_time:.1f}s"
+    console.print(line)

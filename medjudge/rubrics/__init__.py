@@ -1,0 +1,80 @@
+"""The rubric language: one pydantic schema per kind, a discriminated union on `kind`, a YAML loader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Union
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from ..errors import InputError, MedjudgeError
+from .checklist import ChecklistRubric, Criterion
+from .loader import content_hash, load_yaml_with_lines, validation_messages
+from .scale import Dimension, ScaleRubric
+
+Rubric = Annotated[Union[ChecklistRubric, ScaleRubric], Field(discriminator="kind")]
+_ADAPTER = TypeAdapter(Rubric)
+KINDS = ("checklist", "scale")
+
+
+class RubricInvalid(MedjudgeError):
+    def __init__(self, errors: list[InputError]):
+        self.errors = errors
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{errors[0]}{more}")
+
+
+@dataclass
+class LoadedRubric:
+    rubric: object
+    text: str
+    hash: str
+    path: str
+
+
+def parse_rubric(text: str, path: str = "<rubric>") -> LoadedRubric:
+    data, lines = load_yaml_with_lines(text, path)
+    if not isinstance(data, dict):
+        raise InputError(path, 1, None, "a rubric file must be a YAML mapping with id, version, kind, title")
+    if "kind" not in data:
+        raise InputError(path, lines.get((), 1), "kind", f"missing: one of {', '.join(KINDS)}")
+    try:
+        rubric = _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise RubricInvalid(validation_messages(exc, data, lines, path)) from None
+    return LoadedRubric(rubric, text, content_hash(text), str(path))
+
+
+def load_rubric(ref: str | Path) -> LoadedRubric:
+    """Load a rubric from a file path, or from the shipped library by id."""
+    path = Path(ref)
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(path, None, None, f"cannot read: {exc}") from None
+        return parse_rubric(text, str(path))
+    lib = library_path(str(ref))
+    if lib is None:
+        raise MedjudgeError(f"{ref}: no such rubric file, and no library rubric with that id (see `medjudge rubric list`)")
+    return parse_rubric(lib.read_text(encoding="utf-8"), f"library:{lib.name}")
+
+
+def library_files() -> list[Path]:
+    root = resources.files("medjudge") / "rubric_library"
+    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith((".yaml", ".yml")))
+
+
+def library_path(rubric_id: str) -> Path | None:
+    for p in library_files():
+        if p.stem == rubric_id:
+            return p
+    return None
+
+
+__all__ = [
+    "ChecklistRubric", "Criterion", "Dimension", "LoadedRubric", "Rubric", "RubricInvalid", "ScaleRubric",
+    "library_files", "load_rubric", "parse_rubric",
+]

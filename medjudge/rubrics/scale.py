@@ -1,0 +1,57 @@
+"""Scale rubrics: ordinal dimensions with anchor text per level (MedHELM 1-5, MentalBench)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .base import RubricBase, Strict, unique_ids
+
+
+class Dimension(Strict):
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    min: int = 1
+    max: int = 5
+    anchors: dict[int, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    escalate: Literal["never", "always"] = "never"
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.min >= self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        bad = [k for k in self.anchors if not self.min <= k <= self.max]
+        if bad:
+            raise ValueError(f"anchor levels {bad} lie outside {self.min}..{self.max}")
+        return self
+
+
+class ScaleRubric(RubricBase):
+    kind: Literal["scale"]
+    dimensions: list[Dimension] = Field(min_length=1)
+    aggregation: ClassVar[str] = "median"
+
+    @field_validator("dimensions")
+    @classmethod
+    def _unique(cls, v):
+        return unique_ids(v, "dimension")
+
+    def units(self, item):
+        return self.dimensions
+
+
+def summarize(dimensions, values: dict[str, list[float]], resamples=1000, seed=0) -> dict:
+    """Mean per dimension over answers with a bootstrap 95% CI."""
+    from ..bootstrap import bootstrap_means, percentile_ci
+
+    out = {}
+    for d in dimensions:
+        vals = values.get(d.id, [])
+        if not vals:
+            out[d.id] = {"mean": None, "ci": [None, None], "n": 0}
+            continue
+        lo, hi = percentile_ci(bootstrap_means(vals, resamples, seed))
+        out[d.id] = {"mean": sum(vals) / len(vals), "ci": [lo, hi], "n": len(vals)}
+    return {"dimensions": out}

@@ -1,0 +1,185 @@
+"""The SQLite schema and every read and write (sqlite-utils). One file, WAL mode, safe to browse.
+
+Tables
+  rubrics      rubric text by content hash
+  runs         one row per grading run: full configuration, versions, status, summary
+  answers      the answers a run grades (prompt, answer, source, tags, per-example criteria)
+  calls        every paid judge call by cache key: raw response, tokens, cost, latency (the cache)
+  run_calls    which calls each run used, and whether the run found them cached
+  judgments    one row per answer x criterion/dimension x judge x sample: parsed value or unscored reason
+  scores       per-answer results written when a run completes
+View
+  judgments_full  judgments joined with their call (raw response, tokens, cost, latency)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import sqlite_utils
+
+DEFAULT_DB = "medjudge.db"
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z"
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+class Store:
+    def __init__(self, path: str | Path = DEFAULT_DB):
+        self.path = str(path)
+        self.db = sqlite_utils.Database(self.path)
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        if self.path != ":memory:":
+            self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self._schema()
+
+    def close(self):
+        self.db.close()
+
+    # -- schema -------------------------------------------------------------------------------
+    def _schema(self):
+        db = self.db
+        with db.conn:
+            db["rubrics"].create({"hash": str, "id": str, "version": str, "kind": str, "title": str,
+                                  "text": str, "created": str}, pk="hash", if_not_exists=True)
+            db["runs"].create({"id": str, "rubric_hash": str, "rubric_id": str, "kind": str, "mode": str,
+                               "samples": int, "panel": str, "config": str, "versions": str, "input_path": str,
+                               "local_only": int, "started": str, "finished": str, "status": str,
+                               "summary": str}, pk="id", if_not_exists=True)
+            db["answers"].create({"run_id": str, "answer_id": str, "seq": int, "prompt": str, "answer": str,
+                                  "source": str, "tags": str, "fields": str, "criteria": str},
+                                 pk=("run_id", "answer_id"), if_not_exists=True)
+            db["calls"].create({"key": str, "model": str, "prompt_hash": str, "response": str,
+                                "input_tokens": int, "output_tokens": int, "cost": float, "latency": float,
+                                "created": str}, pk="key", if_not_exists=True)
+            db["run_calls"].create({"run_id": str, "call_key": str, "cached": int},
+                                   pk=("run_id", "call_key"), if_not_exists=True)
+            db["judgments"].create({"run_id": str, "answer_id": str, "unit_id": str, "judge": str, "sample": int,
+                                    "value": float, "label": str, "explanation": str, "status": str,
+                                    "reason": str, "call_key": str, "attempts": int, "created": str},
+                                   pk=("run_id", "answer_id", "unit_id", "judge", "sample"), if_not_exists=True)
+            db["scores"].create({"run_id": str, "answer_id": str, "score": float, "detail": str},
+                                pk=("run_id", "answer_id"), if_not_exists=True)
+            db.execute("""CREATE VIEW IF NOT EXISTS judgments_full AS
+                SELECT j.*, c.model, c.prompt_hash, c.response AS raw_response, c.input_tokens, c.output_tokens,
+                       c.cost, c.latency
+                FROM judgments j LEFT JOIN calls c ON c.key = j.call_key""")
+
+    # -- rubrics and runs -----------------------------------------------------------------------
+    def save_rubric(self, loaded):
+        r = loaded.rubric
+        self.db["rubrics"].insert({"hash": loaded.hash, "id": r.id, "version": r.version, "kind": r.kind,
+                                   "title": r.title, "text": loaded.text, "created": now()}, ignore=True)
+
+    def rubric_text(self, rubric_hash: str) -> str:
+        return self.db["rubrics"].get(rubric_hash)["text"]
+
+    def get_run(self, run_id: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 2",
+                                  [run_id, run_id + "%"]))
+        if len(rows) != 1:
+            return None
+        run = rows[0]
+        for k in ("panel", "config", "versions", "summary"):
+            run[k] = json.loads(run[k]) if run.get(k) else None
+        return run
+
+    def start_run(self, run: dict):
+        """Create the run, or mark an existing one as running again (resume)."""
+        with self.db.conn:
+            if self.db["runs"].count_where("id = ?", [run["id"]]):
+                self.db["runs"].update(run["id"], {"status": "running", "finished": None})
+            else:
+                row = dict(run)
+                for k in ("panel", "config", "versions"):
+                    row[k] = dumps(row[k])
+                row.update(started=now(), status="running")
+                self.db["runs"].insert(row)
+
+    def finish_run(self, run_id: str, status: str, summary: dict | None = None):
+        values = {"status": status, "finished": now()}
+        if summary is not None:
+            values["summary"] = dumps(summary)
+        with self.db.conn:
+            self.db["runs"].update(run_id, values)
+
+    def list_runs(self) -> list[dict]:
+        return list(self.db.query(
+            "SELECT r.id, r.rubric_id, r.kind, r.mode, r.samples, r.panel, r.status, r.started, r.finished, "
+            "(SELECT COUNT(*) FROM answers a WHERE a.run_id = r.id) AS answers, "
+            "(SELECT COUNT(*) FROM judgments j WHERE j.run_id = r.id) AS judgments "
+            "FROM runs r ORDER BY r.started DESC"))
+
+    # -- answers --------------------------------------------------------------------------------
+    def save_answers(self, run_id: str, items):
+        rows = ({"run_id": run_id, "answer_id": it.id, "seq": i, "prompt": dumps(it.prompt), "answer": it.answer,
+                 "source": it.source, "tags": dumps(it.tags), "fields": dumps(it.fields),
+                 "criteria": dumps([c.model_dump() for c in it.criteria]) if it.criteria else None}
+                for i, it in enumerate(items))
+        with self.db.conn:
+            self.db["answers"].insert_all(rows, ignore=True, batch_size=500)
+
+    def answers(self, run_id: str):
+        for row in self.db.query("SELECT * FROM answers WHERE run_id = ? ORDER BY seq", [run_id]):
+            for k in ("prompt", "tags", "fields", "criteria"):
+                row[k] = json.loads(row[k]) if row[k] else None
+            yield row
+
+    # -- calls (the cache) and judgments --------------------------------------------------------
+    def cached_call(self, key: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM calls WHERE key = ?", [key]))
+        return rows[0] if rows else None
+
+    def save_call(self, run_id: str, key: str, model: str, phash: str, reply):
+        """Record a paid call at once, so that a crash after it never pays for it again."""
+        with self.db.conn:
+            self.db["calls"].insert({"key": key, "model": model, "prompt_hash": phash, "response": reply.text,
+                                     "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
+                                     "cost": reply.cost, "latency": reply.latency, "created": now()},
+                                    ignore=True)
+            self.db["run_calls"].insert({"run_id": run_id, "call_key": key, "cached": 0}, ignore=True)
+
+    def use_cached_call(self, run_id: str, key: str):
+        with self.db.conn:
+            self.db["run_calls"].insert({"run_id": run_id, "call_key": key, "cached": 1}, ignore=True)
+
+    def save_judgments(self, rows: list[dict]):
+        stamp = now()
+        for r in rows:
+            r["created"] = stamp
+        with self.db.conn:
+            self.db["judgments"].upsert_all(rows, pk=("run_id", "answer_id", "unit_id", "judge", "sample"))
+
+    def done_units(self, run_id: str) -> set[tuple]:
+        """(answer, unit, judge, sample) already judged, scored or unscored; transport errors are redone."""
+        return {(r["answer_id"], r["unit_id"], r["judge"], r["sample"]) for r in self.db.query(
+            "SELECT answer_id, unit_id, judge, sample FROM judgments WHERE run_id = ? AND status != 'error'",
+            [run_id])}
+
+    def judgments(self, run_id: str, full: bool = False):
+        table = "judgments_full" if full else "judgments"
+        return self.db.query(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY answer_id, unit_id, judge, sample",
+                             [run_id])
+
+    def call_totals(self, run_id: str) -> dict:
+        row = next(self.db.query(
+            "SELECT SUM(rc.cached = 0) AS made, SUM(rc.cached = 1) AS cached, "
+            "SUM(CASE WHEN rc.cached = 0 THEN c.input_tokens END) AS input_tokens, "
+            "SUM(CASE WHEN rc.cached = 0 THEN c.output_tokens END) AS output_tokens, "
+            "SUM(CASE WHEN rc.cached = 0 THEN c.cost END) AS cost, "
+            "SUM(rc.cached = 0 AND c.cost IS NULL) AS unpriced "
+            "FROM run_calls rc JOIN calls c ON c.key = rc.call_key WHERE rc.run_id = ?", [run_id]))
+        return {k: (v or 0) for k, v in row.items()}
+
+    def save_scores(self, run_id: str, scores: dict[str, tuple[float | None, dict]]):
+        rows = [{"run_id": run_id, "answer_id": a, "score": s, "detail": dumps(d)} for a, (s, d) in scores.items()]
+        with self.db.conn:
+            self.db["scores"].upsert_all(rows, pk=("run_id", "answer_id"))
