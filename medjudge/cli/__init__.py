@@ -13,7 +13,10 @@ app = typer.Typer(help="Grade free-form health answers with LLM judges; measure 
 
 
 def _register():
-    from . import grade, rubric, runs  # noqa: F401
+    from . import doctor, grade, quickstart, rubric, runs  # noqa: F401
+
+
+INTERRUPTED = "interrupted: finished judgments are saved; rerun the same command (or grade --resume RUN_ID) to resume"
 
 
 def main(argv=None):
@@ -25,13 +28,11 @@ def main(argv=None):
     except MedjudgeError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        typer.echo("interrupted: finished judgments are saved; rerun the same command to resume", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        typer.echo("interrupted: finished judgments are saved; rerun the same command to resume", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        rc = 130
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    if rc == 130:  # typer turns Ctrl-C into exit code 130
+        typer.echo(INTERRUPTED, err=True)
     sys.exit(rc if isinstance(rc, int) else 0)

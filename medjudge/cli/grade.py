@@ -39,8 +39,7 @@ def grade(
     from rich.console import Console
 
     from ..config import EMBEDDED_WARNING, resolve_judges
-    from ..grading import GradeConfig, execute, prepare, prepare_resume
-    from ..report import render, summarize_run
+    from ..grading import GradeConfig, prepare, prepare_resume
     from ..store import Store
 
     console = Console(stderr=False)
@@ -65,11 +64,19 @@ def grade(
         run, rubric_obj, items, judges, skipped = prepare(store, cfg)
         if fmt == "healthbench" and answers is None:
             console.print(f"grading the physician {answer_field} completions (use --answers FILE to grade a model's)")
+    report(console, store, cfg, run, rubric_obj, items, judges, skipped, quiet)
+
+
+def report(console, store, cfg, run, rubric_obj, items, judges, skipped=(), quiet=False):
+    """Run the panel with a progress bar, then print the summary."""
+    import time
+
+    from ..grading import execute
+    from ..report import render, summarize_run
+
     if skipped:
         console.print(f"skipped {len(skipped)} examples: " + "; ".join(f"{pid} ({why})" for pid, why in skipped[:3])
                       + (" ..." if len(skipped) > 3 else ""))
-    import time
-
     start = time.perf_counter()
     with _progress(console, quiet) as listener:
         panel = execute(store, cfg, run, rubric_obj, items, judges, [listener] if listener else [])
@@ -78,6 +85,7 @@ def grade(
     console.print(f"this invocation: {p.calls} calls made, {p.cached} answered from cache, "
                   f"{panel.llm.retries} retries, {p.done} of {p.total} tasks done")
     render(summarize_run(store, run["id"]), console, wall)
+    return run["id"]
 
 
 class _progress:

@@ -20,9 +20,6 @@ def litellm():
     """Import LiteLLM once, offline-safe and quiet: local price map, no telemetry, no callbacks."""
     global _litellm
     if _litellm is None:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        os.environ.setdefault("LITELLM_TELEMETRY", "False")
-        os.environ.setdefault("DSPY_CACHEDIR", os.path.join(os.path.expanduser("~"), ".cache", "medjudge", "dspy"))
         import litellm as lib
 
         lib.telemetry = False
@@ -57,6 +54,10 @@ class Judge:
     @property
     def name(self) -> str:
         return self.model
+
+    @property
+    def in_process(self) -> bool:
+        return self.model.startswith("local/")
 
     @property
     def is_local(self) -> bool:
@@ -148,10 +149,13 @@ class LLM:
         text = choice.message.content or ""
         usage = getattr(resp, "usage", None)
         cost = None
-        try:
-            cost = float(lib.completion_cost(completion_response=resp))
-        except Exception:
-            cost = None  # model missing from the price map: cost unknown, not zero
+        if str(getattr(resp, "model", "")).startswith("local/"):
+            cost = 0.0  # in-process model: free
+        else:
+            try:
+                cost = float(lib.completion_cost(completion_response=resp))
+            except Exception:
+                cost = None  # model missing from the price map: cost unknown, not zero
         return Reply(
             text=text,
             input_tokens=getattr(usage, "prompt_tokens", 0) or 0,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .llm import LLM, RequestRefused, TransportError, cache_key, prompt_hash
 from .program import ParseFailure, Vote
 
+LOCAL_MAX_TOKENS = 384
 RETRY_PROMPT = ("Your previous reply could not be read ({reason}). Reply again with only the JSON object "
                 "with the requested fields, and nothing else.")
 
@@ -52,6 +53,7 @@ class Panel:
         self.llm = llm or LLM()
         self.concurrency, self.parse_retries = concurrency, parse_retries
         self.progress = Progress()
+        self.schema = program.output_schema() if any(j.in_process for j in self.judges) else None
 
     def tasks(self, items, done: set):
         for item in items:
@@ -71,9 +73,13 @@ class Panel:
         self.progress.update()
         pending = self.tasks(items, done)
 
+        # an in-process model runs one call at a time: queueing more would only make them time out
+        self.slots = {j.name: asyncio.Semaphore(1 if j.in_process else max(1, self.concurrency)) for j in self.judges}
+
         async def worker():
             for task in pending:  # a shared generator: each worker takes the next task
-                await self.execute(task)
+                async with self.slots[task.judge.name]:
+                    await self.execute(task)
 
         workers = [asyncio.create_task(worker()) for _ in range(max(1, self.concurrency))]
         try:
@@ -92,6 +98,10 @@ class Panel:
         program, store, p = self.program, self.store, self.progress
         messages = program.messages(task.item, task.units)
         params = self.call_params(task.sample)
+        if task.judge.in_process:  # constrain a local model's decoding to the reply schema
+            params.setdefault("max_tokens", LOCAL_MAX_TOKENS)
+            params["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "judgment", "schema": self.schema}}
         reason, key, status, attempts = None, None, "ok", 0
         votes: dict[str, Vote] | None = None
         for attempts in range(1, self.parse_retries + 2):

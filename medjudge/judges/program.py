@@ -107,6 +107,14 @@ class JudgeProgram(dspy.Module):
                 votes[u.id] = Vote(None, None, "", f"missing from batched reply: {u.id}")
         return votes
 
+    def output_schema(self, explanation_chars: int = 300) -> dict:
+        """JSON schema of the reply, verdict before a bounded explanation: for constrained local decoding."""
+        from pydantic import TypeAdapter
+
+        props = {name: TypeAdapter(f.annotation).json_schema() for name, f in self.signature.output_fields.items()}
+        schema = _inline({"type": "object", "properties": props, "required": list(props)})
+        return _explanation_last(schema, explanation_chars)
+
     # subclass hooks
     batched_field = "verdicts"
 
@@ -118,3 +126,45 @@ class JudgeProgram(dspy.Module):
 
     def read_entry(self, entry, unit) -> Vote:
         raise NotImplementedError
+
+
+def _inline(schema: dict) -> dict:
+    """Replace pydantic $defs references with their definitions."""
+    defs = {}
+
+    def collect(node):
+        if isinstance(node, dict):
+            defs.update(node.pop("$defs", {}))
+            for v in node.values():
+                collect(v)
+        elif isinstance(node, list):
+            for v in node:
+                collect(v)
+
+    def resolve(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(dict(defs[node["$ref"].split("/")[-1]]))
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    collect(schema)
+    return resolve(schema)
+
+
+def _explanation_last(node, chars: int):
+    if isinstance(node, dict):
+        node = {k: _explanation_last(v, chars) for k, v in node.items()}
+        props = node.get("properties")
+        if isinstance(props, dict) and "explanation" in props:
+            props = {k: v for k, v in props.items() if k != "explanation"} | {
+                "explanation": {"type": "string", "maxLength": chars}}
+            node["properties"] = props
+            node["required"] = list(props)
+            node["additionalProperties"] = False
+        return node
+    if isinstance(node, list):
+        return [_explanation_last(v, chars) for v in node]
+    return node
