@@ -29,7 +29,12 @@ class Item:
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     path = Path(path)
     try:
-        fh = path.open("rb")
+        if path.suffix == ".gz":
+            import gzip
+
+            fh = gzip.open(path, "rb")
+        else:
+            fh = path.open("rb")
     except OSError as exc:
         raise InputError(path, None, None, f"cannot open: {exc.strerror}") from None
     with fh:

@@ -8,6 +8,8 @@ Tables
   run_calls    which calls each run used, and whether the run found them cached
   judgments    one row per answer x criterion/dimension x judge x sample: parsed value or unscored reason
   scores       per-answer results written when a run completes
+  annotations  ratings by experts (and published LLM judges) per item x criterion/dimension x rater
+  calibrations agreement results with the run / annotation versions they were computed from
 View
   judgments_full  judgments joined with their call (raw response, tokens, cost, latency)
 """
@@ -68,6 +70,12 @@ class Store:
                                    pk=("run_id", "answer_id", "unit_id", "judge", "sample"), if_not_exists=True)
             db["scores"].create({"run_id": str, "answer_id": str, "score": float, "detail": str},
                                 pk=("run_id", "answer_id"), if_not_exists=True)
+            db["annotations"].create({"item_id": str, "unit_id": str, "rater": str, "rater_kind": str,
+                                      "value": float, "raw": str, "valid": int, "problem": str, "source": str,
+                                      "tags": str, "unit_text": str, "file": str, "line": int, "imported": str},
+                                     pk=("item_id", "unit_id", "rater"), if_not_exists=True)
+            db["calibrations"].create({"id": str, "created": str, "config": str, "inputs": str, "results": str},
+                                      pk="id", if_not_exists=True)
             db.execute("""CREATE VIEW IF NOT EXISTS judgments_full AS
                 SELECT j.*, c.model, c.prompt_hash, c.response AS raw_response, c.input_tokens, c.output_tokens,
                        c.cost, c.latency
@@ -183,3 +191,36 @@ class Store:
         rows = [{"run_id": run_id, "answer_id": a, "score": s, "detail": dumps(d)} for a, (s, d) in scores.items()]
         with self.db.conn:
             self.db["scores"].upsert_all(rows, pk=("run_id", "answer_id"))
+
+    # -- annotations and calibrations ------------------------------------------------------------
+    def save_annotations(self, rows):
+        """Upsert on (item, unit, rater): re-importing a file never duplicates ratings."""
+        with self.db.conn:
+            self.db["annotations"].upsert_all(rows, pk=("item_id", "unit_id", "rater"), batch_size=2000)
+
+    def annotations(self, raters=None):
+        sql = "SELECT item_id, unit_id, rater, rater_kind, value, source, tags FROM annotations WHERE valid = 1"
+        args = []
+        if raters:
+            sql += f" AND rater IN ({','.join('?' * len(raters))})"
+            args = list(raters)
+        return self.db.query(sql, args)
+
+    def annotation_summary(self) -> list[dict]:
+        return list(self.db.query(
+            "SELECT rater, rater_kind, COUNT(*) AS ratings, SUM(valid = 0) AS invalid, "
+            "COUNT(DISTINCT item_id) AS items, COUNT(DISTINCT unit_id) AS units, MAX(imported) AS imported "
+            "FROM annotations GROUP BY rater, rater_kind ORDER BY rater_kind, rater"))
+
+    def annotations_version(self, raters) -> str:
+        import hashlib
+
+        h = hashlib.sha256()
+        for r in self.annotations(raters):
+            h.update(dumps([r["item_id"], r["unit_id"], r["rater"], r["value"]]).encode())
+        return h.hexdigest()[:16]
+
+    def save_calibration(self, cal_id: str, config: dict, inputs: dict, results):
+        with self.db.conn:
+            self.db["calibrations"].upsert({"id": cal_id, "created": now(), "config": dumps(config),
+                                            "inputs": dumps(inputs), "results": dumps(results)}, pk="id")

@@ -15,7 +15,7 @@ def quickstart(
     judge: Optional[list[str]] = typer.Option(None, "--judge", "-j", help="judge(s); default: configured, else the embedded local model"),
     db: Path = typer.Option(Path("medjudge.db"), "--db"),
 ):
-    """Grade 5 bundled HealthBench examples (physician ideal answers) and print the summary."""
+    """Grade 5 bundled HealthBench examples with the default judge, then calibrate published judges on MentalAlign."""
     from importlib import resources
 
     from rich.console import Console
@@ -36,5 +36,19 @@ def quickstart(
     cfg = GradeConfig(input_path=str(sample), rubric="healthbench", judges=judges, format="healthbench")
     run, rubric, items, panel_judges, skipped = prepare(store, cfg)
     run_id = report(console, store, cfg, run, rubric, items, panel_judges, skipped)
+    console.print(f"\n[bold]2. Calibrating[/bold] published judges against a human expert: MentalAlign-70k "
+                  "(Badawi et al. 2025), 350,000 ratings; GPT-4o vs the expert, one mean per response source, "
+                  "GPT-4o's own responses left out")
+    from ..calibration import Options, calibrate, ratings_from_annotations
+    from ..calibration.annotations import import_file
+    from .calibrate_report import render
+
+    ratings_file = Path(str(resources.files("medjudge") / "data" / "mentalalign" / "ratings_long.csv.gz"))
+    report = import_file(store, ratings_file)
+    console.print(f"imported {report.rows} ratings ({report.rows - report.valid} empty cells kept out)")
+    ratings = ratings_from_annotations(store, ["gpt-4o", "human_expert"])
+    results = calibrate(ratings, ["gpt-4o"], ["human_expert"],
+                        Options(level="system", by="attribute", self_source={"gpt-4o": "gpt4o"}))
+    render(results, console)
     console.print(f"\nThe database is {db.resolve()}: open it with sqlite3 or Datasette, or run "
-                  f"`medjudge show {run_id}` and `medjudge export {run_id} --judgments`.")
+                  f"`medjudge show {run_id}`, `medjudge export {run_id} --judgments` and `medjudge calibrate --help`.")

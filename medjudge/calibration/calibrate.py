@@ -1,0 +1,316 @@
+"""Calibration: does a judge agree with the experts, within the range the experts agree with each other?
+
+Ratings are rows (item, unit, rater, kind, value, source, tags). For each group (--by) and judge:
+- item level: pooled pairs (judge value, expert value) over every expert who rated the same item x unit;
+- system level: one mean per response source for the judge and for the experts, over the item x units
+  both rated (MentalAlign's system-level reliability), the judge's own source optionally left out;
+- the ceiling: the same statistics for expert vs expert pairs, when two or more experts rated the same items;
+- bootstrap 95% CIs that resample whole items (all ratings of an item move together), seeded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..bootstrap import percentile_ci, resample_indices
+from . import stats
+from .verdict import verdict
+
+BINARY_STATS = ("alpha", "kappa", "macro_f1", "accuracy", "balanced_accuracy")
+ORDINAL_STATS = ("ICC(A,1)", "ICC(C,1)", "alpha", "kappa_linear", "kappa_quadratic", "pearson", "spearman",
+                 "kendall", "bias", "accuracy")
+SYSTEM_STATS = ("ICC(A,1)", "ICC(C,1)", "pearson", "spearman", "kendall", "bias")
+UNIT_ALIASES = {"unit", "criterion", "dimension", "attribute"}
+EMBEDDED_PREFIX = "local/gemma-3-270m"
+
+
+@dataclass
+class Rating:
+    item: str
+    unit: str
+    rater: str
+    kind: str
+    value: float
+    source: str | None = None
+    tags: tuple = ()
+
+
+@dataclass
+class Options:
+    level: str = "item"  # item | system
+    by: str = "unit"  # unit (criterion, dimension, attribute) | source | tag | theme | axis | none
+    value_type: str | None = None  # binary | ordinal; inferred from the values when None
+    resamples: int = 1000
+    seed: int = 0
+    self_source: dict = field(default_factory=dict)  # rater -> its own response source, left out
+    primary: str | None = None
+    care: float | None = None
+    trust: float | None = None
+
+
+def groups_of(unit: str, source, tags, by: str):
+    """The groups an item x unit belongs to; source and tags are the item's, whoever rated it."""
+    if by in UNIT_ALIASES:
+        return [unit]
+    if by == "source":
+        return [source or "(none)"]
+    if by == "none":
+        return ["all"]
+    if by == "tag":
+        return sorted(tags) or ["(untagged)"]
+    if by in ("theme", "axis"):
+        return sorted(t for t in tags if t.startswith(by + ":")) or [f"(no {by})"]
+    raise ValueError(f"--by must be unit/criterion/dimension/attribute, source, tag, theme, axis or none, not {by!r}")
+
+
+# -- statistics on paired values ----------------------------------------------------------------
+
+def alpha_pairs(conf: np.ndarray, cats: np.ndarray, level: str) -> float:
+    """Krippendorff's alpha for units that each hold two values, from their C x C contingency table."""
+    o = conf + conf.T  # coincidence matrix
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    if n < 2 or (n_c > 0).sum() < 2:
+        return float("nan")
+    c = cats.astype(float)
+    if level == "nominal":
+        d = 1.0 - np.eye(len(c))
+    elif level == "interval":
+        d = (c[:, None] - c[None, :]) ** 2
+    elif level == "ordinal":
+        cum = np.cumsum(n_c)
+        i, j = np.meshgrid(np.arange(len(c)), np.arange(len(c)), indexing="ij")
+        lo, hi = np.minimum(i, j), np.maximum(i, j)
+        between = cum[hi] - np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0)
+        d = (between - (n_c[i] + n_c[j]) / 2) ** 2
+    else:
+        raise ValueError(level)
+    d_o = (o * d).sum() / n
+    d_e = (np.outer(n_c, n_c) * d).sum() / (n * (n - 1))
+    return float(1 - d_o / d_e) if d_e else float("nan")
+
+
+def pair_stats(x: np.ndarray, y: np.ndarray, value_type: str, cats: np.ndarray, cx=None, cy=None) -> dict[str, float]:
+    """x = judge (or one expert), y = the expert it is compared with; cx, cy their category codes."""
+    if len(x) == 0:
+        return {}
+    if cx is None:
+        cx, cy = np.searchsorted(cats, x), np.searchsorted(cats, y)
+    conf = np.bincount(cx * len(cats) + cy, minlength=len(cats) ** 2).reshape(len(cats), len(cats)).astype(float)
+    out = {"accuracy": float(np.mean(x == y))}
+    if value_type == "binary":
+        out["alpha"] = alpha_pairs(conf, cats, "nominal")
+        out["kappa"] = stats.kappa_from_table(conf) if len(cats) > 1 else float("nan")
+        out["macro_f1"] = stats.macro_f1(x == cats[-1], y == cats[-1])
+        out["balanced_accuracy"] = stats.balanced_accuracy(x, y)
+        return out
+    out["alpha"] = alpha_pairs(conf, cats, "ordinal")
+    if len(cats) > 1:
+        out["kappa_linear"] = stats.kappa_from_table(conf, "linear")
+        out["kappa_quadratic"] = stats.kappa_from_table(conf, "quadratic")
+    out.update(table_stats(x, y))
+    return out
+
+
+def table_stats(x, y) -> dict[str, float]:
+    out = {}
+    if len(x) >= 3:
+        forms = stats.icc(np.stack([x, y], axis=1))
+        out["ICC(A,1)"], out["ICC(C,1)"] = forms["ICC(A,1)"], forms["ICC(C,1)"]
+    out.update(stats.correlations(x, y))
+    out["bias"] = stats.mean_bias(x, y)
+    return out
+
+
+# -- assembling pairs -----------------------------------------------------------------------------
+
+@dataclass
+class Pairs:
+    x: np.ndarray
+    y: np.ndarray
+    key: np.ndarray  # index of the item x unit each pair belongs to
+    source: np.ndarray  # source index per key
+    sources: list
+    n_keys: int
+
+    @property
+    def n(self):
+        return len(self.x)
+
+
+def make_pairs(a: dict, others: list[dict], keys_meta: dict, exclude_source=None) -> Pairs:
+    """a: {key: value}; others: [{key: value}] of the raters compared with a."""
+    xs, ys, ks, key_index, key_src, sources = [], [], [], {}, [], []
+    src_index = {}
+    for k, v in a.items():
+        src = keys_meta.get(k)
+        if exclude_source is not None and src == exclude_source:
+            continue
+        for o in others:
+            w = o.get(k)
+            if w is None:
+                continue
+            if k not in key_index:
+                key_index[k] = len(key_index)
+                if src not in src_index:
+                    src_index[src] = len(sources)
+                    sources.append(src)
+                key_src.append(src_index[src])
+            xs.append(v)
+            ys.append(w)
+            ks.append(key_index[k])
+    return Pairs(np.array(xs, float), np.array(ys, float), np.array(ks, int), np.array(key_src, int), sources,
+                 len(key_index))
+
+
+def system_table(p: Pairs) -> np.ndarray:
+    """Per source: the mean of x and the mean of y over its pairs."""
+    w = np.ones(p.n)
+    src = p.source[p.key]
+    m = len(p.sources)
+    tot = np.bincount(src, weights=w, minlength=m)
+    mx = np.bincount(src, weights=w * p.x, minlength=m)
+    my = np.bincount(src, weights=w * p.y, minlength=m)
+    keep = tot > 0
+    return np.stack([mx[keep] / tot[keep], my[keep] / tot[keep]], axis=1)
+
+
+def compute(p: Pairs, level: str, value_type: str, cats: np.ndarray, resamples: int, seed: int) -> dict:
+    """Point estimates and bootstrap CIs of every statistic for one comparison.
+
+    Item level resamples item x units (with all their pairs); system level resamples the systems, the
+    units of its ICC table."""
+    if p.n == 0:
+        return {}
+    if level == "system":
+        table = system_table(p)
+        if len(table) < 3:
+            return {}
+        point = table_stats(table[:, 0], table[:, 1])
+        draws = (table_stats(t[:, 0], t[:, 1]) for t in
+                 (table[idx] for idx in resample_indices(len(table), resamples, seed)) if resamples)
+    else:
+        cx, cy = np.searchsorted(cats, p.x), np.searchsorted(cats, p.y)
+        point = pair_stats(p.x, p.y, value_type, cats, cx, cy)
+
+        def draw(idx):
+            counts = np.bincount(idx, minlength=p.n_keys)
+            sel = np.repeat(np.arange(p.n), counts[p.key])
+            return pair_stats(p.x[sel], p.y[sel], value_type, cats, cx[sel], cy[sel])
+
+        draws = (draw(idx) for idx in resample_indices(p.n_keys, resamples, seed)) if resamples else ()
+    samples = defaultdict(list)
+    for d in draws:
+        for name, v in d.items():
+            samples[name].append(v)
+    out = {}
+    for name, est in point.items():
+        lo, hi = percentile_ci(samples.get(name, []))
+        out[name] = {"estimate": None if est is None or math.isnan(est) else est, "ci": [lo, hi]}
+    return out
+
+
+def infer_type(values) -> str:
+    return "binary" if set(np.unique(values).tolist()) <= {0.0, 1.0} else "ordinal"
+
+
+def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | None, opts: Options) -> list[dict]:
+    by_group = defaultdict(lambda: defaultdict(dict))  # group -> rater -> {key: value}
+    key_source, key_tags, kinds = {}, defaultdict(set), {}
+    for r in ratings:
+        key = (r.item, r.unit)
+        if r.source is not None or key not in key_source:
+            key_source[key] = r.source
+        key_tags[key].update(r.tags)
+        kinds[r.rater] = r.kind
+    for r in ratings:
+        key = (r.item, r.unit)
+        for g in groups_of(r.unit, key_source[key], key_tags[key], opts.by):
+            by_group[g][r.rater][key] = r.value
+    missing = [j for j in judges if j not in kinds]
+    if missing:
+        raise ValueError(f"no ratings by {', '.join(missing)} (raters present: {', '.join(sorted(kinds))})")
+    expert_names = experts or sorted(k for k, v in kinds.items() if v == "expert" and k not in judges)
+    if not expert_names:
+        raise ValueError("no expert ratings to compare with: import annotations with rater kind expert, or name --against")
+    results = []
+    for group in sorted(by_group):
+        raters = by_group[group]
+        exp = [raters[e] for e in expert_names if e in raters]
+        if not exp:
+            continue
+        all_values = np.concatenate([np.fromiter(d.values(), float) for d in raters.values()])
+        value_type = opts.value_type or infer_type(all_values)
+        cats = np.unique(all_values)
+        ceiling = _ceiling(raters, expert_names, key_source, opts, value_type, cats)
+        for j in judges:
+            if j not in raters:
+                continue
+            p = make_pairs(raters[j], exp, key_source, opts.self_source.get(j))
+            res = compute(p, opts.level, value_type, cats, opts.resamples, opts.seed)
+            primary = opts.primary or (("ICC(A,1)" if opts.level == "system" or value_type != "binary" else "alpha"))
+            est = res.get(primary, {}).get("estimate")
+            ci = res.get(primary, {}).get("ci")
+            n_units = len(p.sources) if opts.level == "system" else p.n_keys
+            v, reasons = verdict(primary, est, ci, n_units, opts.level, (ceiling or {}).get("stats", {}).get(primary),
+                                 opts.care, opts.trust, untrustworthy_judge=j.startswith(EMBEDDED_PREFIX))
+            row = {"group": group, "judge": j, "experts": [e for e in expert_names if e in raters],
+                   "level": opts.level, "value_type": value_type, "items": p.n_keys, "pairs": p.n,
+                   "systems": len(p.sources) if opts.level == "system" else None, "stats": res,
+                   "primary": primary, "verdict": v, "reasons": reasons,
+                   "ceiling": ceiling}
+            if value_type == "binary" and opts.level == "item":
+                row["percentile_among_experts"] = _percentile(raters, expert_names, j, key_source, opts)
+            results.append(row)
+    return results
+
+
+def _ceiling(raters, expert_names, key_source, opts, value_type, cats):
+    """Expert-vs-expert agreement with the same statistics (pooled over pairs of experts)."""
+    present = [e for e in expert_names if e in raters]
+    if len(present) < 2:
+        return None
+    xs, ys, ks, srcs, key_index, src_index, sources = [], [], [], [], {}, {}, []
+    for i, a in enumerate(present):
+        for b in present[i + 1:]:
+            for k, v in raters[a].items():
+                w = raters[b].get(k)
+                if w is None:
+                    continue
+                if k not in key_index:
+                    key_index[k] = len(key_index)
+                    s = key_source.get(k)
+                    if s not in src_index:
+                        src_index[s] = len(sources)
+                        sources.append(s)
+                    srcs.append(src_index[s])
+                xs.append(v)
+                ys.append(w)
+                ks.append(key_index[k])
+    if not xs:
+        return None
+    p = Pairs(np.array(xs), np.array(ys), np.array(ks), np.array(srcs, int), sources, len(key_index))
+    return {"experts": present, "pairs": p.n, "stats": compute(p, opts.level, value_type, cats, opts.resamples, opts.seed)}
+
+
+def _percentile(raters, expert_names, judge, key_source, opts):
+    """HealthBench: the judge's macro-F1 against experts, as a percentile of each expert's macro-F1
+    against the other experts (experts with more than 50 labels)."""
+    present = [e for e in expert_names if e in raters]
+    expert_f1 = []
+    for e in present:
+        if len(raters[e]) <= 50:
+            continue
+        p = make_pairs(raters[e], [raters[o] for o in present if o != e], key_source)
+        if p.n:
+            expert_f1.append(stats.macro_f1(p.x == 1, p.y == 1))
+    if not expert_f1:
+        return None
+    pj = make_pairs(raters[judge], [raters[e] for e in present], key_source, opts.self_source.get(judge))
+    f1 = stats.macro_f1(pj.x == 1, pj.y == 1) if pj.n else float("nan")
+    return {"judge_macro_f1": f1, "experts": len(expert_f1), "expert_macro_f1_mean": float(np.mean(expert_f1)),
+            "percentile": stats.percentile_among(f1, expert_f1)}

@@ -1,0 +1,63 @@
+"""Rendering calibration results: rich tables and CSV."""
+
+from __future__ import annotations
+
+import csv
+
+VERDICT_STYLE = {"trust": "green", "use with care": "yellow", "do not trust": "red"}
+
+
+def _f(x, spec=".3f"):
+    return "—" if x is None else format(x, spec)
+
+
+def _stat(s):
+    if not s or s.get("estimate") is None:
+        return "—"
+    lo, hi = s["ci"]
+    return f"{s['estimate']:.3f} [{_f(lo, '.2f')}, {_f(hi, '.2f')}]"
+
+
+def render(results, console, cal_id=None):
+    from rich.table import Table
+
+    if not results:
+        console.print("no paired ratings: the judges and the experts rated no common items")
+        return
+    shown = ("alpha", "kappa", "macro_f1", "accuracy") if results[0]["value_type"] == "binary" else (
+        "ICC(A,1)", "ICC(C,1)", "spearman", "bias")
+    if results[0]["level"] == "system":
+        shown = ("ICC(A,1)", "ICC(C,1)", "spearman", "bias")
+    has_ceiling = any(r.get("ceiling") for r in results)
+    cols = ["group", "judge", "n", *shown] + (["expert ceiling"] if has_ceiling else []) + ["verdict"]
+    t = Table(*cols, title=f"Calibration, {results[0]['level']} level: estimate [95% bootstrap CI]"
+              + (f"  (id {cal_id})" if cal_id else ""))
+    for r in results:
+        n = str(r["systems"] if r["level"] == "system" else r["items"])
+        ceiling = r.get("ceiling")
+        c = [_stat(ceiling["stats"].get(r["primary"])) if ceiling else "—"] if has_ceiling else []
+        style = VERDICT_STYLE.get(r["verdict"], "")
+        t.add_row(r["group"], r["judge"], n, *[_stat(r["stats"].get(s)) for s in shown], *c,
+                  f"[{style}]{r['verdict']}[/{style}]")
+    console.print(t)
+    if not has_ceiling:
+        console.print("no expert ceiling: only one expert rated these items")
+    console.print(f"verdict statistic: {results[0]['primary']} (CI lower bound against the thresholds in docs/CALIBRATION.md)")
+    for r in results:
+        extra = ""
+        pct = r.get("percentile_among_experts")
+        if pct:
+            extra = f"; macro-F1 {pct['judge_macro_f1']:.3f} = percentile {pct['percentile']:.0f} among {pct['experts']} experts"
+        console.print(f"  {r['group']} / {r['judge']}: {r['verdict']}: {'; '.join(r['reasons'])}{extra}")
+
+
+def write_csv(results, path):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["group", "judge", "level", "items", "statistic", "estimate", "ci_low", "ci_high",
+                    "ceiling_estimate", "verdict"])
+        for r in results:
+            for name, s in r["stats"].items():
+                c = (r.get("ceiling") or {}).get("stats", {}).get(name) or {}
+                w.writerow([r["group"], r["judge"], r["level"], r["items"], name, s["estimate"], s["ci"][0],
+                            s["ci"][1], c.get("estimate"), r["verdict"]])
