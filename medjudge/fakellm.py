@@ -21,6 +21,9 @@ STOP = {"about", "after", "their", "there", "these", "those", "which", "would", 
         "answer", "response", "patient", "points", "being", "while", "where"}
 
 
+RISKY_WORDS = ("double the dose", "stop taking", "no need to see", "never serious")
+
+
 @dataclass
 class Fault:
     kind: str  # "429", "500", "timeout", "drop", "garbage", "truncated"
@@ -75,6 +78,23 @@ def default_responder(request: dict):
             if m:
                 scores.append({"id": m.group(1), "explanation": "length", "score": lexical_level(m.group(2), answer)})
         return {"scores": scores}
+    if "statement" in f:
+        rel = "entailed" if lexical_met(f["statement"], answer) else "neutral"
+        return {"explanation": "lexical overlap", "relation": rel}
+    if "statements" in f:
+        verdicts = []
+        for line in f["statements"].splitlines():
+            m = re.match(r"- id: (\S+) \| (.*)", line)
+            if m:
+                rel = "entailed" if lexical_met(m.group(2), answer) else "neutral"
+                verdicts.append({"id": m.group(1), "explanation": "lexical overlap", "relation": rel})
+        return {"verdicts": verdicts}
+    if "levels" in f:
+        risky = any(w in answer.lower() for w in RISKY_WORDS)
+        return {"explanation": "keyword rule", "level": 4 if risky else 1,
+                "error_categories": ["incorrect_recommendation"] if risky else []}
+    if "reference" in f:
+        return {"statements": [s.strip() for s in re.split(r"(?<=[.!?])\s+", f["reference"]) if len(s.strip()) > 3]}
     return {"explanation": "unknown request"}
 
 

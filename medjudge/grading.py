@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from . import __version__
 from .errors import MedjudgeError
-from .inputs import load_answers, load_healthbench
+from .inputs import load_answers, load_healthbench, load_kqa
 from .judges.aggregate import TIE_RULES
 from .judges.llm import Judge
 from .judges.program import MODES
@@ -23,7 +23,8 @@ class GradeConfig:
     input_path: str
     rubric: str | None = None
     judges: list[str] = field(default_factory=list)
-    format: str = "answers"  # or healthbench
+    format: str = "answers"  # or healthbench, kqa
+    questions_path: str | None = None  # K-QA: the questions with statements (default: the bundled K-QA)
     answers_path: str | None = None  # HealthBench: answers keyed by prompt_id
     answer_field: str = "ideal"  # HealthBench: grade the ideal completion when no answers file
     samples: int = 1
@@ -59,9 +60,17 @@ def load_items(cfg: GradeConfig, rubric, skipped: list):
         items = load_healthbench(cfg.input_path, rubric, cfg.answers_path, cfg.answer_field, skipped)
     elif cfg.format == "answers":
         items = load_answers(cfg.input_path, rubric)
+    elif cfg.format == "kqa":
+        items = load_kqa(cfg.input_path, rubric, cfg.questions_path or bundled("kqa/questions_w_answers.jsonl"), skipped)
     else:
-        raise MedjudgeError(f"--format must be answers or healthbench, not {cfg.format!r}")
+        raise MedjudgeError(f"--format must be answers, healthbench or kqa, not {cfg.format!r}")
     return items[: cfg.limit] if cfg.limit else items
+
+
+def bundled(name: str) -> str:
+    from importlib import resources
+
+    return str(resources.files("medjudge") / "data" / name)
 
 
 def check(cfg: GradeConfig, judges):
@@ -79,14 +88,16 @@ def check(cfg: GradeConfig, judges):
             raise MedjudgeError(f"--local-only refuses judges that are not in-process or on a loopback address: {', '.join(remote)}")
 
 
-def prepare(store, cfg: GradeConfig):
-    """Load and check everything, save rubric, answers and run; return (run, rubric, items, judges, skipped)."""
-    loaded = load_rubric(cfg.rubric)
+def prepare(store, cfg: GradeConfig, loaded=None, items=None):
+    """Load and check everything, save rubric, answers and run; return (run, rubric, items, judges, skipped).
+
+    `loaded` and `items` stand in for the rubric file and the input file (a rubric's worked examples)."""
+    loaded = loaded or load_rubric(cfg.rubric)
     rubric = loaded.rubric
     judges = [Judge.parse(s) for s in cfg.judges]
     check(cfg, judges)
     skipped: list = []
-    items = load_items(cfg, rubric, skipped)
+    items = items if items is not None else load_items(cfg, rubric, skipped)
     items_hash = hashlib.sha256()
     for it in items:
         items_hash.update(dumps([it.id, it.prompt, it.answer, it.source, it.tags,
@@ -101,6 +112,11 @@ def prepare(store, cfg: GradeConfig):
            "versions": versions(), "input_path": str(cfg.input_path), "local_only": int(cfg.local_only)}
     store.save_rubric(loaded)
     store.start_run(run)
+    if rubric.kind == "nli" and any(not it.criteria for it in items):
+        from .judges.llm import LLM
+        from .judges.split import fill_statements
+
+        fill_statements(store, run_id, items, rubric, judges[0], LLM(timeout=cfg.timeout, max_retries=cfg.max_retries))
     store.save_answers(run_id, items)
     return run, rubric, items, judges, skipped
 
@@ -148,7 +164,7 @@ def prepare_resume(store, run_id: str, **execution):
                       local_only=bool(run["local_only"]), **conf, **execution)
     judges = [Judge(j["model"], j["api_base"]) for j in run["panel"]]
     store.start_run(run)
-    return run, cfg, run_rubric(store, run), list(stored_items(store, run["id"])), judges
+    return run, cfg, run_rubric(store, run), list(stored_items(store, run["id"], run_rubric(store, run))), judges
 
 
 def grade(store, cfg: GradeConfig, listeners=()):

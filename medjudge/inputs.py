@@ -82,7 +82,18 @@ def _str_list(value, path, lineno, name):
 
 
 def _criteria(rubric, obj, path, lineno):
-    if getattr(rubric, "kind", None) != "checklist" or rubric.criteria is not None:
+    """Per-example units: a checklist's criteria, or an NLI rubric's reference statements."""
+    if rubric.kind == "nli":
+        try:
+            statements = rubric.statements_from(obj, "")
+        except ValueError as exc:
+            raise InputError(path, lineno, rubric.must_have_field, str(exc)) from None
+        if statements is None and not (rubric.reference_field and isinstance(obj.get(rubric.reference_field), str)):
+            raise InputError(path, lineno, rubric.must_have_field,
+                             f"missing: rubric {rubric.id} needs reference statements"
+                             + (f" or a reference answer in {rubric.reference_field}" if rubric.reference_field else ""))
+        return statements
+    if rubric.kind != "checklist" or rubric.criteria is not None:
         return None
     name = rubric.criteria_field
     if name not in obj:
@@ -102,31 +113,45 @@ def load_answers(path, rubric) -> list[Item]:
     """medjudge answers JSONL: id, prompt (text or messages), answer, source, any extra fields."""
     items, seen = [], set()
     for lineno, obj in read_jsonl(path):
-        item_id = obj.get("id", obj.get("prompt_id"))
-        if not isinstance(item_id, (str, int)) or isinstance(item_id, bool):
-            raise InputError(path, lineno, "id", "missing: every answer needs an id (string or integer)")
-        item_id = str(item_id)
-        if item_id in seen:
-            raise InputError(path, lineno, "id", f"duplicate id {item_id!r}")
-        seen.add(item_id)
-        key = next((k for k in ANSWER_KEYS if k in obj), None)
-        if key is None:
-            raise InputError(path, lineno, "answer", "missing: the text to grade")
-        if "prompt" not in obj:
-            raise InputError(path, lineno, "prompt", "missing: the question the answer responds to")
-        source = obj.get("source", obj.get("system"))
-        extra = {k: v for k, v in obj.items() if k not in {"id", "prompt", "source", "system", "tags", key}}
-        items.append(Item(
-            id=item_id,
-            prompt=as_messages(obj["prompt"], path, lineno),
-            answer=answer_text(obj[key], path, lineno, key),
-            source=None if source is None else str(source),
-            tags=_str_list(obj.get("tags"), path, lineno, "tags"),
-            fields=extra,
-            criteria=_criteria(rubric, obj, path, lineno),
-        ))
+        items.append(answer_item(obj, rubric, path, lineno, seen))
     if not items:
         raise InputError(path, None, None, "no answers in file")
+    return items
+
+
+def answer_item(obj: dict, rubric, path, lineno, seen: set) -> Item:
+    """One answers-JSONL object as an Item (also used for a rubric's worked examples)."""
+    item_id = obj.get("id", obj.get("prompt_id"))
+    if not isinstance(item_id, (str, int)) or isinstance(item_id, bool):
+        raise InputError(path, lineno, "id", "missing: every answer needs an id (string or integer)")
+    item_id = str(item_id)
+    if item_id in seen:
+        raise InputError(path, lineno, "id", f"duplicate id {item_id!r}")
+    seen.add(item_id)
+    key = next((k for k in ANSWER_KEYS if k in obj), None)
+    if key is None:
+        raise InputError(path, lineno, "answer", "missing: the text to grade")
+    if "prompt" not in obj:
+        raise InputError(path, lineno, "prompt", "missing: the question the answer responds to")
+    source = obj.get("source", obj.get("system"))
+    extra = {k: v for k, v in obj.items() if k not in {"id", "prompt", "source", "system", "tags", key}}
+    return Item(
+        id=item_id,
+        prompt=as_messages(obj["prompt"], path, lineno),
+        answer=answer_text(obj[key], path, lineno, key),
+        source=None if source is None else str(source),
+        tags=_str_list(obj.get("tags"), path, lineno, "tags"),
+        fields=extra,
+        criteria=_criteria(rubric, obj, path, lineno),
+    )
+
+
+def example_items(loaded) -> list[Item]:
+    """A rubric's worked examples as Items (ids ex1, ex2, ...)."""
+    items, seen = [], set()
+    for i, ex in enumerate(loaded.rubric.examples, 1):
+        obj = {"id": f"ex{i}", "prompt": ex.prompt, "answer": ex.answer, **ex.fields}
+        items.append(answer_item(obj, loaded.rubric, f"{loaded.path} examples[{i - 1}]", None, seen))
     return items
 
 
@@ -179,4 +204,55 @@ def load_healthbench(path, rubric, answers_path=None, answer_field="ideal", skip
         ))
     if not items:
         raise InputError(path, None, None, "no gradable examples (no answers matched)")
+    return items
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def load_kqa(path, rubric, questions_path, skipped=None) -> list[Item]:
+    """K-QA: model answers [{Question, result}] (JSON list or JSONL) matched by question text to the K-QA
+    questions file, whose Must_have / Nice_to_have statements are the references."""
+    questions = {}
+    for lineno, obj in read_jsonl(questions_path):
+        q = obj.get("Question")
+        if not isinstance(q, str):
+            raise InputError(questions_path, lineno, "Question", "missing")
+        questions.setdefault(_norm(q), (lineno, obj))
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, None, None, f"cannot read: {exc}") from None
+    if text.lstrip().startswith("["):
+        try:
+            rows = list(enumerate(json.loads(text), 1))
+        except json.JSONDecodeError as exc:
+            raise InputError(path, exc.lineno, None, f"not valid JSON: {exc.msg}") from None
+    else:
+        rows = list(read_jsonl(path))
+    items, seen = [], set()
+    for n, obj in rows:
+        if not isinstance(obj, dict) or not isinstance(obj.get("Question"), str):
+            raise InputError(path, n, "Question", "missing (entry number given as line)")
+        answer = obj.get("result", obj.get("answer"))
+        if not isinstance(answer, str):
+            raise InputError(path, n, "result", "missing: the model answer")
+        match = questions.get(_norm(obj["Question"]))
+        if match is None:
+            if skipped is not None:
+                skipped.append((obj["Question"][:60], "matches no K-QA question"))
+            continue
+        qline, q = match
+        item_id = f"kqa-{qline}"
+        if item_id in seen:
+            raise InputError(path, n, "Question", f"a second answer to K-QA question {qline}")
+        seen.add(item_id)
+        items.append(Item(id=item_id, prompt=[{"role": "user", "content": q["Question"]}], answer=answer,
+                          source=str(obj.get("source", path.stem)), tags=[],
+                          fields={k: q[k] for k in ("Must_have", "Nice_to_have", "Free_form_answer") if k in q},
+                          criteria=_criteria(rubric, q, questions_path, qline)))
+    if not items:
+        raise InputError(path, None, None, "no answer matched a K-QA question")
     return items

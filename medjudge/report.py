@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 
 from .inputs import Item
 from .judges.aggregate import aggregate
 from .rubrics import parse_rubric
-from .rubrics.checklist import Criterion
 
 
 def run_rubric(store, run):
     return parse_rubric(store.rubric_text(run["rubric_hash"]), f"run {run['id']}").rubric
 
 
-def stored_items(store, run_id):
+def stored_items(store, run_id, rubric):
     for row in store.answers(run_id):
         yield Item(id=row["answer_id"], prompt=row["prompt"], answer=row["answer"], source=row["source"],
                    tags=row["tags"] or [], fields=row["fields"] or {},
-                   criteria=[Criterion(**c) for c in row["criteria"]] if row["criteria"] else None)
+                   criteria=rubric.example_units(row["criteria"]) if row["criteria"] else None)
 
 
 def aggregates(store, run, rubric):
@@ -61,7 +61,7 @@ def inter_judge_agreement(store, run, rubric) -> dict | None:
 def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
     run = store.get_run(run_id)
     rubric = run_rubric(store, run)
-    items = list(stored_items(store, run["id"]))
+    items = list(stored_items(store, run["id"], rubric))
     aggs = aggregates(store, run, rubric)
     unscored = Counter()
     per_answer = {}
@@ -100,6 +100,48 @@ def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
                     dims[d.id] = a.value
             per_answer[it.id] = (None, {"dimensions": dims, "source": it.source})
         summary.update(summarize(rubric.dimensions, values, resamples, seed))
+    elif rubric.kind == "nli":
+        from .rubrics.nli import summarize
+
+        rows = []
+        for it in items:
+            counts = {"must_total": 0, "must_entailed": 0, "contradicted": 0, "statements": 0}
+            for st in rubric.units(it):
+                a = aggs.get((it.id, st.id))
+                if a is None or a.value is None:
+                    continue
+                counts["statements"] += 1
+                counts["contradicted"] += a.value == -1.0
+                if st.kind == "must_have":
+                    counts["must_total"] += 1
+                    counts["must_entailed"] += a.value == 1.0
+            rows.append(counts)
+            comp = counts["must_entailed"] / counts["must_total"] if counts["must_total"] else None
+            per_answer[it.id] = (comp, {**counts, "source": it.source})
+        summary.update(summarize(rows, resamples, seed))
+    elif rubric.kind == "safety":
+        from .rubrics.safety import summarize
+
+        cats = defaultdict(set)
+        for j in store.judgments(run["id"]):
+            if j["detail"]:
+                cats[j["answer_id"]].update(json.loads(j["detail"]).get("categories", []))
+        scored, n_unscored = {}, 0
+        for it in items:
+            a = aggs.get((it.id, "risk"))
+            if a is None or a.value is None:
+                n_unscored += 1
+                per_answer[it.id] = (None, {"level": None, "unsafe": None, "categories": sorted(cats[it.id]),
+                                            "source": it.source, "reason": a.reason if a else "not judged yet"})
+                continue
+            scored[it.id] = (a.value, sorted(cats[it.id]))
+            per_answer[it.id] = (a.value, {"level": a.value, "unsafe": a.value >= rubric.unsafe_from,
+                                           "categories": sorted(cats[it.id]), "source": it.source})
+        summary.update(summarize(rubric, scored, n_unscored, resamples, seed))
+        summary["unsafe_answers"] = sorted(
+            ({"answer_id": k, "level": v[0], "categories": v[1]["categories"],
+              "answer": next(it.answer for it in items if it.id == k)[:100]}
+             for k, v in per_answer.items() if v[1].get("unsafe")), key=lambda r: -r["level"])
     summary["unscored"] = {"count": sum(unscored.values()), "reasons": dict(unscored.most_common(10))}
     errors = sum(1 for j in store.judgments(run["id"]) if j["status"] == "error")
     summary["errors"] = errors
@@ -135,6 +177,27 @@ def render(summary: dict, console, wall_time: float | None = None):
             ci = v["ci"]
             t.add_row(dim, _fmt(v["mean"], ".2f"), f"[{_fmt(ci[0], '.2f')}, {_fmt(ci[1], '.2f')}]", str(v["n"]))
         console.print(t)
+    elif s["kind"] == "nli":
+        t = Table("metric", "mean", "95% CI", "answers", title="K-QA style NLI metrics")
+        for name, label in (("comprehensiveness", "comprehensiveness (must-have entailed)"),
+                            ("hallucinations", "hallucinations (statements contradicted)"),
+                            ("answers_with_hallucination", "answers with a hallucination")):
+            v = s[name]
+            t.add_row(label, _fmt(v["mean"]), f"[{_fmt(v['ci'][0])}, {_fmt(v['ci'][1])}]", str(v["n"]))
+        console.print(t)
+    elif s["kind"] == "safety":
+        r = s["unsafe_rate"]
+        console.print(f"[bold]unsafe rate (level >= {s['unsafe_from']}) {_fmt(r['rate'])}[/bold] "
+                      f"[{_fmt(r['ci'][0])}, {_fmt(r['ci'][1])}] over {r['n']} scored answers; "
+                      f"counting the {s['unscored_answers']} unscored as unsafe: {_fmt(s['unsafe_rate_unscored_as_unsafe'])}")
+        console.print("levels: " + ", ".join(f"{k}: {v}" for k, v in s["levels"].items()))
+        if any(s["categories"].values()):
+            console.print("error categories: " + ", ".join(f"{k} {v}" for k, v in s["categories"].items() if v))
+        if s["unsafe_answers"]:
+            t = Table("answer", "level", "categories", "answer text", title="Unsafe answers, worst first")
+            for a in s["unsafe_answers"][:20]:
+                t.add_row(a["answer_id"], f"{a['level']:g}", ", ".join(a["categories"]), a["answer"])
+            console.print(t)
     u = s["unscored"]
     console.print(f"unscored: {u['count']}" + (f"  transport errors (redone on rerun): {s['errors']}" if s["errors"] else ""))
     for reason, n in u["reasons"].items():

@@ -65,7 +65,7 @@ class Store:
             db["run_calls"].create({"run_id": str, "call_key": str, "cached": int},
                                    pk=("run_id", "call_key"), if_not_exists=True)
             db["judgments"].create({"run_id": str, "answer_id": str, "unit_id": str, "judge": str, "sample": int,
-                                    "value": float, "label": str, "explanation": str, "status": str,
+                                    "value": float, "label": str, "explanation": str, "detail": str, "status": str,
                                     "reason": str, "call_key": str, "attempts": int, "created": str},
                                    pk=("run_id", "answer_id", "unit_id", "judge", "sample"), if_not_exists=True)
             db["scores"].create({"run_id": str, "answer_id": str, "score": float, "detail": str},

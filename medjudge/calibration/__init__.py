@@ -21,7 +21,7 @@ def ratings_from_run(store, run_id) -> tuple[list[Rating], list[str], dict]:
 
     run = store.get_run(run_id)
     rubric = run_rubric(store, run)
-    items = {it.id: it for it in stored_items(store, run["id"])}
+    items = {it.id: it for it in stored_items(store, run["id"], rubric)}
     unit_tags = {}
     for it in items.values():
         for u in rubric.units(it):

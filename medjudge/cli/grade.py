@@ -17,9 +17,10 @@ def grade(
     input_path: Path = typer.Argument(..., help="answers JSONL, or HealthBench JSONL with --format healthbench"),
     rubric: Optional[str] = typer.Option(None, "--rubric", "-r", help="rubric file or library id (healthbench for --format healthbench)"),
     judge: Optional[list[str]] = typer.Option(None, "--judge", "-j", help="LiteLLM model string, repeat for a panel; MODEL@http://host/v1 sets an API base"),
-    fmt: str = typer.Option("answers", "--format", help="answers | healthbench"),
+    fmt: str = typer.Option("answers", "--format", help="answers | healthbench | kqa"),
     answers: Optional[Path] = typer.Option(None, "--answers", help="HealthBench: answers JSONL keyed by prompt_id (last assistant turn graded)"),
     answer_field: str = typer.Option("ideal", "--answer-field", help="HealthBench without --answers: grade this completion (ideal)"),
+    questions: Optional[Path] = typer.Option(None, "--questions", help="K-QA: questions with Must_have/Nice_to_have (default: bundled K-QA)"),
     samples: int = typer.Option(1, "--samples", "-n", help="samples per judge"),
     mode: str = typer.Option("per-criterion", "--mode", help="per-criterion (one call each) | batched (one call per answer)"),
     temperature: float = typer.Option(0.0, "--temperature"),
@@ -34,6 +35,7 @@ def grade(
     resume: Optional[str] = typer.Option(None, "--resume", help="finish a stored run (its rubric, answers and panel)"),
     db: Path = typer.Option(Path("medjudge.db"), "--db", help=DB_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    json_summary: Optional[Path] = typer.Option(None, "--json-summary", help="also write the summary as JSON"),
 ):
     """Grade answers with a judge panel; every judgment is stored, a rerun resumes."""
     from rich.console import Console
@@ -49,25 +51,26 @@ def grade(
                                                              max_retries=max_retries)
         skipped = []
     else:
-        if rubric is None and fmt == "healthbench":
-            rubric = "healthbench"
+        if rubric is None and fmt in ("healthbench", "kqa"):
+            rubric = fmt
         if rubric is None:
             raise typer.BadParameter("give --rubric FILE or a library id (see `medjudge rubric list`)")
         judges_spec, origin = resolve_judges(judge)
         if origin == "embedded":
             console.print(f"[yellow]{EMBEDDED_WARNING}[/yellow]")
         cfg = GradeConfig(input_path=str(input_path), rubric=rubric, judges=judges_spec, format=fmt,
-                          answers_path=str(answers) if answers else None, answer_field=answer_field, samples=samples,
+                          answers_path=str(answers) if answers else None, answer_field=answer_field,
+                          questions_path=str(questions) if questions else None, samples=samples,
                           mode=mode, temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie,
                           local_only=local_only, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
                           limit=limit)
         run, rubric_obj, items, judges, skipped = prepare(store, cfg)
         if fmt == "healthbench" and answers is None:
             console.print(f"grading the physician {answer_field} completions (use --answers FILE to grade a model's)")
-    report(console, store, cfg, run, rubric_obj, items, judges, skipped, quiet)
+    report(console, store, cfg, run, rubric_obj, items, judges, skipped, quiet, json_summary)
 
 
-def report(console, store, cfg, run, rubric_obj, items, judges, skipped=(), quiet=False):
+def report(console, store, cfg, run, rubric_obj, items, judges, skipped=(), quiet=False, json_summary=None):
     """Run the panel with a progress bar, then print the summary."""
     import time
 
@@ -84,7 +87,13 @@ def report(console, store, cfg, run, rubric_obj, items, judges, skipped=(), quie
     p = panel.progress
     console.print(f"this invocation: {p.calls} calls made, {p.cached} answered from cache, "
                   f"{panel.llm.retries} retries, {p.done} of {p.total} tasks done")
-    render(summarize_run(store, run["id"]), console, wall)
+    summary = summarize_run(store, run["id"])
+    render(summary, console, wall)
+    if json_summary:
+        import json
+
+        summary.pop("per_answer")
+        json_summary.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return run["id"]
 
 

@@ -32,14 +32,9 @@ def validate(files: list[Path] = typer.Argument(..., help="rubric YAML files")):
             typer.echo(f"error: {exc}", err=True)
             continue
         r = lr.rubric
-        typer.echo(f"ok: {f}: {r.id}@{r.version} ({r.kind}, {len(r.units(None)) if _fixed(r) else 'per-example'} "
-                   f"{'criteria' if r.kind == 'checklist' else 'units'}) hash {lr.hash[:12]}")
+        typer.echo(f"ok: {f}: {r.id}@{r.version} ({r.kind}: {r.describe()}) hash {lr.hash[:12]}")
     if bad:
         raise typer.Exit(2)
-
-
-def _fixed(r):
-    return not (r.kind == "checklist" and r.criteria is None)
 
 
 @rubric_app.command("show")
@@ -69,6 +64,14 @@ def show(ref: str = typer.Argument(..., help="rubric file or library id")):
             c.print(f"  {d.id}  {d.question} ({d.min}..{d.max})")
             for level, text in sorted(d.anchors.items()):
                 c.print(f"      {level}: {text}")
+    elif r.kind == "safety":
+        for lv in r.levels:
+            mark = "  unsafe" if lv.level >= r.unsafe_from else ""
+            c.print(f"  level {lv.level} {lv.name}: {lv.definition}{mark}")
+        for cat in r.categories:
+            c.print(f"  category {cat.id}: {cat.definition}")
+    else:
+        c.print(f"  {r.describe()}")
 
 
 @rubric_app.command("list")

@@ -16,6 +16,10 @@ def compile_rubric(rubric, mode: str = "per-criterion"):
         from .checklist import ChecklistProgram as cls
     elif rubric.kind == "scale":
         from .scale import ScaleProgram as cls
+    elif rubric.kind == "nli":
+        from .nli import NliProgram as cls
+    elif rubric.kind == "safety":
+        from .safety import SafetyProgram as cls
     else:
         raise ValueError(f"no judge program for rubric kind {rubric.kind!r}")
     return cls(rubric, mode)

@@ -61,8 +61,23 @@ def model_path(name: str) -> Path:
     return path
 
 
+def close_all():
+    """Free the models before interpreter shutdown (llama-cpp's own finaliser fails that late)."""
+    with _registry_lock:
+        for llm in _models.values():
+            try:
+                llm.close()
+            except Exception:
+                pass
+        _models.clear()
+
+
 def load(name: str):
     with _registry_lock:
+        if not _models:
+            import atexit
+
+            atexit.register(close_all)
         if name not in _models:
             try:
                 from llama_cpp import Llama

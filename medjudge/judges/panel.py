@@ -7,6 +7,7 @@ judgment it finished and a rerun does only what is missing; identical calls are 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 
 from .llm import LLM, RequestRefused, TransportError, cache_key, prompt_hash
@@ -143,6 +144,7 @@ class Panel:
             rows.append({"run_id": self.run_id, "answer_id": task.item.id, "unit_id": u.id,
                          "judge": task.judge.name, "sample": task.sample, "value": v.value, "label": v.label,
                          "explanation": v.explanation, "reason": v.reason, "status": row_status,
+                         "detail": json.dumps(v.detail) if v.detail else None,
                          "call_key": None if status == "error" else key, "attempts": attempts})
         store.save_judgments(rows)
         p.done += 1

@@ -29,6 +29,7 @@ class Vote:
     label: str | None
     explanation: str = ""
     reason: str | None = None
+    detail: dict | None = None  # kind-specific extras, e.g. the safety error categories
 
 
 class ParseFailure(Exception):
@@ -85,13 +86,17 @@ class JudgeProgram(dspy.Module):
         inputs.update(self.unit_inputs(item, units))
         return self.adapter.format(self.signature, [], inputs)
 
-    def parse(self, text: str, units) -> dict[str, Vote]:
+    def read_reply(self, text: str) -> dict:
+        """The reply's output fields, or ParseFailure with the reason."""
         try:
-            out = self.adapter.parse(self.signature, text or "")
+            return self.adapter.parse(self.signature, text or "")
         except Exception as exc:  # DSPy raises AdapterParseError, pydantic errors, ValueError
             first = str(exc).strip().splitlines()
             raise ParseFailure(f"{type(exc).__name__}: {first[0] if first else 'empty reply'}"[:300]) from None
-        if self.mode == "batched":
+
+    def parse(self, text: str, units) -> dict[str, Vote]:
+        out = self.read_reply(text)
+        if self.mode == "batched" and self.batched_signature is not self.single_signature:
             return self.read_batched(out, units)
         return {units[0].id: self.read_single(out, units[0])}
 

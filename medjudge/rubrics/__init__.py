@@ -12,11 +12,13 @@ from pydantic import Field, TypeAdapter, ValidationError
 from ..errors import InputError, MedjudgeError
 from .checklist import ChecklistRubric, Criterion
 from .loader import content_hash, load_yaml_with_lines, validation_messages
+from .nli import NliRubric, Statement
+from .safety import SafetyRubric
 from .scale import Dimension, ScaleRubric
 
-Rubric = Annotated[Union[ChecklistRubric, ScaleRubric], Field(discriminator="kind")]
+Rubric = Annotated[Union[ChecklistRubric, ScaleRubric, SafetyRubric, NliRubric], Field(discriminator="kind")]
 _ADAPTER = TypeAdapter(Rubric)
-KINDS = ("checklist", "scale")
+KINDS = ("checklist", "scale", "safety", "nli")
 
 
 class RubricInvalid(MedjudgeError):
@@ -44,7 +46,35 @@ def parse_rubric(text: str, path: str = "<rubric>") -> LoadedRubric:
         rubric = _ADAPTER.validate_python(data)
     except ValidationError as exc:
         raise RubricInvalid(validation_messages(exc, data, lines, path)) from None
-    return LoadedRubric(rubric, text, content_hash(text), str(path))
+    loaded = LoadedRubric(rubric, text, content_hash(text), str(path))
+    errors = check_examples(loaded, lines)
+    if errors:
+        raise RubricInvalid(errors)
+    return loaded
+
+
+def check_examples(loaded, lines) -> list[InputError]:
+    """Worked examples must build as answers and name only existing units with fitting verdicts."""
+    from ..inputs import example_items
+
+    errors = []
+    try:
+        items = example_items(loaded)
+    except InputError as exc:
+        return [exc]
+    for i, (ex, item) in enumerate(zip(loaded.rubric.examples, items)):
+        units = {u.id: u for u in loaded.rubric.units(item)}
+        for key, raw in ex.expected.items():
+            line = lines.get(("examples", i, "expected", key), lines.get(("examples", i)))
+            where = f"examples[{i}].expected.{key}"
+            if key not in units:
+                errors.append(InputError(loaded.path, line, where, f"no such unit (units: {', '.join(units)})"))
+                continue
+            try:
+                loaded.rubric.expected_value(units[key], raw)
+            except ValueError as exc:
+                errors.append(InputError(loaded.path, line, where, str(exc)))
+    return errors
 
 
 def load_rubric(ref: str | Path) -> LoadedRubric:
@@ -75,6 +105,7 @@ def library_path(rubric_id: str) -> Path | None:
 
 
 __all__ = [
-    "ChecklistRubric", "Criterion", "Dimension", "LoadedRubric", "Rubric", "RubricInvalid", "ScaleRubric",
+    "ChecklistRubric", "Criterion", "Dimension", "LoadedRubric", "NliRubric", "Rubric", "RubricInvalid",
+    "SafetyRubric", "ScaleRubric", "Statement",
     "library_files", "load_rubric", "parse_rubric",
 ]

@@ -39,6 +39,18 @@ class RubricBase(Strict):
         """The criteria or dimensions the judge rates for one item."""
         raise NotImplementedError
 
+    def describe(self) -> str:
+        """One line on what the judge rates."""
+        raise NotImplementedError
+
+    def expected_value(self, unit, raw) -> float:
+        """A worked example's expected verdict as the stored value; ValueError when it does not fit the unit."""
+        raise NotImplementedError
+
+    def example_units(self, raw: list[dict]) -> list:
+        """Per-example units as stored in the database, back into their models."""
+        raise NotImplementedError
+
     # aggregation rule across the panel's votes for one unit
     aggregation: ClassVar[str] = "majority"
 

@@ -45,6 +45,19 @@ class ChecklistRubric(RubricBase):
     def units(self, item):
         return self.criteria if self.criteria is not None else item.criteria
 
+    def describe(self):
+        if self.criteria is None:
+            return f"criteria from each example's {self.criteria_field} field"
+        return f"{len(self.criteria)} criteria, {sum(c.points for c in self.criteria if c.points > 0):g} positive points"
+
+    def expected_value(self, unit, raw):
+        if not isinstance(raw, bool):
+            raise ValueError(f"expected verdict for {unit.id} must be true or false")
+        return 1.0 if raw else 0.0
+
+    def example_units(self, raw):
+        return [Criterion(**c) for c in raw]
+
 
 def parse_example_criteria(raw, where):
     """Per-example criteria as HealthBench writes them: [{criterion, points, tags}]; ids default to c0, c1..."""

@@ -41,6 +41,14 @@ class ScaleRubric(RubricBase):
     def units(self, item):
         return self.dimensions
 
+    def expected_value(self, unit, raw):
+        if isinstance(raw, bool) or not isinstance(raw, int) or not unit.min <= raw <= unit.max:
+            raise ValueError(f"expected score for {unit.id} must be an integer in {unit.min}..{unit.max}")
+        return float(raw)
+
+    def describe(self):
+        return f"{len(self.dimensions)} dimensions: " + ", ".join(f"{d.id} {d.min}-{d.max}" for d in self.dimensions)
+
 
 def summarize(dimensions, values: dict[str, list[float]], resamples=1000, seed=0) -> dict:
     """Mean per dimension over answers with a bootstrap 95% CI."""

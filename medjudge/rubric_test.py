@@ -1,0 +1,46 @@
+"""Unit tests for rubrics: grade a rubric's worked examples and compare the verdicts with the expected ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import MedjudgeError
+from .grading import GradeConfig, execute, prepare
+from .inputs import example_items
+from .report import aggregates
+
+
+@dataclass
+class Check:
+    example: str
+    unit: str
+    expected: float
+    got: float | None
+    reason: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.got is not None and self.got == self.expected
+
+
+def test_rubric(store, loaded, judges: list[str], mode="per-criterion", samples=1) -> list[Check]:
+    rubric = loaded.rubric
+    if not rubric.examples:
+        raise MedjudgeError(f"{loaded.path}: the rubric has no worked examples to test (add `examples:`)")
+    items = example_items(loaded)
+    cfg = GradeConfig(input_path=f"{loaded.path}#examples", rubric=loaded.path, judges=judges, mode=mode,
+                      samples=samples)
+    run, rubric, items, panel_judges, _ = prepare(store, cfg, loaded=loaded, items=items)
+    execute(store, cfg, run, rubric, items, panel_judges)
+    aggs = aggregates(store, store.get_run(run["id"]), rubric)
+    checks = []
+    for ex, item in zip(rubric.examples, items):
+        units = {u.id: u for u in rubric.units(item)}
+        for unit_id, raw in ex.expected.items():
+            a = aggs.get((item.id, unit_id))
+            checks.append(Check(item.id, unit_id, rubric.expected_value(units[unit_id], raw),
+                                a.value if a else None, a.reason if a else "not judged"))
+    return checks
+
+
+test_rubric.__test__ = False  # not a pytest test

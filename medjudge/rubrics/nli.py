@@ -1,0 +1,73 @@
+"""NLI rubrics: reference statements checked against the answer as entailed / neutral / contradicted (K-QA)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from .base import RubricBase, Strict
+
+RELATIONS = ("entailed", "neutral", "contradicted")
+RELATION_VALUE = {"entailed": 1.0, "neutral": 0.0, "contradicted": -1.0}
+
+
+class Statement(Strict):
+    id: str
+    text: str = Field(min_length=1)
+    kind: Literal["must_have", "nice_to_have"] = "must_have"
+    tags: list[str] = Field(default_factory=list)
+
+
+class NliRubric(RubricBase):
+    kind: Literal["nli"]
+    must_have_field: str = "Must_have"
+    nice_to_have_field: str | None = "Nice_to_have"
+    # when an example has no statements, its reference answer is split into statements by an LLM
+    reference_field: str | None = None
+    aggregation: ClassVar[str] = "majority"
+
+    def units(self, item):
+        return item.criteria or []
+
+    def describe(self):
+        ref = f", else split from {self.reference_field}" if self.reference_field else ""
+        return f"statements from {self.must_have_field}" + (f" / {self.nice_to_have_field}" if self.nice_to_have_field else "") + ref
+
+    def expected_value(self, unit, raw):
+        if raw not in RELATION_VALUE:
+            raise ValueError(f"expected relation for {unit.id} must be one of {', '.join(RELATIONS)}")
+        return RELATION_VALUE[raw]
+
+    def example_units(self, raw):
+        return [Statement(**s) for s in raw]
+
+    def statements_from(self, fields: dict, where: str) -> list[Statement] | None:
+        """Statements listed in an example's fields; None when it has none (to split from a reference)."""
+        out = []
+        for field, kind, prefix in ((self.must_have_field, "must_have", "m"),
+                                    (self.nice_to_have_field, "nice_to_have", "n")):
+            if not field or field not in fields:
+                continue
+            values = fields[field]
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ValueError(f"{field} must be a list of statements (strings)")
+            out += [Statement(id=f"{prefix}{i}", text=v, kind=kind) for i, v in enumerate(values) if v.strip()]
+        return out or None
+
+
+def summarize(per_answer: list[dict], resamples=1000, seed=0) -> dict:
+    """per_answer: [{must_total, must_entailed, contradicted}] over the scored statements of each answer."""
+    from ..bootstrap import bootstrap_means, percentile_ci
+
+    comp = [a["must_entailed"] / a["must_total"] for a in per_answer if a["must_total"]]
+    halluc = [a["contradicted"] for a in per_answer]
+    any_h = [1.0 if a["contradicted"] else 0.0 for a in per_answer]
+
+    def stat(values):
+        if not values:
+            return {"mean": None, "ci": [None, None], "n": 0}
+        return {"mean": sum(values) / len(values), "ci": list(percentile_ci(bootstrap_means(values, resamples, seed))),
+                "n": len(values)}
+
+    return {"comprehensiveness": stat(comp), "hallucinations": stat(halluc), "answers_with_hallucination": stat(any_h)}
