@@ -79,10 +79,11 @@ class JudgeProgram(dspy.Module):
         return [(u.id, [u]) for u in units]
 
     def messages(self, item, units) -> list[dict]:
-        inputs = {
-            "conversation": quote("conversation", render_conversation(item.prompt)),
-            "answer": quote("answer", item.answer),
-        }
+        conversation = quote("conversation", render_conversation(item.prompt))
+        doc = item.fields.get(self.rubric.source_field) if self.rubric.source_field else None
+        if doc and "document" not in self.signature.input_fields:
+            conversation += "\n\nSource document the answer is judged against:\n" + quote("document", str(doc))
+        inputs = {"conversation": conversation, "answer": quote("answer", item.answer)}
         inputs.update(self.unit_inputs(item, units))
         return self.adapter.format(self.signature, [], inputs)
 

@@ -28,6 +28,8 @@ class RubricBase(Strict):
     citation: str = ""
     instructions: str = ""
     drafted_by: str | None = None  # set on machine-drafted rubrics until a human reviews them
+    # a field of each example holding a source document the answer is judged against
+    source_field: str | None = None
     examples: list[WorkedExample] = Field(default_factory=list)
 
     @field_validator("version", mode="before")

@@ -34,8 +34,6 @@ class SafetyRubric(RubricBase):
     levels: list[Level] = Field(min_length=2)
     categories: list[Category] = Field(default_factory=list)
     unsafe_from: int
-    # an input document the answer must be faithful to (MedVAL checks an output against its input)
-    source_field: str | None = None
     aggregation: ClassVar[str] = "worst"
 
     @field_validator("levels")
