@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -87,3 +88,104 @@ def list_():
         r = parse_rubric(p.read_text(encoding="utf-8"), f"library:{p.name}").rubric
         t.add_row(r.id, r.kind, r.version, r.title, r.citation)
     Console().print(t)
+
+
+@rubric_app.command("new")
+def new(kind: str = typer.Option(..., "--kind", help="checklist | scale | safety | nli"),
+        output: Path = typer.Option(None, "--output", "-o", help="file to write (default: stdout)")):
+    """Write a commented template for a new rubric."""
+    from ..rubrics.templates import template
+
+    try:
+        text = template(kind)
+    except KeyError:
+        raise MedjudgeError("--kind must be checklist, scale, safety or nli") from None
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    if output.exists():
+        raise MedjudgeError(f"{output} exists: choose another file")
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}: edit it, then `medjudge rubric lint {output}`")
+
+
+@rubric_app.command("lint")
+def lint_(files: list[Path] = typer.Argument(..., help="rubric files")):
+    """Find what makes judges disagree: compound or vague criteria, wrong signs, duplicates, missing anchors.
+    Exit 1 when there are errors."""
+    from ..rubrics import load_rubric
+    from ..rubrics.lint import lint
+
+    errors = 0
+    for f in files:
+        findings = lint(load_rubric(f))
+        for finding in findings:
+            typer.echo(f"{f}:{finding}")
+        errors += sum(1 for x in findings if x.severity == "error")
+        if not findings:
+            typer.echo(f"{f}: clean")
+    if errors:
+        raise typer.Exit(1)
+
+
+@rubric_app.command("test")
+def test(file: str = typer.Argument(..., help="rubric file or library id"),
+         judge: Optional[list[str]] = typer.Option(None, "--judge", "-j"),
+         mode: str = typer.Option("per-criterion", "--mode"),
+         db: Path = typer.Option(Path("medjudge.db"), "--db")):
+    """Run the rubric's worked examples through the judge; report the expected verdicts it gets wrong (exit 1)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..config import resolve_judges
+    from ..rubric_test import test_rubric
+    from ..rubrics import load_rubric
+    from ..store import Store
+
+    judges, _ = resolve_judges(judge)
+    checks = test_rubric(Store(db), load_rubric(file), judges, mode=mode)
+    wrong = [c for c in checks if not c.ok]
+    console = Console()
+    if wrong:
+        t = Table("example", "unit", "expected", "judge said", "reason", title="Verdicts the judge got wrong")
+        for c in wrong:
+            t.add_row(c.example, c.unit, f"{c.expected:g}", "unscored" if c.got is None else f"{c.got:g}", c.reason or "")
+        console.print(t)
+    console.print(f"{len(checks) - len(wrong)} of {len(checks)} expected verdicts matched by {', '.join(judges)}")
+    if wrong:
+        raise typer.Exit(1)
+
+
+@rubric_app.command("draft")
+def draft(question: str = typer.Option(..., "--question", "-q"),
+          judge: str = typer.Option(..., "--judge", "-j", help="the model that drafts"),
+          kind: str = typer.Option("checklist", "--kind"),
+          guideline: Optional[Path] = typer.Option(None, "--guideline", help="text file to base the rubric on"),
+          reference_answer: Optional[Path] = typer.Option(None, "--reference-answer", help="a physician's answer"),
+          output: Path = typer.Option(Path("draft-rubric.yaml"), "--output", "-o")):
+    """Ask an LLM for a draft rubric (validated, re-asked on errors), marked machine-drafted for review."""
+    from ..authoring import draft as make_draft
+
+    def read(p):
+        try:
+            return p.read_text(encoding="utf-8") if p else None
+        except OSError as exc:
+            raise MedjudgeError(f"{p}: cannot read: {exc.strerror}") from None
+
+    text = make_draft(question, kind, judge, read(guideline), read(reference_answer))
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}: a machine-drafted, unreviewed rubric. Review it, then "
+               f"`medjudge rubric lint {output}` and `medjudge rubric test {output} --judge MODEL`")
+
+
+@rubric_app.command("atomize")
+def atomize(file: Path = typer.Argument(...), judge: str = typer.Option(..., "--judge", "-j"),
+            all_criteria: bool = typer.Option(False, "--all", help="ask about every criterion, not only compound ones"),
+            output: Optional[Path] = typer.Option(None, "--output", "-o", help="default: FILE with .atomized.yaml")):
+    """Split compound criteria into precise boolean ones (Adaptive Precise Boolean); points keep their sum."""
+    from ..authoring import atomize as run_atomize
+
+    text, n = run_atomize(file, judge, only_compound=not all_criteria)
+    out = output or file.with_suffix(".atomized.yaml")
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"split {n} criteria; wrote {out}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Union
@@ -34,6 +34,7 @@ class LoadedRubric:
     text: str
     hash: str
     path: str
+    lines: dict = field(default_factory=dict)  # key path -> line, for messages that point into the file
 
 
 def parse_rubric(text: str, path: str = "<rubric>") -> LoadedRubric:
@@ -46,7 +47,7 @@ def parse_rubric(text: str, path: str = "<rubric>") -> LoadedRubric:
         rubric = _ADAPTER.validate_python(data)
     except ValidationError as exc:
         raise RubricInvalid(validation_messages(exc, data, lines, path)) from None
-    loaded = LoadedRubric(rubric, text, content_hash(text), str(path))
+    loaded = LoadedRubric(rubric, text, content_hash(text), str(path), lines)
     errors = check_examples(loaded, lines)
     if errors:
         raise RubricInvalid(errors)

@@ -1,0 +1,130 @@
+"""LLM-assisted authoring: draft a rubric from a question and guideline, atomize compound criteria.
+
+Both use instructor with the pydantic rubric models through LiteLLM, re-asking on validation errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .errors import MedjudgeError
+
+DRAFT_PROMPT = """Write an evaluation rubric of kind "{kind}" for grading answers to this health question.
+
+Question: {question}
+{extra}
+Rules: every criterion tests exactly one requirement; criteria describing undesirable content get negative
+points; use plain, precise wording with no vague words such as "appropriate" or "adequate"; give a citation
+for the guideline when one is given; include two worked examples (a good and a poor answer) with the
+expected verdict for every criterion or dimension. Use kind "{kind}"."""
+
+ATOMIZE_PROMPT = """Split this rubric criterion into precise boolean criteria, each testing exactly one requirement
+and answerable yes/no from an answer's text. Keep the meaning; do not add requirements. If it already tests
+one requirement, return it unchanged as the only part.
+
+Criterion: {text}"""
+
+
+def _client():
+    import instructor
+
+    from .judges.llm import litellm
+
+    return instructor.from_litellm(litellm().completion, mode=instructor.Mode.JSON)
+
+
+def _call(judge_spec: str, messages, response_model, max_retries: int):
+    from .judges.llm import LLM, Judge
+
+    judge = Judge.parse(judge_spec)
+    kwargs = LLM(max_retries=0)._kwargs(judge, messages, {"temperature": 0.0})
+    try:
+        return _client().chat.completions.create(response_model=response_model, max_retries=max_retries, **kwargs)
+    except Exception as exc:  # instructor's retry error (its module moves between versions) or the provider's
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise MedjudgeError(f"{judge.model} gave no valid {response_model.__name__} after {max_retries} tries: "
+                            f"{type(exc).__name__}: {first}") from None
+
+
+def draft(question: str, kind: str, judge: str, guideline: str | None = None, reference: str | None = None,
+          max_retries: int = 3) -> str:
+    """A draft rubric as YAML text, marked machine-drafted and unreviewed."""
+    from .rubrics import ChecklistRubric, NliRubric, SafetyRubric, ScaleRubric
+
+    model = {"checklist": ChecklistRubric, "scale": ScaleRubric, "safety": SafetyRubric, "nli": NliRubric}.get(kind)
+    if model is None:
+        raise MedjudgeError("--kind must be checklist, scale, safety or nli")
+    extra = ""
+    if guideline:
+        extra += f"\nGuideline to base the rubric on:\n{guideline}\n"
+    if reference:
+        extra += f"\nA reference answer by a physician:\n{reference}\n"
+    messages = [{"role": "user", "content": DRAFT_PROMPT.format(kind=kind, question=question, extra=extra)}]
+    rubric = _call(judge, messages, model, max_retries)
+    data = rubric.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    data["drafted_by"] = judge_name(judge)
+    header = (f"# Machine-drafted by {judge_name(judge)}: NOT REVIEWED. Check every criterion against the guideline,\n"
+              "# run `medjudge rubric lint` and `medjudge rubric test`, then delete the drafted_by line.\n")
+    return header + yaml.safe_dump(_ordered(data), sort_keys=False, allow_unicode=True, width=100)
+
+
+def judge_name(spec: str) -> str:
+    from .judges.llm import Judge
+
+    return Judge.parse(spec).model
+
+
+def _ordered(data: dict) -> dict:
+    first = ["id", "version", "kind", "title", "citation", "description", "drafted_by", "instructions"]
+    return {k: data[k] for k in first if k in data} | {k: v for k, v in data.items() if k not in first}
+
+
+def split_points(points: float, n: int) -> list[float]:
+    """Split signed points into n non-zero parts that add up exactly to the original."""
+    share = round(points / n, 2)
+    parts = [share] * (n - 1)
+    parts.append(round(points - sum(parts), 2))
+    return parts
+
+
+def atomize(path: str | Path, judge: str, only_compound: bool = True, max_retries: int = 3) -> tuple[str, int]:
+    """Return (new rubric YAML, number of criteria split)."""
+    from pydantic import BaseModel, Field
+
+    from .rubrics import load_rubric
+    from .rubrics.lint import COMPOUND
+
+    class Parts(BaseModel):
+        parts: list[str] = Field(min_length=1, max_length=8)
+
+    loaded = load_rubric(path)
+    r = loaded.rubric
+    if r.kind != "checklist" or not r.criteria:
+        raise MedjudgeError(f"{path}: atomize works on checklist rubrics with fixed criteria")
+    data = yaml.safe_load(loaded.text)
+    new, split, split_ids = [], 0, set()
+    for c in r.criteria:
+        if only_compound and not COMPOUND.search(c.text):
+            new.append(c.model_dump(exclude_defaults=True))
+            continue
+        parts = _call(judge, [{"role": "user", "content": ATOMIZE_PROMPT.format(text=c.text)}], Parts, max_retries).parts
+        parts = [p.strip() for p in parts if p.strip()]
+        if len(parts) <= 1:
+            new.append(c.model_dump(exclude_defaults=True))
+            continue
+        split += 1
+        split_ids.add(c.id)
+        for k, (text, pts) in enumerate(zip(parts, split_points(c.points, len(parts))), 1):
+            new.append({"id": f"{c.id}_{k}", "text": text, "points": pts, "tags": list(c.tags)})
+    data["criteria"] = new
+    kept = []
+    for ex in data.get("examples") or []:  # expected verdicts of split criteria no longer apply
+        ex["expected"] = {k: v for k, v in ex.get("expected", {}).items() if k not in split_ids}
+        if ex["expected"]:
+            kept.append(ex)
+    data["examples"] = kept
+    data["drafted_by"] = judge_name(judge)
+    header = (f"# Atomized by {judge_name(judge)} from {Path(path).name}: review the split criteria and add worked\n"
+              "# examples for them, then delete the drafted_by line.\n")
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), split
