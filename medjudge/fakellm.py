@@ -152,14 +152,22 @@ class FakeLLM:
     def stop(self):
         if self._loop is None:
             return
-        fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
         try:
-            fut.result(5)
+            fut.result(10)
         except Exception:
             pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop = None
+
+    async def _shutdown(self):
+        """Close the server and cancel handlers still sleeping (timeout faults), so none outlives the loop."""
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self._runner.cleanup()
 
     def __enter__(self):
         return self.start()

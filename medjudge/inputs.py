@@ -13,6 +13,7 @@ from .errors import InputError
 from .rubrics.checklist import parse_example_criteria
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one answer line; larger lines are refused, not loaded
+MAX_ANSWER_CHARS = 200_000  # far beyond any judge's context window: refused rather than sent
 
 
 @dataclass
@@ -65,11 +66,14 @@ def as_messages(prompt, path, lineno, name="prompt") -> list[dict[str, str]]:
 def answer_text(value, path, lineno, name) -> str:
     """An answer is a string, or messages whose last assistant turn is the answer."""
     if isinstance(value, str):
+        if len(value) > MAX_ANSWER_CHARS:
+            raise InputError(path, lineno, name, f"answer is {len(value):,} characters, over the "
+                                                 f"{MAX_ANSWER_CHARS:,} that any judge could read: shorten or split it")
         return value
     if isinstance(value, list):
         turns = [m.get("content") for m in value if isinstance(m, dict) and m.get("role") == "assistant"]
         if turns and isinstance(turns[-1], str):
-            return turns[-1]
+            return answer_text(turns[-1], path, lineno, name)
     raise InputError(path, lineno, name, "must be a string, or messages with an assistant turn")
 
 

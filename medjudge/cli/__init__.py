@@ -26,7 +26,9 @@ def main(argv=None):
     try:
         rc = app(args=argv, standalone_mode=False)
     except MedjudgeError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        from ..secrets import redact
+
+        typer.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
         rc = 130

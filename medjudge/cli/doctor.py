@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -10,14 +9,7 @@ import typer
 
 from . import app
 
-KEY_SUFFIXES = ("_API_KEY", "_API_TOKEN", "_ACCESS_KEY_ID", "_SECRET_ACCESS_KEY")
-
-
-def key_variables(environ=None) -> list[str]:
-    """Names of set API-key variables; their values are never read out."""
-    env = os.environ if environ is None else environ
-    return sorted(k for k, v in env.items() if k.endswith(KEY_SUFFIXES) and v)
-
+from ..secrets import key_variables
 
 def probe(judge_spec: str, timeout: float) -> tuple[bool, str]:
     """A one-token test call through the same LiteLLM path as grading."""

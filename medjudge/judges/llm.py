@@ -166,5 +166,7 @@ class LLM:
 
 
 def _first_line(exc) -> str:
+    from ..secrets import redact
+
     text = str(exc).strip().splitlines()
-    return (text[0] if text else "")[:200]
+    return redact((text[0] if text else "")[:200])

@@ -10,6 +10,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 
+from ..secrets import redact
 from .llm import LLM, RequestRefused, TransportError, cache_key, prompt_hash
 from .program import ParseFailure, Vote
 
@@ -129,7 +130,7 @@ class Panel:
                 p.output_tokens += reply.output_tokens
                 p.cost += reply.cost or 0.0
             try:
-                votes = program.parse(text, task.units)
+                votes = program.parse(text, task.units, task.item)
                 break
             except ParseFailure as exc:
                 reason = f"unparseable: {exc}"
@@ -143,7 +144,7 @@ class Panel:
             row_status = "error" if status == "error" else ("scored" if v.value is not None else "unscored")
             rows.append({"run_id": self.run_id, "answer_id": task.item.id, "unit_id": u.id,
                          "judge": task.judge.name, "sample": task.sample, "value": v.value, "label": v.label,
-                         "explanation": v.explanation, "reason": v.reason, "status": row_status,
+                         "explanation": v.explanation, "reason": redact(v.reason), "status": row_status,
                          "detail": json.dumps(v.detail) if v.detail else None,
                          "call_key": None if status == "error" else key, "attempts": attempts})
         store.save_judgments(rows)

@@ -13,8 +13,9 @@ from ..errors import InputError
 
 def load_yaml_with_lines(text: str, path: str | Path):
     """Parse YAML text; return (data, lines) where lines maps a key path tuple to its 1-based line."""
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         lines: dict[tuple, int] = {}
         data = _build(loader, node, (), lines) if node is not None else None
@@ -24,7 +25,8 @@ def load_yaml_with_lines(text: str, path: str | Path):
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(path, line, None, f"YAML syntax error: {problem}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, lines
 
 
