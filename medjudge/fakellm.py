@@ -108,6 +108,7 @@ class FakeLLM:
         self.rng = random.Random(seed)
         self.port = port
         self.requests: list[dict] = []
+        self.keep_requests = True  # benchmarks turn this off to keep memory flat
         self.count = 0
         self._lock = threading.Lock()
         self._loop = None
@@ -186,7 +187,8 @@ class FakeLLM:
         body = await request.json()
         with self._lock:
             self.count += 1
-            self.requests.append(body)
+            if self.keep_requests:
+                self.requests.append(body)
         reply = self.responder(body)
         if not isinstance(reply, Fault) and self.fault_rate and self.rng.random() < self.fault_rate:
             reply = Fault(self.rng.choice(self.faults))

@@ -33,14 +33,19 @@ class GradeConfig:
     seed: int | None = 0
     max_tokens: int | None = None
     tie: str | None = None
+    cascade: bool = False  # first judge grades all; the others only what it leaves in doubt
     local_only: bool = False
     # execution settings: not part of the run's identity
     concurrency: int = 16
     timeout: float = 60.0
     max_retries: int = 4
+    workers: int = 1  # processes sharing the calls (one core is the limit at high throughput)
     limit: int | None = None
 
-    IDENTITY = ("format", "answer_field", "samples", "mode", "temperature", "seed", "max_tokens", "tie", "limit")
+    IDENTITY = ("format", "answer_field", "samples", "mode", "temperature", "seed", "max_tokens", "tie", "limit",
+                "cascade")
+    rpm: dict = field(default_factory=dict)  # model (or "*") -> requests per minute
+    tpm: dict = field(default_factory=dict)  # model (or "*") -> tokens per minute
 
 
 def versions() -> dict:
@@ -80,6 +85,8 @@ def check(cfg: GradeConfig, judges):
         raise MedjudgeError("--tie must be met or unmet")
     if cfg.samples < 1:
         raise MedjudgeError("--samples must be at least 1")
+    if cfg.cascade and len(judges) < 2:
+        raise MedjudgeError("--cascade needs two or more judges: the first is the cheap one")
     if not judges:
         raise MedjudgeError("no judge: give --judge MODEL")
     if cfg.local_only:
@@ -103,8 +110,9 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
         items_hash.update(dumps([it.id, it.prompt, it.answer, it.source, it.tags,
                                  [c.model_dump() for c in it.criteria] if it.criteria else None]).encode())
     config = {k: getattr(cfg, k) for k in GradeConfig.IDENTITY}
+    # options left at None/False stay out of the identity, so that adding an option never renames old runs
     identity = dumps({"rubric": loaded.hash, "items": items_hash.hexdigest(), "judges": [j.spec() for j in judges],
-                      **config})
+                      **{k: v for k, v in config.items() if v is not None and v is not False}})
     run_id = "r" + hashlib.sha256(identity.encode()).hexdigest()[:11]
     run = {"id": run_id, "rubric_hash": loaded.hash, "rubric_id": rubric.id, "kind": rubric.kind, "mode": cfg.mode,
            "samples": cfg.samples, "panel": [j.spec() for j in judges],
@@ -121,8 +129,7 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
     return run, rubric, items, judges, skipped
 
 
-def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=()):
-    """Run the panel; mark the run complete, interrupted (Ctrl-C) or failed. Returns the Panel (its progress)."""
+def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None):
     from .judges import compile_rubric
     from .judges.llm import LLM
     from .judges.panel import Panel
@@ -131,12 +138,21 @@ def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=()):
     params = {"temperature": cfg.temperature}
     if cfg.max_tokens:
         params["max_tokens"] = cfg.max_tokens
-    panel = Panel(store, run["id"], program, judges, cfg.samples, params,
-                  LLM(timeout=cfg.timeout, max_retries=cfg.max_retries), cfg.concurrency, seed=cfg.seed)
+    llm = LLM(timeout=cfg.timeout, max_retries=cfg.max_retries, rpm=cfg.rpm, tpm=cfg.tpm)
+    return Panel(store, run["id"], program, judges, cfg.samples, params, llm, concurrency or cfg.concurrency,
+                 seed=cfg.seed, cascade=cfg.cascade)
+
+
+def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=()):
+    """Run the panel; mark the run complete, interrupted (Ctrl-C) or failed. Returns the Panel (its progress)."""
+    panel = build_panel(store, cfg, run, rubric, judges)
     panel.progress.listeners.extend(listeners)
     status = "failed"
     try:
-        asyncio.run(panel.run(items))
+        if cfg.workers > 1 and not any(j.in_process for j in judges):
+            run_workers(store, cfg, run, panel, items)
+        else:
+            asyncio.run(panel.run(items))
         status = "complete" if panel.progress.errors == 0 else "incomplete"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -148,8 +164,95 @@ def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=()):
 
             summary = summarize_run(store, run["id"])
             store.save_scores(run["id"], summary.pop("per_answer"))
+            summary["status"] = status
         store.finish_run(run["id"], status, summary)
+        panel.summary = summary
     return panel
+
+
+MIN_TASKS_PER_WORKER = 500
+
+
+def worker_share(item_id: str, workers: int) -> int:
+    import zlib
+
+    return zlib.crc32(item_id.encode("utf-8")) % workers
+
+
+def run_workers(store, cfg: GradeConfig, run, panel, items):
+    """Spread the items over `cfg.workers` processes (one core is the limit at high call rates); each writes
+    its judgments to the same database. The parent shows progress from the database."""
+    import multiprocessing
+    import time
+
+    done = store.done_units(run["id"])
+    progress = panel.progress
+    units_total = 0
+    for task in panel.tasks(items, done):
+        progress.total += 1
+        units_total += len(task.units)
+    progress.update()
+    if progress.total < MIN_TASKS_PER_WORKER * cfg.workers:  # starting processes would cost more than it saves
+        asyncio.run(panel.run(items))
+        return
+    start_rows = len(done)
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    share = -(-cfg.concurrency // cfg.workers)
+    procs = [ctx.Process(target=_worker, args=(store.path, run["id"], asdict(cfg), w, share, queue), daemon=True)
+             for w in range(cfg.workers)]
+    for p in procs:
+        p.start()
+    results = []
+    try:
+        while len(results) < len(procs):
+            try:
+                results.append(queue.get(timeout=0.5))
+            except Exception:
+                if not any(p.is_alive() for p in procs) and queue.empty():
+                    break
+            units = len(store.done_units(run["id"])) - start_rows
+            progress.done = min(progress.total, round(progress.total * units / max(1, units_total)))
+            progress.update()
+    except KeyboardInterrupt:
+        for p in procs:
+            p.terminate()
+        raise
+    for p in procs:
+        p.join()
+    errors = [r["error"] for r in results if r.get("error")]
+    if errors or len(results) < len(procs):
+        raise MedjudgeError("a grading worker failed: " + (errors[0] if errors else "it exited without a result"))
+    for r in results:
+        for k in ("calls", "cached", "input_tokens", "output_tokens", "cost", "errors"):
+            setattr(progress, k, getattr(progress, k) + r[k])
+        panel.llm.retries += r["retries"]
+    progress.done = progress.total
+    progress.update()
+
+
+def _worker(db_path, run_id, cfg_dict, w, concurrency, queue):
+    """One grading process: the items whose id hashes to w, with its share of the concurrency."""
+    from .judges.llm import Judge
+    from .report import run_rubric, stored_items
+    from .store import Store
+
+    try:
+        cfg = GradeConfig(**cfg_dict)
+        store = Store(db_path)
+        run = store.get_run(run_id)
+        rubric = run_rubric(store, run)
+        items = [it for it in stored_items(store, run_id, rubric) if worker_share(it.id, cfg.workers) == w]
+        judges = [Judge(j["model"], j["api_base"]) for j in run["panel"]]
+        panel = build_panel(store, cfg, run, rubric, judges, concurrency)
+        asyncio.run(panel.run(items))
+        p = panel.progress
+        queue.put({"calls": p.calls, "cached": p.cached, "input_tokens": p.input_tokens,
+                   "output_tokens": p.output_tokens, "cost": p.cost, "errors": p.errors, "retries": panel.llm.retries})
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # reported by the parent as one line
+        queue.put({"error": f"{type(exc).__name__}: {exc}"})
 
 
 def prepare_resume(store, run_id: str, **execution):
@@ -159,7 +262,7 @@ def prepare_resume(store, run_id: str, **execution):
     run = store.get_run(run_id)
     if run is None:
         raise MedjudgeError(f"no run {run_id!r} in {store.path} (see `medjudge runs`)")
-    conf = {k: v for k, v in run["config"].items() if k in GradeConfig.IDENTITY}
+    conf = {k: v for k, v in run["config"].items() if k in GradeConfig.IDENTITY}  # settings that define the run
     cfg = GradeConfig(input_path=run["input_path"], judges=[j["model"] for j in run["panel"]],
                       local_only=bool(run["local_only"]), **conf, **execution)
     judges = [Judge(j["model"], j["api_base"]) for j in run["panel"]]

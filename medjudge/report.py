@@ -22,11 +22,16 @@ def stored_items(store, run_id, rubric):
 
 
 def aggregates(store, run, rubric):
-    """{(answer_id, unit_id): Aggregate} over every judge and sample of the run."""
-    votes = defaultdict(list)
+    """{(answer_id, unit_id): Aggregate} over every judge and sample of the run. In a cascade, the stronger
+    judges' votes replace the first judge's wherever they were asked."""
+    votes, strong = defaultdict(list), defaultdict(list)
+    first = run["panel"][0]["model"]
+    cascade = (run["config"] or {}).get("cascade")
     for j in store.judgments(run["id"]):
         if j["status"] != "error":
-            votes[(j["answer_id"], j["unit_id"])].append((j["value"], j["reason"]))
+            key = (j["answer_id"], j["unit_id"])
+            (strong if cascade and j["judge"] != first else votes)[key].append((j["value"], j["reason"]))
+    votes.update(strong)
     tie = (run["config"] or {}).get("tie")
     return {k: aggregate(rubric.aggregation, v, tie) for k, v in votes.items()}
 
@@ -147,8 +152,26 @@ def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
     summary["errors"] = errors
     summary["agreement"] = inter_judge_agreement(store, run, rubric)
     summary["calls"] = store.call_totals(run["id"])
+    summary["per_judge"] = store.calls_by_model(run["id"])
+    if (run["config"] or {}).get("cascade"):
+        summary["cascade"] = cascade_summary(summary["per_judge"], run)
     summary["per_answer"] = per_answer
     return summary
+
+
+def cascade_summary(per_judge: dict, run) -> dict:
+    """Calls per tier, and what the strong tier would have cost had it judged everything."""
+    first = run["panel"][0]["model"]
+    strong = [j["model"] for j in run["panel"][1:]]
+    t1 = per_judge.get(first, {"calls": 0, "cost": 0.0})
+    t2_calls = sum(per_judge.get(m, {}).get("calls", 0) for m in strong)
+    t2_cost = sum(per_judge.get(m, {}).get("cost") or 0.0 for m in strong)
+    full = t1["calls"] * len(strong)  # the strong judges' calls without the cascade
+    out = {"tier1": first, "tier1_calls": t1["calls"], "tier2": strong, "tier2_calls": t2_calls,
+           "escalated_share": t2_calls / full if full else None, "calls_avoided": full - t2_calls}
+    if t2_calls and t2_cost:
+        out["cost_avoided"] = (full - t2_calls) * t2_cost / t2_calls
+    return out
 
 
 def _fmt(x, spec=".3f"):
@@ -213,3 +236,15 @@ def render(summary: dict, console, wall_time: float | None = None):
     if wall_time is not None:
         line += f"  wall time: {wall_time:.1f}s"
     console.print(line)
+    if len(s.get("per_judge", {})) > 1:
+        console.print("per judge: " + "; ".join(
+            f"{m} {v['calls']} calls" + (f" ${v['cost']:.4f}" if v.get("cost") else "") for m, v in s["per_judge"].items()))
+    cas = s.get("cascade")
+    if cas:
+        msg = (f"cascade: {cas['tier1']} judged everything ({cas['tier1_calls']} calls); "
+               f"{', '.join(cas['tier2'])} were asked {cas['tier2_calls']} times "
+               f"({_fmt(cas['escalated_share'], '.0%') if cas['escalated_share'] is not None else '—'} of a full panel), "
+               f"{cas['calls_avoided']} calls avoided")
+        if cas.get("cost_avoided"):
+            msg += f", about ${cas['cost_avoided']:.4f} saved"
+        console.print(msg)

@@ -142,29 +142,37 @@ class Store:
             yield row
 
     # -- calls (the cache) and judgments --------------------------------------------------------
+    # the per-call hot path uses plain prepared statements (sqlite-utils re-reads the schema on each insert)
+    JUDGMENT_COLUMNS = ("run_id", "answer_id", "unit_id", "judge", "sample", "value", "label", "explanation",
+                        "detail", "status", "reason", "call_key", "attempts", "created")
+
     def cached_call(self, key: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM calls WHERE key = ?", [key]))
-        return rows[0] if rows else None
+        row = self.db.conn.execute("SELECT response FROM calls WHERE key = ?", (key,)).fetchone()
+        return {"response": row[0]} if row else None
 
     def save_call(self, run_id: str, key: str, model: str, phash: str, reply):
         """Record a paid call at once, so that a crash after it never pays for it again."""
-        with self.db.conn:
-            self.db["calls"].insert({"key": key, "model": model, "prompt_hash": phash, "response": reply.text,
-                                     "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
-                                     "cost": reply.cost, "latency": reply.latency, "created": now()},
-                                    ignore=True)
-            self.db["run_calls"].insert({"run_id": run_id, "call_key": key, "cached": 0}, ignore=True)
+        with self.db.conn as conn:
+            conn.execute("INSERT OR IGNORE INTO calls (key, model, prompt_hash, response, input_tokens, "
+                         "output_tokens, cost, latency, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (key, model, phash, reply.text, reply.input_tokens, reply.output_tokens, reply.cost,
+                          reply.latency, now()))
+            conn.execute("INSERT OR IGNORE INTO run_calls (run_id, call_key, cached) VALUES (?, ?, 0)", (run_id, key))
 
     def use_cached_call(self, run_id: str, key: str):
-        with self.db.conn:
-            self.db["run_calls"].insert({"run_id": run_id, "call_key": key, "cached": 1}, ignore=True)
+        with self.db.conn as conn:
+            conn.execute("INSERT OR IGNORE INTO run_calls (run_id, call_key, cached) VALUES (?, ?, 1)", (run_id, key))
 
-    def save_judgments(self, rows: list[dict]):
+    def save_judgments(self, rows: list[dict], run_id: str | None = None, cached_keys=()):
+        """Write judgments (and the cached calls they used) in one transaction."""
         stamp = now()
-        for r in rows:
-            r["created"] = stamp
-        with self.db.conn:
-            self.db["judgments"].upsert_all(rows, pk=("run_id", "answer_id", "unit_id", "judge", "sample"))
+        cols = self.JUDGMENT_COLUMNS
+        values = [tuple(stamp if c == "created" else r.get(c) for c in cols) for r in rows]
+        with self.db.conn as conn:
+            conn.executemany("INSERT OR IGNORE INTO run_calls (run_id, call_key, cached) VALUES (?, ?, 1)",
+                             [(run_id, k) for k in cached_keys])
+            conn.executemany(f"INSERT OR REPLACE INTO judgments ({', '.join(cols)}) "
+                             f"VALUES ({', '.join('?' * len(cols))})", values)
 
     def done_units(self, run_id: str) -> set[tuple]:
         """(answer, unit, judge, sample) already judged, scored or unscored; transport errors are redone."""
@@ -186,6 +194,14 @@ class Store:
             "SUM(rc.cached = 0 AND c.cost IS NULL) AS unpriced "
             "FROM run_calls rc JOIN calls c ON c.key = rc.call_key WHERE rc.run_id = ?", [run_id]))
         return {k: (v or 0) for k, v in row.items()}
+
+    def calls_by_model(self, run_id: str) -> dict:
+        out = {}
+        for model, calls, cost in self.db.conn.execute(
+                "SELECT c.model, COUNT(*), SUM(c.cost) FROM run_calls rc JOIN calls c ON c.key = rc.call_key "
+                "WHERE rc.run_id = ? GROUP BY c.model ORDER BY c.model", (run_id,)):
+            out[model] = {"calls": calls, "cost": cost}
+        return out
 
     def save_scores(self, run_id: str, scores: dict[str, tuple[float | None, dict]]):
         rows = [{"run_id": run_id, "answer_id": a, "score": s, "detail": dumps(d)} for a, (s, d) in scores.items()]

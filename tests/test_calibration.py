@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, write
-from medjudge.calibration.calibrate import alpha_pairs
 from medjudge.calibration import stats
 from medjudge.calibration.verdict import CARE, NO, TRUST, verdict
 
@@ -145,18 +144,6 @@ def test_wide_import(cli, tmp_path):
     assert code == 0 and "imported 6 ratings" in out and "6 valid" in out
     code, out, err = cli("annotations", "list", "--db", "w.db")
     assert "label_0" in out and "label_2" in out
-
-
-@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval"])
-def test_alpha_on_pairs_matches_krippendorff_package(level):
-    rng = np.random.default_rng(1)
-    a = rng.integers(1, 6, 300).astype(float)
-    b = np.clip(a + rng.integers(-1, 2, 300), 1, 5)
-    cats = np.unique(np.concatenate([a, b]))
-    conf = np.zeros((len(cats), len(cats)))
-    for x, y in zip(np.searchsorted(cats, a), np.searchsorted(cats, b)):
-        conf[x, y] += 1
-    assert alpha_pairs(conf, cats, level) == pytest.approx(stats.krippendorff_alpha([a, b], level), abs=1e-9)
 
 
 def test_verdict_rules():

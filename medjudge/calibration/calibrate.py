@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..bootstrap import percentile_ci, resample_indices
-from . import stats
+from . import stats, tables
 from .verdict import verdict
+
+CHUNK = 100  # bootstrap resamples computed together (memory: CHUNK x pairs floats)
 
 BINARY_STATS = ("alpha", "kappa", "macro_f1", "accuracy", "balanced_accuracy")
 ORDINAL_STATS = ("ICC(A,1)", "ICC(C,1)", "alpha", "kappa_linear", "kappa_quadratic", "pearson", "spearman",
@@ -68,53 +70,6 @@ def groups_of(unit: str, source, tags, by: str):
 
 
 # -- statistics on paired values ----------------------------------------------------------------
-
-def alpha_pairs(conf: np.ndarray, cats: np.ndarray, level: str) -> float:
-    """Krippendorff's alpha for units that each hold two values, from their C x C contingency table."""
-    o = conf + conf.T  # coincidence matrix
-    n_c = o.sum(axis=1)
-    n = n_c.sum()
-    if n < 2 or (n_c > 0).sum() < 2:
-        return float("nan")
-    c = cats.astype(float)
-    if level == "nominal":
-        d = 1.0 - np.eye(len(c))
-    elif level == "interval":
-        d = (c[:, None] - c[None, :]) ** 2
-    elif level == "ordinal":
-        cum = np.cumsum(n_c)
-        i, j = np.meshgrid(np.arange(len(c)), np.arange(len(c)), indexing="ij")
-        lo, hi = np.minimum(i, j), np.maximum(i, j)
-        between = cum[hi] - np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0)
-        d = (between - (n_c[i] + n_c[j]) / 2) ** 2
-    else:
-        raise ValueError(level)
-    d_o = (o * d).sum() / n
-    d_e = (np.outer(n_c, n_c) * d).sum() / (n * (n - 1))
-    return float(1 - d_o / d_e) if d_e else float("nan")
-
-
-def pair_stats(x: np.ndarray, y: np.ndarray, value_type: str, cats: np.ndarray, cx=None, cy=None) -> dict[str, float]:
-    """x = judge (or one expert), y = the expert it is compared with; cx, cy their category codes."""
-    if len(x) == 0:
-        return {}
-    if cx is None:
-        cx, cy = np.searchsorted(cats, x), np.searchsorted(cats, y)
-    conf = np.bincount(cx * len(cats) + cy, minlength=len(cats) ** 2).reshape(len(cats), len(cats)).astype(float)
-    out = {"accuracy": float(np.mean(x == y))}
-    if value_type == "binary":
-        out["alpha"] = alpha_pairs(conf, cats, "nominal")
-        out["kappa"] = stats.kappa_from_table(conf) if len(cats) > 1 else float("nan")
-        out["macro_f1"] = stats.macro_f1(x == cats[-1], y == cats[-1])
-        out["balanced_accuracy"] = stats.balanced_accuracy(x, y)
-        return out
-    out["alpha"] = alpha_pairs(conf, cats, "ordinal")
-    if len(cats) > 1:
-        out["kappa_linear"] = stats.kappa_from_table(conf, "linear")
-        out["kappa_quadratic"] = stats.kappa_from_table(conf, "quadratic")
-    out.update(table_stats(x, y))
-    return out
-
 
 def table_stats(x, y) -> dict[str, float]:
     out = {}
@@ -194,15 +149,20 @@ def compute(p: Pairs, level: str, value_type: str, cats: np.ndarray, resamples: 
         draws = (table_stats(t[:, 0], t[:, 1]) for t in
                  (table[idx] for idx in resample_indices(len(table), resamples, seed)) if resamples)
     else:
-        cx, cy = np.searchsorted(cats, p.x), np.searchsorted(cats, p.y)
-        point = pair_stats(p.x, p.y, value_type, cats, cx, cy)
+        c = len(cats)
+        codes = np.searchsorted(cats, p.x) * c + np.searchsorted(cats, p.y)
+        point_table = np.bincount(codes, minlength=c * c).reshape(1, c, c)
+        point = {k: float(v[0]) for k, v in tables.all_stats(point_table, cats, value_type).items()}
 
-        def draw(idx):
-            counts = np.bincount(idx, minlength=p.n_keys)
-            sel = np.repeat(np.arange(p.n), counts[p.key])
-            return pair_stats(p.x[sel], p.y[sel], value_type, cats, cx[sel], cy[sel])
+        def chunks():
+            idx = resample_indices(p.n_keys, resamples, seed)
+            for lo in range(0, resamples, CHUNK):
+                batch = tables.all_stats(tables.resampled_tables(codes, p.key, p.n_keys, c, idx[lo:lo + CHUNK]),
+                                         cats, value_type)
+                for b in range(len(next(iter(batch.values())))):
+                    yield {k: float(v[b]) for k, v in batch.items()}
 
-        draws = (draw(idx) for idx in resample_indices(p.n_keys, resamples, seed)) if resamples else ()
+        draws = chunks() if resamples else ()
     samples = defaultdict(list)
     for d in draws:
         for name, v in d.items():

@@ -32,6 +32,10 @@ def grade(
     max_retries: int = typer.Option(4, "--max-retries", help="retries per call on 429, timeouts, server errors"),
     limit: Optional[int] = typer.Option(None, "--limit", help="grade only the first N answers"),
     local_only: bool = typer.Option(False, "--local-only", help="refuse judges that are not in-process or on loopback"),
+    cascade: bool = typer.Option(False, "--cascade", help="the first judge grades everything; the others only items it leaves in doubt"),
+    rpm: Optional[list[str]] = typer.Option(None, "--rpm", help="requests per minute, N for every judge or MODEL=N"),
+    tpm: Optional[list[str]] = typer.Option(None, "--tpm", help="tokens per minute, N for every judge or MODEL=N"),
+    workers: int = typer.Option(1, "--workers", help="processes sharing the calls (for high call rates)"),
     resume: Optional[str] = typer.Option(None, "--resume", help="finish a stored run (its rubric, answers and panel)"),
     db: Path = typer.Option(Path("medjudge.db"), "--db", help=DB_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -48,7 +52,8 @@ def grade(
     store = Store(db)
     if resume:
         run, cfg, rubric_obj, items, judges = prepare_resume(store, resume, concurrency=concurrency, timeout=timeout,
-                                                             max_retries=max_retries)
+                                                             max_retries=max_retries, rpm=_limits(rpm, "--rpm"),
+                                                             tpm=_limits(tpm, "--tpm"), workers=workers)
         skipped = []
     else:
         if rubric is None and fmt in ("healthbench", "kqa"):
@@ -63,7 +68,8 @@ def grade(
                           questions_path=str(questions) if questions else None, samples=samples,
                           mode=mode, temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie,
                           local_only=local_only, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
-                          limit=limit)
+                          limit=limit, cascade=cascade, rpm=_limits(rpm, "--rpm"), tpm=_limits(tpm, "--tpm"),
+                          workers=workers)
         run, rubric_obj, items, judges, skipped = prepare(store, cfg)
         if fmt == "healthbench" and answers is None:
             console.print(f"grading the physician {answer_field} completions (use --answers FILE to grade a model's)")
@@ -87,14 +93,30 @@ def report(console, store, cfg, run, rubric_obj, items, judges, skipped=(), quie
     p = panel.progress
     console.print(f"this invocation: {p.calls} calls made, {p.cached} answered from cache, "
                   f"{panel.llm.retries} retries, {p.done} of {p.total} tasks done")
-    summary = summarize_run(store, run["id"])
+    summary = panel.summary or summarize_run(store, run["id"])  # computed once, when the run finished
+    summary.pop("per_answer", None)
     render(summary, console, wall)
     if json_summary:
         import json
 
-        summary.pop("per_answer")
         json_summary.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return run["id"]
+
+
+def _limits(values, option) -> dict:
+    """["600", "openai/gpt-4.1=100"] -> {"*": 600.0, "openai/gpt-4.1": 100.0}"""
+    from ..errors import MedjudgeError
+
+    out = {}
+    for v in values or []:
+        model, sep, number = v.rpartition("=")
+        try:
+            out[model if sep else "*"] = float(number)
+        except ValueError:
+            raise MedjudgeError(f"{option} takes N or MODEL=N, not {v!r}") from None
+        if out[model if sep else "*"] <= 0:
+            raise MedjudgeError(f"{option} must be positive")
+    return out
 
 
 class _progress:

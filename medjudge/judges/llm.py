@@ -100,16 +100,53 @@ def prompt_hash(messages) -> str:
     return hashlib.sha256(json.dumps(messages, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
-class LLM:
-    """Calls a judge with a per-call timeout and capped exponential backoff (never retries forever)."""
+class TokenBucket:
+    """`rate` units per second, at most `burst` at once; `acquire` waits its turn (asyncio, one loop)."""
 
-    def __init__(self, timeout: float = 60.0, max_retries: int = 4, backoff: float = 0.5, backoff_cap: float = 20.0):
+    def __init__(self, per_minute: float, burst: float | None = None):
+        self.rate = per_minute / 60.0
+        self.burst = burst if burst is not None else max(1.0, self.rate)
+        self.level, self.stamp = self.burst, time.monotonic()
+
+    async def acquire(self, amount: float = 1.0):
+        amount = min(amount, self.burst)  # a request larger than the burst waits for a full bucket
+        while True:
+            now = time.monotonic()
+            self.level = min(self.burst, self.level + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.level >= amount:
+                self.level -= amount
+                return
+            await asyncio.sleep((amount - self.level) / self.rate)
+
+
+def _per_model(limits: dict | None, model: str):
+    if not limits:
+        return None
+    return limits.get(model, limits.get("*"))
+
+
+class LLM:
+    """Calls a judge with a per-call timeout and capped exponential backoff (never retries forever), within
+    per-model request and token rates; a 429 pauses that model only, never the others."""
+
+    def __init__(self, timeout: float = 60.0, max_retries: int = 4, backoff: float = 0.5, backoff_cap: float = 20.0,
+                 rpm: dict | None = None, tpm: dict | None = None):
         self.timeout, self.max_retries, self.backoff, self.backoff_cap = timeout, max_retries, backoff, backoff_cap
         self.retries = 0  # retries made, over all calls
-        lib = litellm()
-        names = ("AuthenticationError", "NotFoundError", "PermissionDeniedError")
-        self._fatal = tuple(getattr(lib, n) for n in names if hasattr(lib, n))
-        self._refused = tuple(getattr(lib, n) for n in ("BadRequestError", "UnsupportedParamsError") if hasattr(lib, n))
+        self.rpm, self.tpm = rpm or {}, tpm or {}
+        self.buckets: dict[tuple, TokenBucket] = {}
+        self.paused_until: dict[str, float] = {}  # model -> monotonic time its 429 back-off ends
+        self._errors = None  # LiteLLM's exception classes, looked up on the first call (import is slow)
+
+    def errors(self):
+        if self._errors is None:
+            lib = litellm()
+            fatal = ("AuthenticationError", "NotFoundError", "PermissionDeniedError")
+            refused = ("BadRequestError", "UnsupportedParamsError")
+            self._errors = (tuple(getattr(lib, n) for n in fatal if hasattr(lib, n)),
+                            tuple(getattr(lib, n) for n in refused if hasattr(lib, n)))
+        return self._errors
 
     def _kwargs(self, judge: Judge, messages, params):
         kw = dict(model=judge.model, messages=messages, timeout=self.timeout, num_retries=0, **params)
@@ -125,6 +162,7 @@ class LLM:
         kw = self._kwargs(judge, messages, params)
         attempt = 0
         while True:
+            await self._wait_turn(judge.model, messages, params)
             start = time.perf_counter()
             try:
                 resp = await asyncio.wait_for(lib.acompletion(**kw), self.timeout + 5)
@@ -132,30 +170,45 @@ class LLM:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if isinstance(exc, self._fatal):
+                fatal, refused = self.errors()
+                if isinstance(exc, fatal):
                     raise JudgeError(f"judge {judge.model}: {type(exc).__name__}: {_first_line(exc)}") from None
-                if isinstance(exc, self._refused):
+                if isinstance(exc, refused):
                     raise RequestRefused(f"request refused by {judge.model}: {_first_line(exc)}") from None
                 if attempt >= self.max_retries:
                     raise TransportError(f"{type(exc).__name__} after {attempt + 1} attempts: {_first_line(exc)}") from None
+                rate_limited = "RateLimit" in type(exc).__name__
             attempt += 1
             self.retries += 1
-            delay = min(self.backoff_cap, self.backoff * 2 ** (attempt - 1))
-            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            delay = min(self.backoff_cap, self.backoff * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            if rate_limited:  # the whole model backs off; other models go on
+                self.paused_until[judge.model] = max(self.paused_until.get(judge.model, 0.0), time.monotonic() + delay)
+            await asyncio.sleep(delay)
+
+    async def _wait_turn(self, model: str, messages, params):
+        pause = self.paused_until.get(model, 0.0) - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        rpm, tpm = _per_model(self.rpm, model), _per_model(self.tpm, model)
+        if rpm:
+            bucket = self.buckets.setdefault(("rpm", model), TokenBucket(rpm))
+            await bucket.acquire(1)
+        if tpm:
+            bucket = self.buckets.setdefault(("tpm", model), TokenBucket(tpm, burst=max(tpm / 60.0, 8192)))
+            estimate = sum(len(m.get("content") or "") for m in messages) / 4 + (params.get("max_tokens") or 256)
+            await bucket.acquire(estimate)
 
     @staticmethod
     def _reply(lib, resp, latency) -> Reply:
         choice = resp.choices[0]
         text = choice.message.content or ""
         usage = getattr(resp, "usage", None)
-        cost = None
         if str(getattr(resp, "model", "")).startswith("local/"):
             cost = 0.0  # in-process model: free
         else:
-            try:
-                cost = float(lib.completion_cost(completion_response=resp))
-            except Exception:
-                cost = None  # model missing from the price map: cost unknown, not zero
+            # LiteLLM prices every response once already; None when the model is not in its price map
+            cost = (getattr(resp, "_hidden_params", None) or {}).get("response_cost")
+            cost = float(cost) if cost is not None else None
         return Reply(
             text=text,
             input_tokens=getattr(usage, "prompt_tokens", 0) or 0,

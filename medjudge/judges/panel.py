@@ -47,20 +47,29 @@ class Progress:
 
 class Panel:
     def __init__(self, store, run_id, program, judges, samples=1, params=None, llm: LLM | None = None,
-                 concurrency=16, parse_retries=1, seed=None):
+                 concurrency=16, parse_retries=1, seed=None, cascade=False):
         self.store, self.run_id, self.program = store, run_id, program
         self.judges, self.samples = list(judges), samples
         self.params = dict(params or {})
         self.seed = seed
         self.llm = llm or LLM()
         self.concurrency, self.parse_retries = concurrency, parse_retries
+        # cascade: the first judge grades everything; the others only what it leaves in doubt
+        self.cascade = cascade and len(self.judges) > 1
         self.progress = Progress()
+        self.summary = None  # set by grading.execute when the run finishes
         self.schema = program.output_schema() if any(j.in_process for j in self.judges) else None
 
-    def tasks(self, items, done: set):
+    def tasks(self, items, done: set, judges=None, only: set | None = None):
+        """Tasks not yet done; `only` restricts them to some (answer, unit) pairs (the cascade's second tier)."""
+        judges = self.judges[:1] if judges is None and self.cascade else (judges or self.judges)
         for item in items:
             for call_id, units in self.program.calls(item):
-                for judge in self.judges:
+                if only is not None:
+                    units = [u for u in units if (item.id, u.id) in only]
+                    if not units:
+                        continue
+                for judge in judges:
                     for s in range(self.samples):
                         if all((item.id, u.id, judge.name, s) in done for u in units):
                             continue
@@ -69,12 +78,36 @@ class Panel:
     def count(self, items, done: set) -> int:
         return sum(1 for _ in self.tasks(items, done))
 
+    def escalations(self, items) -> set:
+        """(answer, unit) pairs the first judge leaves in doubt: its samples disagree, a vote is unscored
+        or failed, or the unit is marked `escalate: always`."""
+        first = self.judges[0].name
+        votes = {}
+        for answer_id, unit_id, value, status in self.store.db.conn.execute(
+                "SELECT answer_id, unit_id, value, status FROM judgments WHERE run_id = ? AND judge = ?",
+                (self.run_id, first)):
+            votes.setdefault((answer_id, unit_id), []).append(value if status == "scored" else None)
+        out = set()
+        for item in items:
+            for u in self.program.rubric.units(item):
+                v = votes.get((item.id, u.id), [None])
+                if getattr(u, "escalate", "never") == "always" or None in v or len(set(v)) > 1:
+                    out.add((item.id, u.id))
+        return out
+
     async def run(self, items):
         done = self.store.done_units(self.run_id)
         self.progress.total = self.count(items, done)
         self.progress.update()
-        pending = self.tasks(items, done)
+        await self._run_tasks(self.tasks(items, done))
+        if self.cascade:
+            only = self.escalations(items)
+            second = list(self.tasks(items, done, judges=self.judges[1:], only=only))
+            self.progress.total += len(second)
+            self.progress.update()
+            await self._run_tasks(iter(second))
 
+    async def _run_tasks(self, pending):
         # an in-process model runs one call at a time: queueing more would only make them time out
         self.slots = {j.name: asyncio.Semaphore(1 if j.in_process else max(1, self.concurrency)) for j in self.judges}
 
@@ -106,12 +139,13 @@ class Panel:
                                          "json_schema": {"name": "judgment", "schema": self.schema}}
         reason, key, status, attempts = None, None, "ok", 0
         votes: dict[str, Vote] | None = None
+        cached_keys = []  # recorded with the judgments, in one transaction
         for attempts in range(1, self.parse_retries + 2):
             key = cache_key(task.judge, messages, params, task.sample)
             hit = store.cached_call(key)
             if hit is not None:
                 text = hit["response"]
-                store.use_cached_call(self.run_id, key)
+                cached_keys.append(key)
                 p.cached += 1
             else:
                 try:
@@ -147,6 +181,6 @@ class Panel:
                          "explanation": v.explanation, "reason": redact(v.reason), "status": row_status,
                          "detail": json.dumps(v.detail) if v.detail else None,
                          "call_key": None if status == "error" else key, "attempts": attempts})
-        store.save_judgments(rows)
+        store.save_judgments(rows, self.run_id, cached_keys)
         p.done += 1
         p.update()
