@@ -26,8 +26,9 @@ RISKY_WORDS = ("double the dose", "stop taking", "no need to see", "never seriou
 
 @dataclass
 class Fault:
-    kind: str  # "429", "500", "timeout", "drop", "garbage", "truncated"
+    kind: str  # "401", "429", "500", "timeout", "drop", "garbage", "truncated"
     delay: float = 0.0
+    message: str = ""
 
 
 def fields_of(request: dict) -> dict[str, str]:
@@ -211,6 +212,9 @@ class FakeLLM:
     async def _fault(self, request, fault: Fault):
         from aiohttp import web
 
+        if fault.kind == "401":
+            return web.json_response({"error": {"message": fault.message or "invalid api key",
+                                                 "type": "invalid_request_error"}}, status=401)
         if fault.kind == "429":
             return web.json_response({"error": {"message": "rate limited", "type": "rate_limit_error"}}, status=429)
         if fault.kind == "500":

@@ -183,7 +183,6 @@ def run_workers(store, cfg: GradeConfig, run, panel, items):
     """Spread the items over `cfg.workers` processes (one core is the limit at high call rates); each writes
     its judgments to the same database. The parent shows progress from the database."""
     import multiprocessing
-    import time
 
     done = store.done_units(run["id"])
     progress = panel.progress
@@ -277,4 +276,4 @@ def grade(store, cfg: GradeConfig, listeners=()):
     return run["id"], panel, time.perf_counter() - start, skipped
 
 
-__all__ = ["GradeConfig", "grade", "prepare", "execute", "asdict"]
+__all__ = ["GradeConfig", "execute", "grade", "prepare", "prepare_resume"]

@@ -4,18 +4,15 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLES, write
+from conftest import write
 from medjudge.fakellm import Fault, fields_of
 from test_grade import TRUTH, db_rows, grade_args, scripted
 from test_resume import start_grade, votes, wait_for
@@ -244,15 +241,9 @@ def test_api_keys_never_reach_db_exports_reports_or_errors(cli, fake, monkeypatc
         code, out, err = cli(*args, "--db", "t.db")
         outputs += [out, err]
     # a provider error that echoes the key is redacted before it is shown or stored
-    fake.responder = lambda r: Fault("401") if False else {"explanation": "x", "criteria_met": True}
-
-    def leaky(request):
-        from aiohttp import web  # noqa: F401
-        return Fault("500")
-
-    fake.responder = leaky
-    fake.faults = ("500",)
+    fake.responder = lambda r: Fault("401", message=f"Incorrect API key provided: {SECRET}")
     code, out, err = cli(*grade_args(fake, answers_file, checklist_file, "--max-retries", "0", judges=("j3",)))
+    assert code == 2 and "AuthenticationError" in err and "[redacted]" in err
     outputs += [out, err]
     files = [p for p in tmp_path.iterdir() if p.is_file()]
     for p in files:

@@ -97,17 +97,17 @@ class Pairs:
         return len(self.x)
 
 
-def make_pairs(a: dict, others: list[dict], keys_meta: dict, exclude_source=None) -> Pairs:
-    """a: {key: value}; others: [{key: value}] of the raters compared with a."""
-    xs, ys, ks, key_index, key_src, sources = [], [], [], {}, [], []
-    src_index = {}
-    for k, v in a.items():
-        src = keys_meta.get(k)
-        if exclude_source is not None and src == exclude_source:
-            continue
-        for o in others:
-            w = o.get(k)
+def make_pairs(comparisons, keys_meta: dict, exclude_source=None) -> Pairs:
+    """comparisons: [(ratings of rater A, ratings of rater B)], each {key: value}; every key both rated
+    gives a pair (A's value, B's value). Keys whose source is `exclude_source` are left out."""
+    xs, ys, ks, key_index, key_src, sources, src_index = [], [], [], {}, [], [], {}
+    for a, b in comparisons:
+        for k, v in a.items():
+            w = b.get(k)
             if w is None:
+                continue
+            src = keys_meta.get(k)
+            if exclude_source is not None and src == exclude_source:
                 continue
             if k not in key_index:
                 key_index[k] = len(key_index)
@@ -210,7 +210,7 @@ def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | Non
         for j in judges:
             if j not in raters:
                 continue
-            p = make_pairs(raters[j], exp, key_source, opts.self_source.get(j))
+            p = make_pairs([(raters[j], e) for e in exp], key_source, opts.self_source.get(j))
             res = compute(p, opts.level, value_type, cats, opts.resamples, opts.seed)
             primary = opts.primary or (("ICC(A,1)" if opts.level == "system" or value_type != "binary" else "alpha"))
             est = res.get(primary, {}).get("estimate")
@@ -234,26 +234,9 @@ def _ceiling(raters, expert_names, key_source, opts, value_type, cats):
     present = [e for e in expert_names if e in raters]
     if len(present) < 2:
         return None
-    xs, ys, ks, srcs, key_index, src_index, sources = [], [], [], [], {}, {}, []
-    for i, a in enumerate(present):
-        for b in present[i + 1:]:
-            for k, v in raters[a].items():
-                w = raters[b].get(k)
-                if w is None:
-                    continue
-                if k not in key_index:
-                    key_index[k] = len(key_index)
-                    s = key_source.get(k)
-                    if s not in src_index:
-                        src_index[s] = len(sources)
-                        sources.append(s)
-                    srcs.append(src_index[s])
-                xs.append(v)
-                ys.append(w)
-                ks.append(key_index[k])
-    if not xs:
+    p = make_pairs([(raters[a], raters[b]) for i, a in enumerate(present) for b in present[i + 1:]], key_source)
+    if not p.n:
         return None
-    p = Pairs(np.array(xs), np.array(ys), np.array(ks), np.array(srcs, int), sources, len(key_index))
     return {"experts": present, "pairs": p.n, "stats": compute(p, opts.level, value_type, cats, opts.resamples, opts.seed)}
 
 
@@ -265,12 +248,12 @@ def _percentile(raters, expert_names, judge, key_source, opts):
     for e in present:
         if len(raters[e]) <= 50:
             continue
-        p = make_pairs(raters[e], [raters[o] for o in present if o != e], key_source)
+        p = make_pairs([(raters[e], raters[o]) for o in present if o != e], key_source)
         if p.n:
             expert_f1.append(stats.macro_f1(p.x == 1, p.y == 1))
     if not expert_f1:
         return None
-    pj = make_pairs(raters[judge], [raters[e] for e in present], key_source, opts.self_source.get(judge))
+    pj = make_pairs([(raters[judge], raters[e]) for e in present], key_source, opts.self_source.get(judge))
     f1 = stats.macro_f1(pj.x == 1, pj.y == 1) if pj.n else float("nan")
     return {"judge_macro_f1": f1, "experts": len(expert_f1), "expert_macro_f1_mean": float(np.mean(expert_f1)),
             "percentile": stats.percentile_among(f1, expert_f1)}

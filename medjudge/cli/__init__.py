@@ -13,7 +13,7 @@ app = typer.Typer(help="Grade free-form health answers with LLM judges; measure 
 
 
 def _register():
-    from . import calibrate, doctor, grade, quickstart, rubric, runs  # noqa: F401
+    from . import calibrate, doctor, grade, quickstart, rubric, runs  # noqa: F401 (each registers its commands)
 
 
 INTERRUPTED = "interrupted: finished judgments are saved; rerun the same command (or grade --resume RUN_ID) to resume"

@@ -36,7 +36,7 @@ def quickstart(
     cfg = GradeConfig(input_path=str(sample), rubric="healthbench", judges=judges, format="healthbench")
     run, rubric, items, panel_judges, skipped = prepare(store, cfg)
     run_id = report(console, store, cfg, run, rubric, items, panel_judges, skipped)
-    console.print(f"\n[bold]2. Calibrating[/bold] published judges against a human expert: MentalAlign-70k "
+    console.print("\n[bold]2. Calibrating[/bold] published judges against a human expert: MentalAlign-70k "
                   "(Badawi et al. 2025), 350,000 ratings; GPT-4o vs the expert, one mean per response source, "
                   "GPT-4o's own responses left out")
     from ..calibration import Options, calibrate, ratings_from_annotations
