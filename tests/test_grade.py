@@ -261,3 +261,11 @@ def test_bad_inputs_exit_2_with_one_line(cli, fake, tmp_path, checklist_file):
     code, out, err = cli("grade", bad, "--rubric", checklist_file, "--judge", "openai/gpt-4.1", "--local-only")
     assert code == 2 and "--local-only refuses" in err
     assert fake.count == 0
+
+
+def test_cli_usage_errors_exit_2_without_traceback(cli):
+    for args in (("grade",), ("grade", "x.jsonl", "--bogus"), ("grade", "x.jsonl", "--samples", "abc"),
+                 ("calibrate",), ("show",)):
+        code, out, err = cli(*args)
+        assert code == 2, args
+        assert "Traceback" not in out + err and "error" in err.lower(), args

@@ -69,7 +69,7 @@ def test_ctrl_c_marks_run_interrupted_and_resume_by_id(fake, cli, answers_file, 
     assert run["status"] == "interrupted"
     done = len(votes(tmp_path / "t.db"))
     assert 0 < done < 12
-    code, out, err = cli("grade", "ignored-path", "--resume", run["id"], "--db", "t.db", "-q")
+    code, out, err = cli("grade", "--resume", run["id"], "--db", "t.db", "-q")
     assert code == 0, err
     assert len(votes(tmp_path / "t.db")) == 12
     assert db_rows(tmp_path / "t.db", "SELECT status FROM runs")[0]["status"] == "complete"

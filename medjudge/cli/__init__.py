@@ -20,8 +20,6 @@ INTERRUPTED = "interrupted: finished judgments are saved; rerun the same command
 
 
 def main(argv=None):
-    import click
-
     _register()
     try:
         rc = app(args=argv, standalone_mode=False)
@@ -30,11 +28,13 @@ def main(argv=None):
 
         typer.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         rc = 130
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # typer's (vendored click) usage errors
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
     if rc == 130:  # typer turns Ctrl-C into exit code 130
         typer.echo(INTERRUPTED, err=True)
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -14,7 +14,7 @@ DB_HELP = "SQLite database file"
 
 @app.command()
 def grade(
-    input_path: Path = typer.Argument(..., help="answers JSONL, or HealthBench JSONL with --format healthbench"),
+    input_path: Optional[Path] = typer.Argument(None, help="answers JSONL, HealthBench JSONL (--format healthbench) or K-QA answers (--format kqa); not needed with --resume"),
     rubric: Optional[str] = typer.Option(None, "--rubric", "-r", help="rubric file or library id (healthbench for --format healthbench)"),
     judge: Optional[list[str]] = typer.Option(None, "--judge", "-j", help="LiteLLM model string, repeat for a panel; MODEL@http://host/v1 sets an API base"),
     fmt: str = typer.Option("answers", "--format", help="answers | healthbench | kqa"),
@@ -56,6 +56,8 @@ def grade(
                                                              tpm=_limits(tpm, "--tpm"), workers=workers)
         skipped = []
     else:
+        if input_path is None:
+            raise typer.BadParameter("give the answers file, or --resume RUN_ID")
         if rubric is None and fmt in ("healthbench", "kqa"):
             rubric = fmt
         if rubric is None:
