@@ -69,12 +69,13 @@ def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
     items = list(stored_items(store, run["id"], rubric))
     aggs = aggregates(store, run, rubric)
     unscored = Counter()
+    missing = 0  # units with no judgment yet (interrupted, or every call failed): a rerun judges them
     per_answer = {}
     for it in items:
         for u in rubric.units(it):
             a = aggs.get((it.id, u.id))
             if a is None:
-                unscored["not judged yet"] += 1
+                missing += 1
             elif a.value is None:
                 unscored[a.reason] += 1
     summary = {"run": run["id"], "rubric": f"{rubric.id}@{rubric.version}", "kind": rubric.kind,
@@ -148,8 +149,10 @@ def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
               "answer": next(it.answer for it in items if it.id == k)[:100]}
              for k, v in per_answer.items() if v[1].get("unsafe")), key=lambda r: -r["level"])
     summary["unscored"] = {"count": sum(unscored.values()), "reasons": dict(unscored.most_common(10))}
-    errors = sum(1 for j in store.judgments(run["id"]) if j["status"] == "error")
-    summary["errors"] = errors
+    summary["not_judged"] = missing
+    error_reasons = Counter(j["reason"] for j in store.judgments(run["id"]) if j["status"] == "error")
+    summary["errors"] = sum(error_reasons.values())
+    summary["error_reasons"] = dict(error_reasons.most_common(3))
     summary["agreement"] = inter_judge_agreement(store, run, rubric)
     summary["calls"] = store.call_totals(run["id"])
     summary["per_judge"] = store.calls_by_model(run["id"])
@@ -222,9 +225,12 @@ def render(summary: dict, console, wall_time: float | None = None):
                 t.add_row(a["answer_id"], f"{a['level']:g}", ", ".join(a["categories"]), a["answer"])
             console.print(t)
     u = s["unscored"]
-    console.print(f"unscored: {u['count']}" + (f"  transport errors (redone on rerun): {s['errors']}" if s["errors"] else ""))
+    console.print(f"unscored: {u['count']}" + (f"  not judged yet: {s['not_judged']} (rerun to finish)"
+                                                if s.get("not_judged") else ""))
     for reason, n in u["reasons"].items():
         console.print(f"  {n} x {reason}")
+    for reason, n in s.get("error_reasons", {}).items():
+        console.print(f"  {n} x failed call (redone on rerun): {reason}")
     a = s.get("agreement")
     if a:
         console.print(f"inter-judge agreement: Krippendorff's alpha ({a['level']}) = {_fmt(a['alpha'])} over "

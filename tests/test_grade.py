@@ -269,3 +269,14 @@ def test_cli_usage_errors_exit_2_without_traceback(cli):
         code, out, err = cli(*args)
         assert code == 2, args
         assert "Traceback" not in out + err and "error" in err.lower(), args
+
+
+def test_unreachable_judge_stops_the_run_with_one_line(fake, cli, answers_file, checklist_file):
+    fake.responder = lambda r: Fault("500")
+    code, out, err = cli(*grade_args(fake, answers_file, checklist_file, "--max-retries", "0", "--concurrency", "2"))
+    assert code == 2
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: judge openai/j1 failed its first 10 calls, none answered")
+    assert fake.count <= 10 + 2
+    assert db_rows("t.db", "SELECT status FROM runs")[0]["status"] == "failed"
+    assert all(r["status"] == "error" for r in db_rows("t.db", "SELECT * FROM judgments"))

@@ -20,6 +20,10 @@ INTERRUPTED = "interrupted: finished judgments are saved; rerun the same command
 
 
 def main(argv=None):
+    import warnings
+
+    # cancelling in-flight LiteLLM calls (Ctrl-C, an unreachable judge) leaves coroutines it never awaited
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     _register()
     try:
         rc = app(args=argv, standalone_mode=False)

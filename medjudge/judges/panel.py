@@ -10,11 +10,13 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 
+from ..errors import JudgeError
 from ..secrets import redact
 from .llm import LLM, RequestRefused, TransportError, cache_key, prompt_hash
 from .program import ParseFailure, Vote
 
 LOCAL_MAX_TOKENS = 384
+UNREACHABLE_AFTER = 10  # a judge whose first calls all fail is unreachable: stop instead of failing every call
 RETRY_PROMPT = ("Your previous reply could not be read ({reason}). Reply again with only the JSON object "
                 "with the requested fields, and nothing else.")
 
@@ -58,6 +60,8 @@ class Panel:
         self.cascade = cascade and len(self.judges) > 1
         self.progress = Progress()
         self.summary = None  # set by grading.execute when the run finishes
+        self.answered = {j.name: 0 for j in self.judges}  # calls that came back, per judge
+        self.failed = {j.name: 0 for j in self.judges}  # calls that failed after every retry
         self.schema = program.output_schema() if any(j.in_process for j in self.judges) else None
 
     def tasks(self, items, done: set, judges=None, only: set | None = None):
@@ -153,11 +157,16 @@ class Panel:
                 except TransportError as exc:
                     status, reason = "error", str(exc)
                     p.errors += 1
+                    self.failed[task.judge.name] += 1
+                    if not self.answered[task.judge.name] and self.failed[task.judge.name] >= UNREACHABLE_AFTER:
+                        raise JudgeError(f"judge {task.judge.model} failed its first {UNREACHABLE_AFTER} calls, "
+                                         f"none answered: {redact(reason)}") from None
                     break
                 except RequestRefused as exc:
                     reason = str(exc)
                     break
                 store.save_call(self.run_id, key, task.judge.model, prompt_hash(messages), reply)
+                self.answered[task.judge.name] += 1
                 text = reply.text
                 p.calls += 1
                 p.input_tokens += reply.input_tokens
