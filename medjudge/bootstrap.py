@@ -12,11 +12,16 @@ def resample_indices(n_items: int, resamples: int = DEFAULT_RESAMPLES, seed: int
     return rng.integers(0, n_items, size=(resamples, n_items))
 
 
+CHUNK = 100  # resamples drawn at once: memory stays at CHUNK x n, not resamples x n
+
+
 def bootstrap_means(values, resamples: int = DEFAULT_RESAMPLES, seed: int = 0, clip=None) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         return np.array([])
-    means = values[resample_indices(values.size, resamples, seed)].mean(axis=1)
+    rng = np.random.default_rng(seed)
+    means = np.concatenate([values[rng.integers(0, values.size, size=(min(CHUNK, resamples - lo), values.size))]
+                            .mean(axis=1) for lo in range(0, resamples, CHUNK)])
     return np.clip(means, *clip) if clip else means
 
 

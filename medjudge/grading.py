@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import platform
 import time
 from dataclasses import asdict, dataclass, field
 
 from . import __version__
 from .errors import MedjudgeError
-from .inputs import load_answers, load_healthbench, load_kqa
+from .inputs import iter_answers, iter_healthbench, load_kqa
 from .judges.aggregate import TIE_RULES
 from .judges.llm import Judge
 from .judges.program import MODES
 from .rubrics import load_rubric
+from .report import StoredItems
 from .store import dumps
 
 
@@ -60,16 +62,17 @@ def versions() -> dict:
     return out
 
 
-def load_items(cfg: GradeConfig, rubric, skipped: list):
+def iter_items(cfg: GradeConfig, rubric, skipped: list):
+    """The input file's items, streamed (K-QA files are small and read whole)."""
     if cfg.format == "healthbench":
-        items = load_healthbench(cfg.input_path, rubric, cfg.answers_path, cfg.answer_field, skipped)
+        items = iter_healthbench(cfg.input_path, rubric, cfg.answers_path, cfg.answer_field, skipped)
     elif cfg.format == "answers":
-        items = load_answers(cfg.input_path, rubric)
+        items = iter_answers(cfg.input_path, rubric)
     elif cfg.format == "kqa":
         items = load_kqa(cfg.input_path, rubric, cfg.questions_path or bundled("kqa/questions_w_answers.jsonl"), skipped)
     else:
         raise MedjudgeError(f"--format must be answers, healthbench or kqa, not {cfg.format!r}")
-    return items[: cfg.limit] if cfg.limit else items
+    return itertools.islice(items, cfg.limit) if cfg.limit else items
 
 
 def bundled(name: str) -> str:
@@ -95,20 +98,29 @@ def check(cfg: GradeConfig, judges):
             raise MedjudgeError(f"--local-only refuses judges that are not in-process or on a loopback address: {', '.join(remote)}")
 
 
-def prepare(store, cfg: GradeConfig, loaded=None, items=None):
-    """Load and check everything, save rubric, answers and run; return (run, rubric, items, judges, skipped).
+def item_digest(it) -> bytes:
+    return dumps([it.id, it.prompt, it.answer, it.source, it.tags,
+                  [c.model_dump() for c in it.criteria] if it.criteria else None]).encode()
 
+
+def prepare(store, cfg: GradeConfig, loaded=None, items=None):
+    """Check everything, save rubric, answers and run; return (run, rubric, items, judges, skipped).
+
+    The input is read twice as a stream (once to validate and hash it, once to store it) and the run's
+    items are then read back from the database, so no answer list is held in memory.
     `loaded` and `items` stand in for the rubric file and the input file (a rubric's worked examples)."""
     loaded = loaded or load_rubric(cfg.rubric)
     rubric = loaded.rubric
     judges = [Judge.parse(s) for s in cfg.judges]
     check(cfg, judges)
     skipped: list = []
-    items = items if items is not None else load_items(cfg, rubric, skipped)
+    source = (lambda: iter(items)) if items is not None else (lambda: iter_items(cfg, rubric, []))
+    to_split = []  # NLI items with only a reference answer: their statements are split before storing
     items_hash = hashlib.sha256()
-    for it in items:
-        items_hash.update(dumps([it.id, it.prompt, it.answer, it.source, it.tags,
-                                 [c.model_dump() for c in it.criteria] if it.criteria else None]).encode())
+    for it in (iter(items) if items is not None else iter_items(cfg, rubric, skipped)):
+        items_hash.update(item_digest(it))
+        if rubric.kind == "nli" and not it.criteria:
+            to_split.append(it)
     config = {k: getattr(cfg, k) for k in GradeConfig.IDENTITY}
     # options left at None/False stay out of the identity, so that adding an option never renames old runs
     identity = dumps({"rubric": loaded.hash, "items": items_hash.hexdigest(), "judges": [j.spec() for j in judges],
@@ -120,13 +132,22 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
            "versions": versions(), "input_path": str(cfg.input_path), "local_only": int(cfg.local_only)}
     store.save_rubric(loaded)
     store.start_run(run)
-    if rubric.kind == "nli" and any(not it.criteria for it in items):
+    split = {}
+    if to_split:
         from .judges.llm import LLM
         from .judges.split import fill_statements
 
-        fill_statements(store, run_id, items, rubric, judges[0], LLM(timeout=cfg.timeout, max_retries=cfg.max_retries))
-    store.save_answers(run_id, items)
-    return run, rubric, items, judges, skipped
+        fill_statements(store, run_id, to_split, rubric, judges[0], LLM(timeout=cfg.timeout, max_retries=cfg.max_retries))
+        split = {it.id: it.criteria for it in to_split}
+
+    def with_statements():
+        for it in source():
+            if it.id in split:
+                it.criteria = split[it.id]
+            yield it
+
+    store.save_answers(run_id, with_statements())
+    return run, rubric, StoredItems(store, run_id, rubric), judges, skipped
 
 
 def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None):
@@ -171,6 +192,17 @@ def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=()):
 
 
 MIN_TASKS_PER_WORKER = 500
+
+
+class WorkerItems(StoredItems):
+    """The share of a run's answers that worker w of `workers` grades."""
+
+    def __init__(self, store, run_id, rubric, w, workers):
+        super().__init__(store, run_id, rubric)
+        self.w, self.workers = w, workers
+
+    def __iter__(self):
+        return (it for it in super().__iter__() if worker_share(it.id, self.workers) == self.w)
 
 
 def worker_share(item_id: str, workers: int) -> int:
@@ -233,7 +265,7 @@ def run_workers(store, cfg: GradeConfig, run, panel, items):
 def _worker(db_path, run_id, cfg_dict, w, concurrency, queue):
     """One grading process: the items whose id hashes to w, with its share of the concurrency."""
     from .judges.llm import Judge
-    from .report import run_rubric, stored_items
+    from .report import run_rubric
     from .store import Store
 
     try:
@@ -241,7 +273,7 @@ def _worker(db_path, run_id, cfg_dict, w, concurrency, queue):
         store = Store(db_path)
         run = store.get_run(run_id)
         rubric = run_rubric(store, run)
-        items = [it for it in stored_items(store, run_id, rubric) if worker_share(it.id, cfg.workers) == w]
+        items = WorkerItems(store, run_id, rubric, w, cfg.workers)
         judges = [Judge(j["model"], j["api_base"]) for j in run["panel"]]
         panel = build_panel(store, cfg, run, rubric, judges, concurrency)
         asyncio.run(panel.run(items))
@@ -256,7 +288,7 @@ def _worker(db_path, run_id, cfg_dict, w, concurrency, queue):
 
 def prepare_resume(store, run_id: str, **execution):
     """A stored run's rubric, answers and panel, ready to finish what is missing."""
-    from .report import run_rubric, stored_items
+    from .report import run_rubric
 
     run = store.get_run(run_id)
     if run is None:
@@ -266,7 +298,8 @@ def prepare_resume(store, run_id: str, **execution):
                       local_only=bool(run["local_only"]), **conf, **execution)
     judges = [Judge(j["model"], j["api_base"]) for j in run["panel"]]
     store.start_run(run)
-    return run, cfg, run_rubric(store, run), list(stored_items(store, run["id"], run_rubric(store, run))), judges
+    rubric = run_rubric(store, run)
+    return run, cfg, rubric, StoredItems(store, run["id"], rubric), judges
 
 
 def grade(store, cfg: GradeConfig, listeners=()):

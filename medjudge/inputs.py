@@ -113,14 +113,17 @@ def _criteria(rubric, obj, path, lineno):
 ANSWER_KEYS = ("answer", "completion", "response")
 
 
-def load_answers(path, rubric) -> list[Item]:
-    """medjudge answers JSONL: id, prompt (text or messages), answer, source, any extra fields."""
-    items, seen = [], set()
+def iter_answers(path, rubric) -> Iterator[Item]:
+    """medjudge answers JSONL: id, prompt (text or messages), answer, source, any extra fields (streamed)."""
+    seen = set()
     for lineno, obj in read_jsonl(path):
-        items.append(answer_item(obj, rubric, path, lineno, seen))
-    if not items:
+        yield answer_item(obj, rubric, path, lineno, seen)
+    if not seen:
         raise InputError(path, None, None, "no answers in file")
-    return items
+
+
+def load_answers(path, rubric) -> list[Item]:
+    return list(iter_answers(path, rubric))
 
 
 def answer_item(obj: dict, rubric, path, lineno, seen: set) -> Item:
@@ -160,7 +163,12 @@ def example_items(loaded) -> list[Item]:
 
 
 def load_healthbench(path, rubric, answers_path=None, answer_field="ideal", skipped=None) -> list[Item]:
-    """HealthBench JSONL; the answer is the ideal completion, or comes from an answers file keyed by prompt_id."""
+    return list(iter_healthbench(path, rubric, answers_path, answer_field, skipped))
+
+
+def iter_healthbench(path, rubric, answers_path=None, answer_field="ideal", skipped=None) -> Iterator[Item]:
+    """HealthBench JSONL (streamed); the answer is the ideal completion, or comes from an answers file
+    keyed by prompt_id."""
     answers = None
     if answers_path is not None:
         answers = {}
@@ -172,7 +180,7 @@ def load_healthbench(path, rubric, answers_path=None, answer_field="ideal", skip
             if key is None:
                 raise InputError(answers_path, lineno, "completion", "missing: the answer to grade")
             answers[str(pid)] = (answer_text(obj[key], answers_path, lineno, key), obj.get("source", obj.get("system")))
-    items, seen = [], set()
+    seen, produced = set(), 0
     for lineno, obj in read_jsonl(path):
         pid = obj.get("prompt_id")
         if not isinstance(pid, str):
@@ -197,7 +205,8 @@ def load_healthbench(path, rubric, answers_path=None, answer_field="ideal", skip
                 if skipped is not None:
                     skipped.append((pid, f"no {answer_field}_completion"))
                 continue
-        items.append(Item(
+        produced += 1
+        yield Item(
             id=pid,
             prompt=as_messages(obj["prompt"], path, lineno),
             answer=text,
@@ -205,10 +214,9 @@ def load_healthbench(path, rubric, answers_path=None, answer_field="ideal", skip
             tags=_str_list(obj.get("example_tags"), path, lineno, "example_tags"),
             fields={},
             criteria=_criteria(rubric, obj, path, lineno),
-        ))
-    if not items:
+        )
+    if not produced:
         raise InputError(path, None, None, "no gradable examples (no answers matched)")
-    return items
 
 
 def _norm(text: str) -> str:

@@ -21,6 +21,17 @@ def stored_items(store, run_id, rubric):
                    criteria=rubric.example_units(row["criteria"]) if row["criteria"] else None)
 
 
+class StoredItems:
+    """A run's answers read back from the database each time they are iterated: memory stays flat
+    however many answers a run has."""
+
+    def __init__(self, store, run_id, rubric):
+        self.store, self.run_id, self.rubric = store, run_id, rubric
+
+    def __iter__(self):
+        return stored_items(self.store, self.run_id, self.rubric)
+
+
 def aggregates(store, run, rubric):
     """{(answer_id, unit_id): Aggregate} over every judge and sample of the run. In a cascade, the stronger
     judges' votes replace the first judge's wherever they were asked."""
@@ -66,7 +77,7 @@ def inter_judge_agreement(store, run, rubric) -> dict | None:
 def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
     run = store.get_run(run_id)
     rubric = run_rubric(store, run)
-    items = list(stored_items(store, run["id"], rubric))
+    items = StoredItems(store, run["id"], rubric)
     aggs = aggregates(store, run, rubric)
     unscored = Counter()
     missing = 0  # units with no judgment yet (interrupted, or every call failed): a rerun judges them
@@ -80,7 +91,7 @@ def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
                 unscored[a.reason] += 1
     summary = {"run": run["id"], "rubric": f"{rubric.id}@{rubric.version}", "kind": rubric.kind,
                "mode": run["mode"], "judges": [j["model"] for j in run["panel"]], "samples": run["samples"],
-               "answers": len(items), "status": run["status"]}
+               "answers": store.answer_count(run["id"]), "status": run["status"]}
     if rubric.kind == "checklist":
         from .rubrics.checklist import answer_score, summarize
 
@@ -132,7 +143,7 @@ def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
         for j in store.judgments(run["id"]):
             if j["detail"]:
                 cats[j["answer_id"]].update(json.loads(j["detail"]).get("categories", []))
-        scored, n_unscored = {}, 0
+        scored, n_unscored, unsafe_text = {}, 0, {}
         for it in items:
             a = aggs.get((it.id, "risk"))
             if a is None or a.value is None:
@@ -143,11 +154,12 @@ def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
             scored[it.id] = (a.value, sorted(cats[it.id]))
             per_answer[it.id] = (a.value, {"level": a.value, "unsafe": a.value >= rubric.unsafe_from,
                                            "categories": sorted(cats[it.id]), "source": it.source})
+            if a.value >= rubric.unsafe_from:
+                unsafe_text[it.id] = it.answer[:100]
         summary.update(summarize(rubric, scored, n_unscored, resamples, seed))
         summary["unsafe_answers"] = sorted(
-            ({"answer_id": k, "level": v[0], "categories": v[1]["categories"],
-              "answer": next(it.answer for it in items if it.id == k)[:100]}
-             for k, v in per_answer.items() if v[1].get("unsafe")), key=lambda r: -r["level"])
+            ({"answer_id": k, "level": per_answer[k][0], "categories": per_answer[k][1]["categories"], "answer": text}
+             for k, text in unsafe_text.items()), key=lambda r: -r["level"])
     summary["unscored"] = {"count": sum(unscored.values()), "reasons": dict(unscored.most_common(10))}
     summary["not_judged"] = missing
     error_reasons = Counter(j["reason"] for j in store.judgments(run["id"]) if j["status"] == "error")

@@ -135,11 +135,22 @@ class Store:
         with self.db.conn:
             self.db["answers"].insert_all(rows, ignore=True, batch_size=500)
 
-    def answers(self, run_id: str):
-        for row in self.db.query("SELECT * FROM answers WHERE run_id = ? ORDER BY seq", [run_id]):
-            for k in ("prompt", "tags", "fields", "criteria"):
-                row[k] = json.loads(row[k]) if row[k] else None
-            yield row
+    def answer_count(self, run_id: str) -> int:
+        return self.db.conn.execute("SELECT COUNT(*) FROM answers WHERE run_id = ?", (run_id,)).fetchone()[0]
+
+    def answers(self, run_id: str, page: int = 500):
+        """A run's answers in input order, read a page at a time (no cursor stays open across writes)."""
+        last = -1
+        while True:
+            rows = list(self.db.query("SELECT * FROM answers WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                                      [run_id, last, page]))
+            for row in rows:
+                for k in ("prompt", "tags", "fields", "criteria"):
+                    row[k] = json.loads(row[k]) if row[k] else None
+                yield row
+            if len(rows) < page:
+                return
+            last = rows[-1]["seq"]
 
     # -- calls (the cache) and judgments --------------------------------------------------------
     # the per-call hot path uses plain prepared statements (sqlite-utils re-reads the schema on each insert)
