@@ -119,7 +119,7 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
     items_hash = hashlib.sha256()
     for it in (iter(items) if items is not None else iter_items(cfg, rubric, skipped)):
         items_hash.update(item_digest(it))
-        if rubric.kind == "nli" and not it.criteria:
+        if rubric.kind == "nli" and (not it.criteria or rubric.reverse):
             to_split.append(it)
     config = {k: getattr(cfg, k) for k in GradeConfig.IDENTITY}
     # options left at None/False stay out of the identity, so that adding an option never renames old runs

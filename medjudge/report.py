@@ -122,10 +122,15 @@ def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
 
         rows = []
         for it in items:
-            counts = {"must_total": 0, "must_entailed": 0, "contradicted": 0, "statements": 0}
+            counts = {"must_total": 0, "must_entailed": 0, "contradicted": 0, "statements": 0, "claims": 0,
+                      "claims_entailed": 0}
             for st in rubric.units(it):
                 a = aggs.get((it.id, st.id))
                 if a is None or a.value is None:
+                    continue
+                if st.kind == "claim":
+                    counts["claims"] += 1
+                    counts["claims_entailed"] += a.value == 1.0
                     continue
                 counts["statements"] += 1
                 counts["contradicted"] += a.value == -1.0
@@ -219,7 +224,11 @@ def render(summary: dict, console, wall_time: float | None = None):
         t = Table("metric", "mean", "95% CI", "answers", title="K-QA style NLI metrics")
         for name, label in (("comprehensiveness", "comprehensiveness (must-have entailed)"),
                             ("hallucinations", "hallucinations (statements contradicted)"),
-                            ("answers_with_hallucination", "answers with a hallucination")):
+                            ("answers_with_hallucination", "answers with a hallucination"),
+                            ("precision", "precision (answer claims the reference entails)"),
+                            ("f1", "F1 of precision and comprehensiveness")):
+            if name not in s:
+                continue
             v = s[name]
             t.add_row(label, _fmt(v["mean"]), f"[{_fmt(v['ci'][0])}, {_fmt(v['ci'][1])}]", str(v["n"]))
         console.print(t)

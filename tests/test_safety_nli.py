@@ -154,3 +154,59 @@ def test_safety_rubric_validation(text, field):
     with pytest.raises(RubricInvalid) as info:
         parse_rubric(text, "s.yaml")
     assert info.value.errors[0].field == field
+
+
+REVERSE = """\
+id: kqa-both
+version: 1
+kind: nli
+title: K-QA both directions
+citation: "Manes et al. 2024"
+must_have_field: Must_have
+nice_to_have_field: Nice_to_have
+reference_field: Free_form_answer
+reverse: true
+"""
+
+
+def test_reverse_direction_precision_recall_f1(fake, cli, tmp_path):
+    rubric = write(tmp_path / "r.yaml", REVERSE)
+    row = {"id": "q1", "prompt": "Is ibuprofen safe in pregnancy?",
+           "answer": "Avoid ibuprofen after 20 weeks. Ibuprofen cures migraines forever. Paracetamol is preferred.",
+           "Free_form_answer": "Avoid ibuprofen from 20 weeks of pregnancy. Paracetamol is the preferred pain reliever.",
+           "Must_have": ["Avoid ibuprofen from 20 weeks.", "Paracetamol is preferred.", "Ask a pharmacist."]}
+    f = write(tmp_path / "a.jsonl", json.dumps(row) + "\n")
+
+    def responder(request):
+        f_ = fields_of(request)
+        if "reference" in f_:  # the splitter: one claim per sentence
+            return {"statements": [s.strip() for s in f_["reference"].split(". ") if s.strip()]}
+        premise, hyp = f_["answer"], f_["statement"]
+        if premise.startswith("Avoid ibuprofen from 20 weeks"):  # reverse: the reference is the premise
+            rel = "neutral" if "migraines" in hyp else "entailed"
+        else:
+            rel = "neutral" if "pharmacist" in hyp else "entailed"
+        return {"explanation": "x", "relation": rel}
+
+    fake.responder = responder
+    code, out, err = cli("grade", f, "--rubric", rubric, "--judge", fake.judge(), "--db", "t.db", "-q",
+                         "--json-summary", "s.json")
+    assert code == 0, err
+    s = json.loads((tmp_path / "s.json").read_text())
+    # recall: 2 of 3 must-have entailed; precision: 2 of the answer's 3 claims entailed by the reference
+    assert s["comprehensiveness"]["mean"] == pytest.approx(2 / 3)
+    assert s["precision"]["mean"] == pytest.approx(2 / 3)
+    assert s["f1"]["mean"] == pytest.approx(2 / 3)
+    claims = [u for u in json.loads(db_rows("t.db", "SELECT criteria FROM answers")[0]["criteria"]) if u["kind"] == "claim"]
+    assert [c["text"] for c in claims][1] == "Ibuprofen cures migraines forever"
+    # a claim is judged with the reference as premise, a statement with the answer as premise
+    claim_req = next(r for r in fake.requests if "migraines" in fields_of(r).get("statement", ""))
+    assert fields_of(claim_req)["answer"].startswith("Avoid ibuprofen from 20 weeks")
+    assert "precision" in out and "F1" in out
+
+
+def test_reverse_needs_a_reference_field():
+    from medjudge.rubrics import RubricInvalid, parse_rubric
+
+    with pytest.raises(RubricInvalid, match="reverse needs reference_field"):
+        parse_rubric(REVERSE.replace("reference_field: Free_form_answer\n", ""), "r.yaml")

@@ -8,7 +8,8 @@ import dspy
 from pydantic import BaseModel
 
 from ..rubrics.nli import RELATION_VALUE
-from .program import JudgeProgram, Vote, quote
+from ..inputs import Item
+from .program import BATCH_SIZE, JudgeProgram, Vote, quote
 
 TASK = (
     "You check reference statements written by physicians against an answer to a patient's question. "
@@ -45,6 +46,25 @@ class NliProgram(JudgeProgram):
     single_signature = NliSingle
     batched_signature = NliBatched
     task = TASK
+
+    def calls(self, item):
+        """Reference statements and the answer's own claims go in separate calls: their premises differ."""
+        out = []
+        for claims in (False, True):
+            units = [u for u in self.rubric.units(item) if (u.kind == "claim") == claims]
+            if self.mode == "batched":
+                out += [(f"{'a' if claims else '*'}{i // BATCH_SIZE}", units[i:i + BATCH_SIZE])
+                        for i in range(0, len(units), BATCH_SIZE)]
+            else:
+                out += [(u.id, [u]) for u in units]
+        return out
+
+    def messages(self, item, units):
+        if units and units[0].kind == "claim":  # reverse: the reference answer is the premise
+            reference = Item(id=item.id, prompt=item.prompt, answer=str(item.fields[self.rubric.reference_field]),
+                             fields=item.fields)
+            return super().messages(reference, units)
+        return super().messages(item, units)
 
     def unit_inputs(self, item, units):
         if self.mode == "batched":

@@ -45,26 +45,35 @@ async def split_one(store, run_id, llm, judge, text: str) -> list[str]:
     return [s.strip() for s in out["statements"] if isinstance(s, str) and s.strip()]
 
 
-def fill_statements(store, run_id, items, rubric, judge, llm, concurrency=8):
-    """Give every item without statements the statements of its reference answer (must-have)."""
-    todo = [it for it in items if not it.criteria]
-    if not todo:
-        return 0
-
-    by_text = {}
-    for it in todo:  # the same reference is split once
-        by_text.setdefault(str(it.fields[rubric.reference_field]), []).append(it)
+def split_all(store, run_id, texts, judge, llm, concurrency=8) -> dict[str, list[str]]:
+    """Each distinct text split once (and never again for the same model: the calls are cached)."""
+    distinct = list(dict.fromkeys(texts))
 
     async def run():
         sem = asyncio.Semaphore(concurrency)
 
-        async def one(text, same):
+        async def one(text):
             async with sem:
-                texts = await split_one(store, run_id, llm, judge, text)
-            for it in same:
-                it.criteria = [Statement(id=f"m{i}", text=t, kind="must_have") for i, t in enumerate(texts)]
+                return await split_one(store, run_id, llm, judge, text)
 
-        await asyncio.gather(*(one(text, same) for text, same in by_text.items()))
+        return await asyncio.gather(*(one(t) for t in distinct))
 
-    asyncio.run(run())
+    return dict(zip(distinct, asyncio.run(run()))) if distinct else {}
+
+
+def fill_statements(store, run_id, items, rubric, judge, llm):
+    """Statements from the reference answer for items that have none (must-have); with `reverse`, the
+    claims of each answer too (checked against the reference: precision)."""
+    todo = [it for it in items if not it.criteria]
+    texts = [str(it.fields[rubric.reference_field]) for it in todo]
+    if rubric.reverse:
+        texts += [it.answer for it in items]
+    parts = split_all(store, run_id, texts, judge, llm)
+    for it in todo:
+        it.criteria = [Statement(id=f"m{i}", text=t, kind="must_have")
+                       for i, t in enumerate(parts[str(it.fields[rubric.reference_field])])]
+    if rubric.reverse:
+        for it in items:
+            it.criteria = list(it.criteria or []) + [Statement(id=f"a{i}", text=t, kind="claim")
+                                                     for i, t in enumerate(parts[it.answer])]
     return len(todo)

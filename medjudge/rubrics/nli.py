@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import RubricBase, Strict
 
@@ -15,7 +15,7 @@ RELATION_VALUE = {"entailed": 1.0, "neutral": 0.0, "contradicted": -1.0}
 class Statement(Strict):
     id: str
     text: str = Field(min_length=1)
-    kind: Literal["must_have", "nice_to_have"] = "must_have"
+    kind: Literal["must_have", "nice_to_have", "claim"] = "must_have"  # claim: from the answer (reverse)
     tags: list[str] = Field(default_factory=list)
 
 
@@ -25,7 +25,15 @@ class NliRubric(RubricBase):
     nice_to_have_field: str | None = "Nice_to_have"
     # when an example has no statements, its reference answer is split into statements by an LLM
     reference_field: str | None = None
+    # also split each answer into claims and check them against the reference answer (precision, F1)
+    reverse: bool = False
     aggregation: ClassVar[str] = "majority"
+
+    @model_validator(mode="after")
+    def _reverse_needs_reference(self):
+        if self.reverse and not self.reference_field:
+            raise ValueError("reverse needs reference_field: the claims are checked against the reference answer")
+        return self
 
     def units(self, item):
         return item.criteria or []
@@ -56,8 +64,17 @@ class NliRubric(RubricBase):
         return out or None
 
 
+def precision_recall(a: dict):
+    """Per answer: precision (claims the reference entails), recall (= comprehensiveness) and F1."""
+    p = a["claims_entailed"] / a["claims"] if a.get("claims") else None
+    r = a["must_entailed"] / a["must_total"] if a["must_total"] else None
+    if p is None or r is None:
+        return p, r, None
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
 def summarize(per_answer: list[dict], resamples=1000, seed=0) -> dict:
-    """per_answer: [{must_total, must_entailed, contradicted}] over the scored statements of each answer."""
+    """per_answer: [{must_total, must_entailed, contradicted, claims, claims_entailed}] over scored units."""
     from ..bootstrap import bootstrap_means, percentile_ci
 
     comp = [a["must_entailed"] / a["must_total"] for a in per_answer if a["must_total"]]
@@ -70,4 +87,9 @@ def summarize(per_answer: list[dict], resamples=1000, seed=0) -> dict:
         return {"mean": sum(values) / len(values), "ci": list(percentile_ci(bootstrap_means(values, resamples, seed))),
                 "n": len(values)}
 
-    return {"comprehensiveness": stat(comp), "hallucinations": stat(halluc), "answers_with_hallucination": stat(any_h)}
+    out = {"comprehensiveness": stat(comp), "hallucinations": stat(halluc), "answers_with_hallucination": stat(any_h)}
+    if any(a.get("claims") for a in per_answer):
+        prf = [precision_recall(a) for a in per_answer]
+        out["precision"] = stat([p for p, _, _ in prf if p is not None])
+        out["f1"] = stat([f for _, _, f in prf if f is not None])
+    return out
