@@ -23,6 +23,20 @@ from pathlib import Path
 import sqlite_utils
 
 DEFAULT_DB = "medjudge.db"
+SCHEMA_VERSION = 1
+
+
+def _retry_locked(fn, tries: int = 100):
+    """Run fn, waiting out 'database is locked' from statements that bypass SQLite's busy handler."""
+    import sqlite3
+
+    for attempt in range(tries):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)
 
 
 def now() -> str:
@@ -39,47 +53,61 @@ class Store:
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA busy_timeout = 30000")
         if self.path != ":memory:":
-            self.db.enable_wal()
+            _retry_locked(self.db.enable_wal)
         self.db.execute("PRAGMA synchronous = NORMAL")
-        self._schema()
+        if self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            _retry_locked(self._create_schema)
 
     def close(self):
         self.db.close()
 
     # -- schema -------------------------------------------------------------------------------
+    def _create_schema(self):
+        """Create the tables in one write-locked transaction, so that processes opening a new database at
+        the same moment wait for each other instead of failing with 'database is locked'."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                self._schema()
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+
     def _schema(self):
         db = self.db
-        with db.conn:
-            db["rubrics"].create({"hash": str, "id": str, "version": str, "kind": str, "title": str,
-                                  "text": str, "created": str}, pk="hash", if_not_exists=True)
-            db["runs"].create({"id": str, "rubric_hash": str, "rubric_id": str, "kind": str, "mode": str,
-                               "samples": int, "panel": str, "config": str, "versions": str, "input_path": str,
-                               "local_only": int, "started": str, "finished": str, "status": str,
-                               "summary": str}, pk="id", if_not_exists=True)
-            db["answers"].create({"run_id": str, "answer_id": str, "seq": int, "prompt": str, "answer": str,
-                                  "source": str, "tags": str, "fields": str, "criteria": str},
-                                 pk=("run_id", "answer_id"), if_not_exists=True)
-            db["calls"].create({"key": str, "model": str, "prompt_hash": str, "response": str,
-                                "input_tokens": int, "output_tokens": int, "cost": float, "latency": float,
-                                "created": str}, pk="key", if_not_exists=True)
-            db["run_calls"].create({"run_id": str, "call_key": str, "cached": int},
-                                   pk=("run_id", "call_key"), if_not_exists=True)
-            db["judgments"].create({"run_id": str, "answer_id": str, "unit_id": str, "judge": str, "sample": int,
-                                    "value": float, "label": str, "explanation": str, "detail": str, "status": str,
-                                    "reason": str, "call_key": str, "attempts": int, "created": str},
-                                   pk=("run_id", "answer_id", "unit_id", "judge", "sample"), if_not_exists=True)
-            db["scores"].create({"run_id": str, "answer_id": str, "score": float, "detail": str},
-                                pk=("run_id", "answer_id"), if_not_exists=True)
-            db["annotations"].create({"item_id": str, "unit_id": str, "rater": str, "rater_kind": str,
-                                      "value": float, "raw": str, "valid": int, "problem": str, "source": str,
-                                      "tags": str, "unit_text": str, "file": str, "line": int, "imported": str},
-                                     pk=("item_id", "unit_id", "rater"), if_not_exists=True)
-            db["calibrations"].create({"id": str, "created": str, "config": str, "inputs": str, "results": str},
-                                      pk="id", if_not_exists=True)
-            db.execute("""CREATE VIEW IF NOT EXISTS judgments_full AS
-                SELECT j.*, c.model, c.prompt_hash, c.response AS raw_response, c.input_tokens, c.output_tokens,
-                       c.cost, c.latency
-                FROM judgments j LEFT JOIN calls c ON c.key = j.call_key""")
+        db["rubrics"].create({"hash": str, "id": str, "version": str, "kind": str, "title": str,
+                              "text": str, "created": str}, pk="hash", if_not_exists=True)
+        db["runs"].create({"id": str, "rubric_hash": str, "rubric_id": str, "kind": str, "mode": str,
+                           "samples": int, "panel": str, "config": str, "versions": str, "input_path": str,
+                           "local_only": int, "started": str, "finished": str, "status": str,
+                           "summary": str}, pk="id", if_not_exists=True)
+        db["answers"].create({"run_id": str, "answer_id": str, "seq": int, "prompt": str, "answer": str,
+                              "source": str, "tags": str, "fields": str, "criteria": str},
+                             pk=("run_id", "answer_id"), if_not_exists=True)
+        db["calls"].create({"key": str, "model": str, "prompt_hash": str, "response": str,
+                            "input_tokens": int, "output_tokens": int, "cost": float, "latency": float,
+                            "created": str}, pk="key", if_not_exists=True)
+        db["run_calls"].create({"run_id": str, "call_key": str, "cached": int},
+                               pk=("run_id", "call_key"), if_not_exists=True)
+        db["judgments"].create({"run_id": str, "answer_id": str, "unit_id": str, "judge": str, "sample": int,
+                                "value": float, "label": str, "explanation": str, "detail": str, "status": str,
+                                "reason": str, "call_key": str, "attempts": int, "created": str},
+                               pk=("run_id", "answer_id", "unit_id", "judge", "sample"), if_not_exists=True)
+        db["scores"].create({"run_id": str, "answer_id": str, "score": float, "detail": str},
+                            pk=("run_id", "answer_id"), if_not_exists=True)
+        db["annotations"].create({"item_id": str, "unit_id": str, "rater": str, "rater_kind": str,
+                                  "value": float, "raw": str, "valid": int, "problem": str, "source": str,
+                                  "tags": str, "unit_text": str, "file": str, "line": int, "imported": str},
+                                 pk=("item_id", "unit_id", "rater"), if_not_exists=True)
+        db["calibrations"].create({"id": str, "created": str, "config": str, "inputs": str, "results": str},
+                                  pk="id", if_not_exists=True)
+        db.execute("""CREATE VIEW IF NOT EXISTS judgments_full AS
+            SELECT j.*, c.model, c.prompt_hash, c.response AS raw_response, c.input_tokens, c.output_tokens,
+                   c.cost, c.latency
+            FROM judgments j LEFT JOIN calls c ON c.key = j.call_key""")
 
     # -- rubrics and runs -----------------------------------------------------------------------
     def save_rubric(self, loaded):

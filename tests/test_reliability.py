@@ -291,3 +291,16 @@ def test_no_socket_leaves_the_machine_during_a_local_grade(cli, fake, answers_fi
     for address in connections:
         host = address[0] if isinstance(address, tuple) else address
         assert isinstance(host, str) and (host.startswith("127.") or host in ("::1", "localhost")) or str(host).startswith("/"), address
+
+
+def test_processes_creating_one_new_database_at_once(tmp_path):
+    import subprocess
+
+    code = "from medjudge.store import Store; s = Store('new.db'); s.save_answers('r', [])"
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stderr=subprocess.PIPE) for _ in range(6)]
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0 and b"locked" not in err, err
+    con = sqlite3.connect(tmp_path / "new.db")
+    assert con.execute("PRAGMA user_version").fetchone()[0] >= 1
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

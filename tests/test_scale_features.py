@@ -102,7 +102,8 @@ def test_rate_limited_model_does_not_stall_the_other(cli, fake, answers_file, ch
         return scripted(request)
 
     fake.responder = responder
-    code, out, err = cli(*grade_args(fake, answers_file, checklist_file, "--max-retries", "3", "--concurrency", "4",
+    # enough slots for every task at once: what is tested is the per-model pause, not slot contention
+    code, out, err = cli(*grade_args(fake, answers_file, checklist_file, "--max-retries", "3", "--concurrency", "32",
                                      judges=("busy", "free")))
     assert code == 0, err
     assert all(r["status"] == "scored" for r in db_rows("t.db", "SELECT * FROM judgments"))
