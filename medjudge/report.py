@@ -107,16 +107,18 @@ def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
     elif rubric.kind == "scale":
         from .rubrics.scale import summarize
 
-        values = defaultdict(list)
+        values, worst = defaultdict(list), defaultdict(list)
         for it in items:
-            dims = {}
+            dims, means, worsts = {}, {}, {}
             for d in rubric.dimensions:
                 a = aggs.get((it.id, d.id))
                 if a is not None and a.value is not None:
                     values[d.id].append(a.value)
-                    dims[d.id] = a.value
-            per_answer[it.id] = (None, {"dimensions": dims, "source": it.source})
-        summary.update(summarize(rubric.dimensions, values, resamples, seed))
+                    worst[d.id].append(a.detail["worst"])
+                    dims[d.id], means[d.id], worsts[d.id] = a.value, a.detail["mean"], a.detail["worst"]
+            per_answer[it.id] = (None, {"dimensions": dims, "panel_mean": means, "worst_of_n": worsts,
+                                        "source": it.source})
+        summary.update(summarize(rubric.dimensions, values, resamples, seed, worst))
     elif rubric.kind == "nli":
         from .rubrics.nli import summarize
 
@@ -215,10 +217,12 @@ def render(summary: dict, console, wall_time: float | None = None):
                 t.add_row(tag, _fmt(v["score"]), _fmt(v["std"]), str(v["n"]))
             console.print(t)
     elif s["kind"] == "scale":
-        t = Table("dimension", "mean", "95% CI", "n", title="By dimension")
+        t = Table("dimension", "mean", "95% CI", "worst-of-n mean", "n",
+                  title="By dimension (per answer: median of the panel's votes)")
         for dim, v in s["dimensions"].items():
             ci = v["ci"]
-            t.add_row(dim, _fmt(v["mean"], ".2f"), f"[{_fmt(ci[0], '.2f')}, {_fmt(ci[1], '.2f')}]", str(v["n"]))
+            t.add_row(dim, _fmt(v["mean"], ".2f"), f"[{_fmt(ci[0], '.2f')}, {_fmt(ci[1], '.2f')}]",
+                      _fmt(v.get("worst_mean"), ".2f"), str(v["n"]))
         console.print(t)
     elif s["kind"] == "nli":
         t = Table("metric", "mean", "95% CI", "answers", title="K-QA style NLI metrics")

@@ -31,3 +31,12 @@ def test_median_mean_and_worst_of_n():
 
 def test_worst_level_for_safety():
     assert aggregate("worst", [(1.0, None), (3.0, None), (2.0, None)]).value == 3.0
+
+
+def test_scale_summary_reports_worst_of_n_mean():
+    from medjudge.rubrics.scale import Dimension, summarize
+
+    dims = [Dimension(id="a", question="q")]
+    out = summarize(dims, {"a": [4.0, 2.0]}, resamples=50, worst={"a": [3.0, 1.0]})
+    assert out["dimensions"]["a"]["mean"] == pytest.approx(3.0)
+    assert out["dimensions"]["a"]["worst_mean"] == pytest.approx(2.0)

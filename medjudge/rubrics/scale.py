@@ -50,8 +50,9 @@ class ScaleRubric(RubricBase):
         return f"{len(self.dimensions)} dimensions: " + ", ".join(f"{d.id} {d.min}-{d.max}" for d in self.dimensions)
 
 
-def summarize(dimensions, values: dict[str, list[float]], resamples=1000, seed=0) -> dict:
-    """Mean per dimension over answers with a bootstrap 95% CI."""
+def summarize(dimensions, values: dict[str, list[float]], resamples=1000, seed=0, worst=None) -> dict:
+    """Mean per dimension over answers (of the panel's median) with a bootstrap 95% CI; and the mean of
+    each answer's worst vote (worst-of-n), the pessimistic reading."""
     from ..bootstrap import bootstrap_means, percentile_ci
 
     out = {}
@@ -62,4 +63,7 @@ def summarize(dimensions, values: dict[str, list[float]], resamples=1000, seed=0
             continue
         lo, hi = percentile_ci(bootstrap_means(vals, resamples, seed))
         out[d.id] = {"mean": sum(vals) / len(vals), "ci": [lo, hi], "n": len(vals)}
+        w = (worst or {}).get(d.id)
+        if w:
+            out[d.id]["worst_mean"] = sum(w) / len(w)
     return {"dimensions": out}
