@@ -114,10 +114,13 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
     judges = [Judge.parse(s) for s in cfg.judges]
     check(cfg, judges)
     skipped: list = []
-    source = (lambda: iter(items)) if items is not None else (lambda: iter_items(cfg, rubric, []))
+
+    def source(skipped_into):
+        return iter(items) if items is not None else iter_items(cfg, rubric, skipped_into)
+
     to_split = []  # NLI items with only a reference answer: their statements are split before storing
     items_hash = hashlib.sha256()
-    for it in (iter(items) if items is not None else iter_items(cfg, rubric, skipped)):
+    for it in source(skipped):
         items_hash.update(item_digest(it))
         if rubric.kind == "nli" and (not it.criteria or rubric.reverse):
             to_split.append(it)
@@ -141,7 +144,7 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
         split = {it.id: it.criteria for it in to_split}
 
     def with_statements():
-        for it in source():
+        for it in source([]):  # the second pass: skips were counted by the first
             if it.id in split:
                 it.criteria = split[it.id]
             yield it

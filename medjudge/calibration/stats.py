@@ -61,21 +61,9 @@ def confusion(a, b, categories=None):
 
 def kappa_from_table(table, weights: str | None = None) -> float:
     """Cohen's kappa from a square contingency table; weights None, 'linear' or 'quadratic'."""
-    m = np.asarray(table, dtype=float)
-    r = m.shape[0]
-    p = m / m.sum()
-    expected = np.outer(p.sum(axis=1), p.sum(axis=0))
-    i, j = np.indices((r, r))
-    if weights is None:
-        w = (i != j).astype(float)
-    elif weights == "linear":
-        w = np.abs(i - j) / max(r - 1, 1)
-    elif weights == "quadratic":
-        w = ((i - j) / max(r - 1, 1)) ** 2
-    else:
-        raise ValueError("weights must be None, 'linear' or 'quadratic'")
-    denom = (w * expected).sum()
-    return float(1 - (w * p).sum() / denom) if denom else float("nan")
+    from .tables import kappa
+
+    return float(kappa(np.asarray(table, dtype=float)[None], weights)[0])
 
 
 def cohen_kappa(a, b, weights: str | None = None) -> float:
