@@ -1,4 +1,11 @@
-"""Errors that reach the user as one line, never as a traceback."""
+"""Errors that reach the user as one line, never as a traceback; the exit codes (README, "Exit codes")."""
+
+EXIT_OK = 0  # a complete run, every expected unit scored (at least --min-coverage)
+EXIT_INPUT = 2  # bad input, bad option, bad configuration: nothing was judged
+EXIT_INCOMPLETE = 3  # some units were not judged (failed calls after retries): rerun to finish
+EXIT_FAILED = 4  # the run stopped: a judge cannot be used, or a worker failed
+EXIT_COVERAGE = 5  # complete, but fewer units scored than --min-coverage (grade) or too few for a verdict (calibrate)
+EXIT_INTERRUPTED = 130  # Ctrl-C: finished judgments are kept
 
 
 class MedjudgeError(Exception):
@@ -17,5 +24,11 @@ class InputError(MedjudgeError):
         super().__init__(f"{where}:{what} {problem}")
 
 
-class JudgeError(MedjudgeError):
+class RunFailed(MedjudgeError):
+    """The run stopped before it could finish; its finished judgments are kept."""
+
+    exit_code = EXIT_FAILED
+
+
+class JudgeError(RunFailed):
     """A judge cannot be used at all (bad credentials, unknown model): the run stops, keeping its work."""

@@ -109,6 +109,7 @@ class FakeLLM:
         self.rng = random.Random(seed)
         self.port = port
         self.requests: list[dict] = []
+        self.auth: list[str] = []  # the Authorization header of each request (tests check which key was sent)
         self.keep_requests = True  # benchmarks turn this off to keep memory flat
         self.count = 0
         self._lock = threading.Lock()
@@ -190,6 +191,7 @@ class FakeLLM:
             self.count += 1
             if self.keep_requests:
                 self.requests.append(body)
+                self.auth.append(request.headers.get("Authorization", ""))
         reply = self.responder(body)
         if not isinstance(reply, Fault) and self.fault_rate and self.rng.random() < self.fault_rate:
             reply = Fault(self.rng.choice(self.faults))

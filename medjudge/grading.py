@@ -10,13 +10,13 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from . import __version__
-from .errors import MedjudgeError
+from .errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError, RunFailed
 from .inputs import iter_answers, iter_healthbench, load_kqa
-from .judges.aggregate import TIE_RULES
+from .judges.aggregate import TIE_RULES, parse_quorum
 from .judges.llm import Judge
 from .judges.program import MODES
 from .rubrics import load_rubric
-from .report import StoredItems
+from .stored import StoredItems
 from .store import dumps
 
 
@@ -36,6 +36,7 @@ class GradeConfig:
     max_tokens: int | None = None
     tie: str | None = None
     cascade: bool = False  # first judge grades all; the others only what it leaves in doubt
+    quorum: str | None = None  # scored votes a unit needs: None/majority (more than half), all, or a share
     local_only: bool = False
     # execution settings: not part of the run's identity
     concurrency: int = 16
@@ -43,9 +44,11 @@ class GradeConfig:
     max_retries: int = 4
     workers: int = 1  # processes sharing the calls (one core is the limit at high throughput)
     limit: int | None = None
+    partial: str = "exclude"  # how partial answers enter the summary (docs/SCORING.md)
+    min_coverage: float = 1.0  # share of units that must be scored for exit code 0
 
     IDENTITY = ("format", "answer_field", "samples", "mode", "temperature", "seed", "max_tokens", "tie", "limit",
-                "cascade")
+                "cascade", "quorum")
     rpm: dict = field(default_factory=dict)  # model (or "*") -> requests per minute
     tpm: dict = field(default_factory=dict)  # model (or "*") -> tokens per minute
 
@@ -88,6 +91,16 @@ def check(cfg: GradeConfig, judges):
         raise MedjudgeError("--tie must be met or unmet")
     if cfg.samples < 1:
         raise MedjudgeError("--samples must be at least 1")
+    try:
+        parse_quorum(cfg.quorum)
+    except ValueError as exc:
+        raise MedjudgeError(str(exc)) from None
+    if cfg.quorum == "majority":
+        cfg.quorum = None  # the default: keeps the run's identity
+    if cfg.partial not in ("exclude", "include"):
+        raise MedjudgeError("--partial must be exclude or include")
+    if not 0 <= cfg.min_coverage <= 1:
+        raise MedjudgeError("--min-coverage must be a share between 0 and 1")
     if cfg.cascade and len(judges) < 2:
         raise MedjudgeError("--cascade needs two or more judges: the first is the cheap one")
     if not judges:
@@ -186,9 +199,12 @@ def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=()):
         if status in ("complete", "incomplete"):
             from .report import summarize_run
 
-            summary = summarize_run(store, run["id"])
+            summary = summarize_run(store, run["id"], partial=cfg.partial)
+            if summary["not_judged"]:
+                status = "incomplete"  # every unit must have been judged, scored or not
             store.save_scores(run["id"], summary.pop("per_answer"))
             summary["status"] = status
+            summary["reasked"] = panel.reasked
         store.finish_run(run["id"], status, summary)
         panel.summary = summary
     return panel
@@ -256,7 +272,7 @@ def run_workers(store, cfg: GradeConfig, run, panel, items):
         p.join()
     errors = [r["error"] for r in results if r.get("error")]
     if errors or len(results) < len(procs):
-        raise MedjudgeError("a grading worker failed: " + (errors[0] if errors else "it exited without a result"))
+        raise RunFailed("a grading worker failed: " + (errors[0] if errors else "it exited without a result"))
     for r in results:
         for k in ("calls", "cached", "input_tokens", "output_tokens", "cost", "errors"):
             setattr(progress, k, getattr(progress, k) + r[k])
@@ -268,7 +284,7 @@ def run_workers(store, cfg: GradeConfig, run, panel, items):
 def _worker(db_path, run_id, cfg_dict, w, concurrency, queue):
     """One grading process: the items whose id hashes to w, with its share of the concurrency."""
     from .judges.llm import Judge
-    from .report import run_rubric
+    from .stored import run_rubric
     from .store import Store
 
     try:
@@ -277,7 +293,7 @@ def _worker(db_path, run_id, cfg_dict, w, concurrency, queue):
         run = store.get_run(run_id)
         rubric = run_rubric(store, run)
         items = WorkerItems(store, run_id, rubric, w, cfg.workers)
-        judges = [Judge(j["model"], j["api_base"]) for j in run["panel"]]
+        judges = [Judge.from_spec(j) for j in run["panel"]]
         panel = build_panel(store, cfg, run, rubric, judges, concurrency)
         asyncio.run(panel.run(items))
         p = panel.progress
@@ -291,7 +307,7 @@ def _worker(db_path, run_id, cfg_dict, w, concurrency, queue):
 
 def prepare_resume(store, run_id: str, **execution):
     """A stored run's rubric, answers and panel, ready to finish what is missing."""
-    from .report import run_rubric
+    from .stored import run_rubric
 
     run = store.get_run(run_id)
     if run is None:
@@ -299,10 +315,28 @@ def prepare_resume(store, run_id: str, **execution):
     conf = {k: v for k, v in run["config"].items() if k in GradeConfig.IDENTITY}  # settings that define the run
     cfg = GradeConfig(input_path=run["input_path"], judges=[j["model"] for j in run["panel"]],
                       local_only=bool(run["local_only"]), **conf, **execution)
-    judges = [Judge(j["model"], j["api_base"]) for j in run["panel"]]
+    judges = [Judge.from_spec(j) for j in run["panel"]]
     store.start_run(run)
     rubric = run_rubric(store, run)
     return run, cfg, rubric, StoredItems(store, run["id"], rubric), judges
+
+
+def exit_status(summary: dict | None, min_coverage: float = 1.0) -> tuple[int, str]:
+    """The exit code of a finished run and its one-line reason (README, "Exit codes")."""
+    if summary is None:
+        return RunFailed.exit_code, "the run failed"
+    cov = summary["coverage"]
+    if summary["status"] != "complete":
+        why = f"{cov['not_judged']} of {cov['units']} units not judged"
+        if summary.get("errors"):
+            why += f" ({summary['errors']} calls failed after retries: {next(iter(summary['error_reasons']), '')})"
+        return EXIT_INCOMPLETE, f"incomplete: {why}; rerun the same command (or grade --resume {summary['run']})"
+    share = cov["share"] if cov["share"] is not None else 0.0
+    if share < min_coverage:
+        top = next(iter(cov["reasons"]), "")
+        return EXIT_COVERAGE, (f"coverage {share:.1%} is below --min-coverage {min_coverage:.0%}: {cov['unscored']} of "
+                               f"{cov['units']} units unscored" + (f" (most often: {top})" if top else ""))
+    return EXIT_OK, "complete"
 
 
 def grade(store, cfg: GradeConfig, listeners=()):

@@ -5,46 +5,51 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 
-from .inputs import Item
-from .judges.aggregate import aggregate
-from .rubrics import parse_rubric
+from .stored import StoredItems, load_run, run_rubric, verdicts
+
+PARTIAL = ("exclude", "include")
 
 
-def run_rubric(store, run):
-    return parse_rubric(store.rubric_text(run["rubric_hash"]), f"run {run['id']}").rubric
+def unit_result(a) -> dict:
+    """One unit's verdict as exported: value, scored / expected votes, and why it is unscored."""
+    if a is None:
+        return {"value": None, "votes": 0, "expected": None, "reason": "not judged yet"}
+    return {"value": a.value, "votes": a.votes, "expected": a.expected, "reason": a.reason}
 
 
-def stored_items(store, run_id, rubric):
-    for row in store.answers(run_id):
-        yield Item(id=row["answer_id"], prompt=row["prompt"], answer=row["answer"], source=row["source"],
-                   tags=row["tags"] or [], fields=row["fields"] or {},
-                   criteria=rubric.example_units(row["criteria"]) if row["criteria"] else None)
+class Coverage:
+    """Units expected, scored, unscored by reason, and not judged yet: per run, per unit id, per answer."""
 
+    def __init__(self):
+        self.expected = self.scored = self.not_judged = 0
+        self.reasons = Counter()
+        self.answers = self.answers_complete = 0
+        self.by_unit = defaultdict(lambda: [0, 0])  # unit id -> [expected, scored]
 
-class StoredItems:
-    """A run's answers read back from the database each time they are iterated: memory stays flat
-    however many answers a run has."""
+    def add(self, unit_id, a):
+        self.expected += 1
+        self.by_unit[unit_id][0] += 1
+        if a is None:
+            self.not_judged += 1
+        elif a.value is None:
+            self.reasons[a.reason] += 1
+        else:
+            self.scored += 1
+            self.by_unit[unit_id][1] += 1
 
-    def __init__(self, store, run_id, rubric):
-        self.store, self.run_id, self.rubric = store, run_id, rubric
+    def answer(self, complete: bool):
+        self.answers += 1
+        self.answers_complete += complete
 
-    def __iter__(self):
-        return stored_items(self.store, self.run_id, self.rubric)
-
-
-def aggregates(store, run, rubric):
-    """{(answer_id, unit_id): Aggregate} over every judge and sample of the run. In a cascade, the stronger
-    judges' votes replace the first judge's wherever they were asked."""
-    votes, strong = defaultdict(list), defaultdict(list)
-    first = run["panel"][0]["model"]
-    cascade = (run["config"] or {}).get("cascade")
-    for j in store.judgments(run["id"]):
-        if j["status"] != "error":
-            key = (j["answer_id"], j["unit_id"])
-            (strong if cascade and j["judge"] != first else votes)[key].append((j["value"], j["reason"]))
-    votes.update(strong)
-    tie = (run["config"] or {}).get("tie")
-    return {k: aggregate(rubric.aggregation, v, tie) for k, v in votes.items()}
+    def as_dict(self, fixed_units: bool) -> dict:
+        out = {"units": self.expected, "scored": self.scored, "unscored": sum(self.reasons.values()),
+               "not_judged": self.not_judged, "share": self.scored / self.expected if self.expected else None,
+               "reasons": dict(self.reasons.most_common(10)), "answers": self.answers,
+               "answers_complete": self.answers_complete, "answers_partial": self.answers - self.answers_complete}
+        if fixed_units:
+            out["by_unit"] = {u: {"units": e, "scored": n, "share": n / e if e else None}
+                              for u, (e, n) in self.by_unit.items()}
+        return out
 
 
 def inter_judge_agreement(store, run, rubric) -> dict | None:
@@ -52,12 +57,12 @@ def inter_judge_agreement(store, run, rubric) -> dict | None:
     import numpy as np
 
     raters, units, cells = {}, {}, []
-    for j in store.judgments(run["id"]):
-        if j["value"] is None:
-            continue
-        r = raters.setdefault((j["judge"], j["sample"]), len(raters))
-        u = units.setdefault((j["answer_id"], j["unit_id"]), len(units))
-        cells.append((r, u, j["value"]))
+    for answer_id, unit_id, judge, sample, value in store.db.conn.execute(
+            "SELECT answer_id, unit_id, judge, sample, value FROM judgments WHERE run_id = ? AND value IS NOT NULL",
+            (run["id"],)):
+        r = raters.setdefault((judge, sample), len(raters))
+        u = units.setdefault((answer_id, unit_id), len(units))
+        cells.append((r, u, value))
     if len(raters) < 2 or not units:
         return None
     data = np.full((len(raters), len(units)), np.nan)
@@ -74,102 +79,43 @@ def inter_judge_agreement(store, run, rubric) -> dict | None:
     return {"alpha": alpha, "level": level, "raters": len(raters), "items": paired}
 
 
-def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
-    run = store.get_run(run_id)
+def summarize_run(store, run_id, resamples=1000, seed=0, partial: str = "exclude") -> dict:
+    """A run's summary from the database alone. Scores follow docs/SCORING.md: an answer missing any
+    verdict is partial; headline figures cover complete answers, and coverage says what was left out."""
+    if partial not in PARTIAL:
+        raise ValueError(f"partial must be one of {PARTIAL}")
+    run = load_run(store, run_id)
     rubric = run_rubric(store, run)
     items = StoredItems(store, run["id"], rubric)
-    aggs = aggregates(store, run, rubric)
-    unscored = Counter()
-    missing = 0  # units with no judgment yet (interrupted, or every call failed): a rerun judges them
-    per_answer = {}
+    v = verdicts(store, run, rubric)
+    aggs = v.panel
+    cov = Coverage()
+    per_answer, kind_rows = {}, []
     for it in items:
-        for u in rubric.units(it):
-            a = aggs.get((it.id, u.id))
-            if a is None:
-                missing += 1
-            elif a.value is None:
-                unscored[a.reason] += 1
+        units = rubric.units(it)
+        results = {u.id: aggs.get((it.id, u.id)) for u in units}
+        for u in units:
+            cov.add(u.id, results[u.id])
+        missing = {u: unit_result(a)["reason"] for u, a in results.items() if a is None or a.value is None}
+        cov.answer(not missing)
+        votes = {}
+        for u, a in results.items():
+            r = unit_result(a)
+            votes[u] = f"{r['votes']}/{r['expected'] if r['expected'] is not None else '?'}"
+        detail = {"source": it.source, "complete": not missing, "units_expected": len(units),
+                  "units_scored": len(units) - len(missing), "unscored": missing, "votes": votes}
+        per_answer[it.id] = [None, detail]
+        kind_rows.append((it, units, results))
     summary = {"run": run["id"], "rubric": f"{rubric.id}@{rubric.version}", "kind": rubric.kind,
                "mode": run["mode"], "judges": [j["model"] for j in run["panel"]], "samples": run["samples"],
-               "answers": store.answer_count(run["id"]), "status": run["status"]}
-    if rubric.kind == "checklist":
-        from .rubrics.checklist import answer_score, summarize
-
-        rows = []
-        for it in items:
-            crit = rubric.units(it)
-            met = {c.id: aggs[(it.id, c.id)].value for c in crit if (it.id, c.id) in aggs
-                   and aggs[(it.id, c.id)].value is not None}
-            met = {k: bool(v) for k, v in met.items()}
-            rows.append((crit, met, it.tags))
-            per_answer[it.id] = (answer_score(crit, met), {"met": met, "source": it.source})
-        summary.update(summarize(rows, resamples, seed))
-    elif rubric.kind == "scale":
-        from .rubrics.scale import summarize
-
-        values, worst = defaultdict(list), defaultdict(list)
-        for it in items:
-            dims, means, worsts = {}, {}, {}
-            for d in rubric.dimensions:
-                a = aggs.get((it.id, d.id))
-                if a is not None and a.value is not None:
-                    values[d.id].append(a.value)
-                    worst[d.id].append(a.detail["worst"])
-                    dims[d.id], means[d.id], worsts[d.id] = a.value, a.detail["mean"], a.detail["worst"]
-            per_answer[it.id] = (None, {"dimensions": dims, "panel_mean": means, "worst_of_n": worsts,
-                                        "source": it.source})
-        summary.update(summarize(rubric.dimensions, values, resamples, seed, worst))
-    elif rubric.kind == "nli":
-        from .rubrics.nli import summarize
-
-        rows = []
-        for it in items:
-            counts = {"must_total": 0, "must_entailed": 0, "contradicted": 0, "statements": 0, "claims": 0,
-                      "claims_entailed": 0}
-            for st in rubric.units(it):
-                a = aggs.get((it.id, st.id))
-                if a is None or a.value is None:
-                    continue
-                if st.kind == "claim":
-                    counts["claims"] += 1
-                    counts["claims_entailed"] += a.value == 1.0
-                    continue
-                counts["statements"] += 1
-                counts["contradicted"] += a.value == -1.0
-                if st.kind == "must_have":
-                    counts["must_total"] += 1
-                    counts["must_entailed"] += a.value == 1.0
-            rows.append(counts)
-            comp = counts["must_entailed"] / counts["must_total"] if counts["must_total"] else None
-            per_answer[it.id] = (comp, {**counts, "source": it.source})
-        summary.update(summarize(rows, resamples, seed))
-    elif rubric.kind == "safety":
-        from .rubrics.safety import summarize
-
-        cats = defaultdict(set)
-        for j in store.judgments(run["id"]):
-            if j["detail"]:
-                cats[j["answer_id"]].update(json.loads(j["detail"]).get("categories", []))
-        scored, n_unscored, unsafe_text = {}, 0, {}
-        for it in items:
-            a = aggs.get((it.id, "risk"))
-            if a is None or a.value is None:
-                n_unscored += 1
-                per_answer[it.id] = (None, {"level": None, "unsafe": None, "categories": sorted(cats[it.id]),
-                                            "source": it.source, "reason": a.reason if a else "not judged yet"})
-                continue
-            scored[it.id] = (a.value, sorted(cats[it.id]))
-            per_answer[it.id] = (a.value, {"level": a.value, "unsafe": a.value >= rubric.unsafe_from,
-                                           "categories": sorted(cats[it.id]), "source": it.source})
-            if a.value >= rubric.unsafe_from:
-                unsafe_text[it.id] = it.answer[:100]
-        summary.update(summarize(rubric, scored, n_unscored, resamples, seed))
-        summary["unsafe_answers"] = sorted(
-            ({"answer_id": k, "level": per_answer[k][0], "categories": per_answer[k][1]["categories"], "answer": text}
-             for k, text in unsafe_text.items()), key=lambda r: -r["level"])
-    summary["unscored"] = {"count": sum(unscored.values()), "reasons": dict(unscored.most_common(10))}
-    summary["not_judged"] = missing
-    error_reasons = Counter(j["reason"] for j in store.judgments(run["id"]) if j["status"] == "error")
+               "answers": store.answer_count(run["id"]), "status": run["status"], "partial": partial,
+               "quorum": (run["config"] or {}).get("quorum") or "majority"}
+    summary.update(SCORERS[rubric.kind](rubric, kind_rows, per_answer, store, run, partial, resamples, seed))
+    summary["coverage"] = cov.as_dict(fixed_units=_fixed_units(rubric))
+    summary["unscored"] = {"count": summary["coverage"]["unscored"], "reasons": summary["coverage"]["reasons"]}
+    summary["not_judged"] = cov.not_judged
+    error_reasons = Counter(r for (r,) in store.db.conn.execute(
+        "SELECT reason FROM judgments WHERE run_id = ? AND status = 'error'", (run["id"],)))
     summary["errors"] = sum(error_reasons.values())
     summary["error_reasons"] = dict(error_reasons.most_common(3))
     summary["agreement"] = inter_judge_agreement(store, run, rubric)
@@ -177,8 +123,107 @@ def summarize_run(store, run_id, resamples=1000, seed=0) -> dict:
     summary["per_judge"] = store.calls_by_model(run["id"])
     if (run["config"] or {}).get("cascade"):
         summary["cascade"] = cascade_summary(summary["per_judge"], run)
-    summary["per_answer"] = per_answer
+    summary["per_answer"] = {k: tuple(val) for k, val in per_answer.items()}
     return summary
+
+
+def _fixed_units(rubric) -> bool:
+    return rubric.kind in ("scale", "safety") or (rubric.kind == "checklist" and rubric.criteria is not None)
+
+
+# -- scoring per kind: (rubric, [(item, units, {unit: Aggregate})], per_answer, ...) -> summary fields ----
+
+def _score_checklist(rubric, rows, per_answer, store, run, partial, resamples, seed):
+    from .rubrics.checklist import answer_bounds, summarize
+
+    answers = []
+    for it, units, results in rows:
+        met = {u: bool(a.value) for u, a in results.items() if a is not None and a.value is not None}
+        answers.append((units, met, it.tags))
+        bounds = answer_bounds(units, met)
+        d = per_answer[it.id]
+        d[1]["met"] = met
+        if bounds is not None:
+            d[1]["bounds"] = list(bounds)
+            d[0] = bounds[0] if bounds[0] == bounds[1] and d[1]["complete"] else None
+    return summarize(answers, resamples, seed, partial)
+
+
+def _score_scale(rubric, rows, per_answer, store, run, partial, resamples, seed):
+    from .rubrics.scale import summarize
+
+    answers = []
+    for it, units, results in rows:
+        scored = {u: a for u, a in results.items() if a is not None and a.value is not None}
+        answers.append({u: (a.value, a.detail["worst"]) for u, a in scored.items()})
+        per_answer[it.id][1].update({"dimensions": {u: a.value for u, a in scored.items()},
+                                     "panel_mean": {u: a.detail["mean"] for u, a in scored.items()},
+                                     "worst_of_n": {u: a.detail["worst"] for u, a in scored.items()}})
+    return summarize(rubric.dimensions, answers, resamples, seed, partial)
+
+
+def _score_nli(rubric, rows, per_answer, store, run, partial, resamples, seed):
+    from .rubrics.nli import summarize
+
+    counts_all = []
+    for it, units, results in rows:
+        counts = {"must_total": 0, "must_entailed": 0, "contradicted": 0, "statements": 0, "claims": 0,
+                  "claims_entailed": 0, "missing": 0, "missing_must": 0, "missing_statements": 0}
+        for st in units:
+            a = results[st.id]
+            if a is None or a.value is None:
+                counts["missing"] += 1
+                counts["missing_must"] += st.kind == "must_have"
+                counts["missing_statements"] += st.kind != "claim"
+                continue
+            if st.kind == "claim":
+                counts["claims"] += 1
+                counts["claims_entailed"] += a.value == 1.0
+                continue
+            counts["statements"] += 1
+            counts["contradicted"] += a.value == -1.0
+            if st.kind == "must_have":
+                counts["must_total"] += 1
+                counts["must_entailed"] += a.value == 1.0
+        counts_all.append(counts)
+        d = per_answer[it.id]
+        d[1].update(counts)
+        if not counts["missing"] and counts["must_total"]:
+            d[0] = counts["must_entailed"] / counts["must_total"]
+        if counts["missing"]:  # the answer's hallucination count is only known as a range
+            d[1]["contradicted_bounds"] = [counts["contradicted"], counts["contradicted"] + counts["missing_statements"]]
+    return summarize(counts_all, resamples, seed, partial)
+
+
+def _score_safety(rubric, rows, per_answer, store, run, partial, resamples, seed):
+    from .rubrics.safety import summarize
+
+    cats = defaultdict(set)
+    for answer_id, detail in store.db.conn.execute(
+            "SELECT answer_id, detail FROM judgments WHERE run_id = ? AND detail IS NOT NULL", (run["id"],)):
+        cats[answer_id].update(json.loads(detail).get("categories", []))
+    scored, n_unscored, unsafe_text = {}, 0, {}
+    for it, units, results in rows:
+        a = results.get("risk")
+        d = per_answer[it.id]
+        d[1]["categories"] = sorted(cats[it.id])
+        if a is None or a.value is None:
+            n_unscored += 1
+            d[1].update(level=None, unsafe=None, reason=unit_result(a)["reason"])
+            continue
+        scored[it.id] = (a.value, sorted(cats[it.id]))
+        d[0] = a.value
+        d[1].update(level=a.value, unsafe=a.value >= rubric.unsafe_from)
+        if a.value >= rubric.unsafe_from:
+            unsafe_text[it.id] = it.answer[:100]
+    out = summarize(rubric, scored, n_unscored, resamples, seed, partial)
+    out["unsafe_answers"] = sorted(
+        ({"answer_id": k, "level": per_answer[k][0], "categories": per_answer[k][1]["categories"], "answer": text}
+         for k, text in unsafe_text.items()), key=lambda r: -r["level"])
+    return out
+
+
+SCORERS = {"checklist": _score_checklist, "scale": _score_scale, "nli": _score_nli, "safety": _score_safety}
 
 
 def cascade_summary(per_judge: dict, run) -> dict:
@@ -200,6 +245,24 @@ def _fmt(x, spec=".3f"):
     return "—" if x is None else format(x, spec)
 
 
+def _bounds(b, spec=".3f"):
+    return f"[{_fmt(b[0], spec)}, {_fmt(b[1], spec)}]" if b else "—"
+
+
+def _left_out(s) -> str:
+    n = s.get("answers_partial") or 0
+    return f"; {n} partial answers left out, see coverage" if n else ""
+
+
+def coverage_line(s) -> str:
+    """One line: units scored of those expected, and complete answers of all."""
+    c = s["coverage"]
+    share = "—" if c["share"] is None else f"{c['share']:.1%}"
+    line = (f"coverage: {c['scored']} of {c['units']} units scored ({share}); {c['unscored']} unscored, "
+            f"{c['not_judged']} not judged yet; answers complete {c['answers_complete']} of {c['answers']}")
+    return line
+
+
 def render(summary: dict, console, wall_time: float | None = None):
     """Print a summary as rich tables."""
     from rich.table import Table
@@ -207,25 +270,33 @@ def render(summary: dict, console, wall_time: float | None = None):
     s = summary
     console.print(f"[bold]run {s['run']}[/bold]  rubric {s['rubric']} ({s['kind']}, {s['mode']})  "
                   f"judges {', '.join(s['judges'])} x{s['samples']}  answers {s['answers']}  status {s['status']}")
+    console.print(coverage_line(s))
     if s["kind"] == "checklist":
         o = s["overall"]
         console.print(f"[bold]HealthBench score {_fmt(o['score'])}[/bold] ± {_fmt(o['std'])} (bootstrap std, "
-                      f"{o['n']} answers scored)")
+                      f"{o['n']} complete answers{_left_out(s)})")
+        if o.get("bounds"):
+            console.print(f"with the {s['answers_partial']} partial answers (--partial include): the score lies in "
+                          f"{_bounds(o['bounds'])} over {o['n_with_partial']} answers")
         if s["tags"]:
-            t = Table("tag", "score", "std", "n", title="By tag")
+            bounds = any(v.get("bounds") for v in s["tags"].values())
+            t = Table("tag", "score", "std", "n", *(["bounds with partial"] if bounds else []), title="By tag")
             for tag, v in s["tags"].items():
-                t.add_row(tag, _fmt(v["score"]), _fmt(v["std"]), str(v["n"]))
+                t.add_row(tag, _fmt(v["score"]), _fmt(v["std"]), str(v["n"]), *([_bounds(v.get("bounds"))] if bounds else []))
             console.print(t)
     elif s["kind"] == "scale":
-        t = Table("dimension", "mean", "95% CI", "worst-of-n mean", "n",
-                  title="By dimension (per answer: median of the panel's votes)")
+        bounds = s.get("partial") == "include"
+        t = Table("dimension", "mean", "95% CI", "worst-of-n mean", "n", *(["bounds with partial"] if bounds else []),
+                  title=f"By dimension (per answer: median of the panel's votes; complete answers{_left_out(s)})")
         for dim, v in s["dimensions"].items():
             ci = v["ci"]
             t.add_row(dim, _fmt(v["mean"], ".2f"), f"[{_fmt(ci[0], '.2f')}, {_fmt(ci[1], '.2f')}]",
-                      _fmt(v.get("worst_mean"), ".2f"), str(v["n"]))
+                      _fmt(v.get("worst_mean"), ".2f"), str(v["n"]), *([_bounds(v.get("bounds"), ".2f")] if bounds else []))
         console.print(t)
     elif s["kind"] == "nli":
-        t = Table("metric", "mean", "95% CI", "answers", title="K-QA style NLI metrics")
+        bounds = s.get("partial") == "include"
+        t = Table("metric", "mean", "95% CI", "answers", *(["bounds with partial"] if bounds else []),
+                  title=f"K-QA style NLI metrics (answers with every statement judged{_left_out(s)})")
         for name, label in (("comprehensiveness", "comprehensiveness (must-have entailed)"),
                             ("hallucinations", "hallucinations (statements contradicted)"),
                             ("answers_with_hallucination", "answers with a hallucination"),
@@ -234,13 +305,16 @@ def render(summary: dict, console, wall_time: float | None = None):
             if name not in s:
                 continue
             v = s[name]
-            t.add_row(label, _fmt(v["mean"]), f"[{_fmt(v['ci'][0])}, {_fmt(v['ci'][1])}]", str(v["n"]))
+            t.add_row(label, _fmt(v["mean"]), f"[{_fmt(v['ci'][0])}, {_fmt(v['ci'][1])}]", str(v["n"]),
+                      *([_bounds(v.get("bounds"))] if bounds else []))
         console.print(t)
     elif s["kind"] == "safety":
         r = s["unsafe_rate"]
         console.print(f"[bold]unsafe rate (level >= {s['unsafe_from']}) {_fmt(r['rate'])}[/bold] "
                       f"[{_fmt(r['ci'][0])}, {_fmt(r['ci'][1])}] over {r['n']} scored answers; "
                       f"counting the {s['unscored_answers']} unscored as unsafe: {_fmt(s['unsafe_rate_unscored_as_unsafe'])}")
+        if r.get("bounds"):
+            console.print(f"over every answer (--partial include): the unsafe rate lies in {_bounds(r['bounds'])}")
         console.print("levels: " + ", ".join(f"{k}: {v}" for k, v in s["levels"].items()))
         if any(s["categories"].values()):
             console.print("error categories: " + ", ".join(f"{k} {v}" for k, v in s["categories"].items() if v))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .errors import MedjudgeError
 from .grading import GradeConfig, execute, prepare
 from .inputs import example_items
-from .report import aggregates
+from .stored import aggregates
 
 
 @dataclass

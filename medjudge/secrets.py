@@ -11,6 +11,11 @@ KEY_PATTERNS = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|sk-ant-[A-Za-z0-9_\-]{8,}|A
                           r"hf_[A-Za-z0-9]{20,}|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,})")
 
 
+URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+URL_SECRET_PARAM = re.compile(r"(?i)([?&][^=&\s]*(?:key|token|secret|password|passwd|sig|signature|auth|credential)"
+                              r"[^=&\s]*=)[^&\s]+")
+
+
 def key_variables(environ=None) -> list[str]:
     env = os.environ if environ is None else environ
     return sorted(k for k, v in env.items() if k.upper().endswith(KEY_SUFFIXES) and v)
@@ -25,4 +30,6 @@ def redact(text):
         if len(value) >= 8:
             text = text.replace(value, "[redacted]")
             text = text.replace(value[-8:], "[redacted]")  # providers often echo the tail of a key
+    text = URL_USERINFO.sub(r"\1[redacted]@", text)  # https://user:pass@host
+    text = URL_SECRET_PARAM.sub(r"\1[redacted]", text)  # ?api_key=...
     return KEY_PATTERNS.sub("[redacted]", text)

@@ -23,7 +23,8 @@ from pathlib import Path
 import sqlite_utils
 
 DEFAULT_DB = "medjudge.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: judgments.rounds (how many runs asked the unit)
+MAX_ROUNDS = 3  # a unit left unscored is asked again by at most this many runs in all
 
 
 def _retry_locked(fn, tries: int = 100):
@@ -94,8 +95,10 @@ class Store:
                                pk=("run_id", "call_key"), if_not_exists=True)
         db["judgments"].create({"run_id": str, "answer_id": str, "unit_id": str, "judge": str, "sample": int,
                                 "value": float, "label": str, "explanation": str, "detail": str, "status": str,
-                                "reason": str, "call_key": str, "attempts": int, "created": str},
+                                "reason": str, "call_key": str, "attempts": int, "created": str, "rounds": int},
                                pk=("run_id", "answer_id", "unit_id", "judge", "sample"), if_not_exists=True)
+        if "rounds" not in db["judgments"].columns_dict:  # a version 1 database
+            db.execute("ALTER TABLE judgments ADD COLUMN rounds INTEGER")
         db["scores"].create({"run_id": str, "answer_id": str, "score": float, "detail": str},
                             pk=("run_id", "answer_id"), if_not_exists=True)
         db["annotations"].create({"item_id": str, "unit_id": str, "rater": str, "rater_kind": str,
@@ -183,7 +186,7 @@ class Store:
     # -- calls (the cache) and judgments --------------------------------------------------------
     # the per-call hot path uses plain prepared statements (sqlite-utils re-reads the schema on each insert)
     JUDGMENT_COLUMNS = ("run_id", "answer_id", "unit_id", "judge", "sample", "value", "label", "explanation",
-                        "detail", "status", "reason", "call_key", "attempts", "created")
+                        "detail", "status", "reason", "call_key", "attempts", "created", "rounds")
 
     def cached_call(self, key: str) -> dict | None:
         row = self.db.conn.execute("SELECT response FROM calls WHERE key = ?", (key,)).fetchone()
@@ -213,11 +216,18 @@ class Store:
             conn.executemany(f"INSERT OR REPLACE INTO judgments ({', '.join(cols)}) "
                              f"VALUES ({', '.join('?' * len(cols))})", values)
 
-    def done_units(self, run_id: str) -> set[tuple]:
-        """(answer, unit, judge, sample) already judged, scored or unscored; transport errors are redone."""
-        return {(r["answer_id"], r["unit_id"], r["judge"], r["sample"]) for r in self.db.query(
-            "SELECT answer_id, unit_id, judge, sample FROM judgments WHERE run_id = ? AND status != 'error'",
-            [run_id])}
+    def done_units(self, run_id: str, max_rounds: int = MAX_ROUNDS) -> set[tuple]:
+        """(answer, unit, judge, sample) that need no more asking: scored, or left unscored by `max_rounds`
+        runs. Transport errors are redone; a unit left unscored is asked again by the next run."""
+        return {tuple(r) for r in self.db.conn.execute(
+            "SELECT answer_id, unit_id, judge, sample FROM judgments WHERE run_id = ? AND (status = 'scored' "
+            "OR (status = 'unscored' AND COALESCE(rounds, 1) >= ?))", (run_id, max_rounds))}
+
+    def unit_rounds(self, run_id: str) -> dict[tuple, int]:
+        """(answer, unit, judge, sample) -> how many runs have asked it, for units left unscored."""
+        return {(a, u, j, s): r for a, u, j, s, r in self.db.conn.execute(
+            "SELECT answer_id, unit_id, judge, sample, COALESCE(rounds, 1) FROM judgments "
+            "WHERE run_id = ? AND status = 'unscored'", (run_id,))}
 
     def judgments(self, run_id: str, full: bool = False):
         table = "judgments_full" if full else "judgments"
@@ -260,6 +270,12 @@ class Store:
             sql += f" AND rater IN ({','.join('?' * len(raters))})"
             args = list(raters)
         return self.db.query(sql, args)
+
+    def invalid_annotations(self, raters):
+        """Ratings that could not be read (empty, unreadable, out of range), with the problem."""
+        return self.db.query(
+            f"SELECT item_id, unit_id, rater, rater_kind, problem, source, tags FROM annotations "
+            f"WHERE valid = 0 AND rater IN ({','.join('?' * len(raters))})", list(raters))
 
     def annotation_summary(self) -> list[dict]:
         return list(self.db.query(

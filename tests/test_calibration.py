@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, write
+from test_calibration_stats import hand_kappa
 from medjudge.calibration import stats
 from medjudge.calibration.verdict import CARE, NO, TRUST, verdict
 
@@ -124,12 +125,12 @@ def test_healthbench_meta_import_ceiling_and_percentile(cli, tmp_path):
     assert r["pairs"] == 240
     assert r["stats"]["accuracy"]["estimate"] == pytest.approx(np.mean(x == y))
     assert r["stats"]["macro_f1"]["estimate"] == pytest.approx(stats.macro_f1(x == 1, y == 1))
-    assert r["stats"]["kappa"]["estimate"] == pytest.approx(stats.cohen_kappa(x, y))
+    assert r["stats"]["kappa"]["estimate"] == pytest.approx(hand_kappa(x, y))
     # the ceiling: expert pairs (e1,e2), (e1,e3), (e2,e3)
     cx = np.concatenate([labels["e1"], labels["e1"], labels["e2"]])
     cy = np.concatenate([labels["e2"], labels["e3"], labels["e3"]])
     assert r["ceiling"]["pairs"] == 240
-    assert r["ceiling"]["stats"]["kappa"]["estimate"] == pytest.approx(stats.cohen_kappa(cx, cy))
+    assert r["ceiling"]["stats"]["kappa"]["estimate"] == pytest.approx(hand_kappa(cx, cy))
     assert r["ceiling"]["stats"]["alpha"]["estimate"] > r["stats"]["alpha"]["estimate"]
     pct = r["percentile_among_experts"]
     assert pct["experts"] == 3 and pct["percentile"] == pytest.approx(0.0)  # the noisy judge is below every expert

@@ -19,11 +19,44 @@ def test_icc_shrout_fleiss_1979_table_4():
     assert r["ICC(C,k)"] == pytest.approx(0.91, abs=0.005)  # ICC(3,4)
 
 
-def test_icc_batch_matches_single():
-    tables = np.array([SF_TABLE, np.array(SF_TABLE)[::-1]], float)
-    batch = stats.icc_batch(tables)
-    assert batch["ICC(C,1)"][0] == pytest.approx(stats.icc(SF_TABLE)["ICC(C,1)"])
-    assert batch["ICC(C,1)"][1] == pytest.approx(batch["ICC(C,1)"][0])  # row order does not matter
+def test_icc_batch_reproduces_the_published_table_for_every_table_of_the_batch():
+    # the batch path against Shrout & Fleiss's published values (not against icc(), which calls it):
+    # the table, its targets reversed, its judges permuted: ICCs do not depend on either order
+    sf = np.array(SF_TABLE, float)
+    batch = stats.icc_batch(np.array([sf, sf[::-1], sf[:, [2, 0, 3, 1]]]))
+    for b in range(3):
+        assert batch["ICC1"][b] == pytest.approx(0.17, abs=0.005)
+        assert batch["ICC(A,1)"][b] == pytest.approx(0.29, abs=0.005)
+        assert batch["ICC(C,1)"][b] == pytest.approx(0.71, abs=0.005)
+        assert batch["ICC(C,k)"][b] == pytest.approx(0.91, abs=0.005)
+
+
+def hand_kappa(x, y, weights=None):
+    """Cohen's (weighted) kappa written out by hand from its definition: an independent reference."""
+    cats = sorted(set(list(x)) | set(list(y)))
+    k, n = len(cats), len(x)
+    idx = {c: i for i, c in enumerate(cats)}
+
+    def w(i, j):
+        if weights is None:
+            return 1.0 if i == j else 0.0
+        d = abs(i - j) / (k - 1)
+        return 1 - d if weights == "linear" else 1 - d * d
+
+    po = sum(w(idx[a], idx[b]) for a, b in zip(x, y)) / n
+    px = [sum(1 for a in x if a == c) / n for c in cats]
+    py = [sum(1 for b in y if b == c) / n for c in cats]
+    pe = sum(w(i, j) * px[i] * py[j] for i in range(k) for j in range(k))
+    return (po - pe) / (1 - pe)
+
+
+def test_hand_kappa_reproduces_a_textbook_value():
+    # the reference itself against a published value: 50 proposals, yes/yes 20, yes/no 5, no/yes 10,
+    # no/no 15 -> p_o = 0.7, p_e = 0.5, kappa = 0.4 (Cohen's kappa, the standard worked example)
+    x = [1] * 25 + [0] * 25
+    y = [1] * 20 + [0] * 5 + [1] * 10 + [0] * 15
+    assert hand_kappa(x, y) == pytest.approx(0.4)
+    assert stats.cohen_kappa(np.array(x, float), np.array(y, float)) == pytest.approx(0.4)
 
 
 # SAS/STAT PROC FREQ agreement example (3 x 3 table): simple kappa 0.4842, weighted (Cicchetti-Allison) 0.4701

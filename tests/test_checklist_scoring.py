@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from medjudge.rubrics.checklist import Criterion, answer_score, clipped_stats, summarize
+from medjudge.rubrics.checklist import Criterion, answer_bounds, answer_score, clipped_stats, summarize
 
 
 def crit(points, tags=(), i=[0]):
@@ -23,16 +23,35 @@ def test_answer_score_can_be_negative_and_is_not_clipped():
     assert answer_score(cs, {cs[0].id: False, cs[1].id: True}) == pytest.approx(-2.0)
 
 
-def test_unscored_criteria_leave_both_sums():
+def test_unscored_criterion_makes_the_answer_partial_with_bounds():
+    """Issue 11: an unscored criterion used to leave both sums ((7 - 6) / 12), so an unscored negative
+    criterion could never lower a score. Now the answer is partial: no score, and the bounds its missing
+    verdict allows, by hand: the 10-point criterion unmet (7 - 6) / 22 or met (7 + 10 - 6) / 22."""
     cs = [crit(7), crit(5), crit(10), crit(-6)]
-    # the 10-point criterion unscored: (7 - 6) / (7 + 5)
     met = {cs[0].id: True, cs[1].id: False, cs[3].id: True}
-    assert answer_score(cs, met) == pytest.approx(1 / 12)
+    assert answer_score(cs, met) is None
+    assert answer_bounds(cs, met) == pytest.approx((1 / 22, 11 / 22))
+    # an unscored negative criterion lowers the lower bound: (7 + 10 - 6) / 22 .. (7 + 10) / 22
+    met = {cs[0].id: True, cs[1].id: False, cs[2].id: True}
+    assert answer_bounds(cs, met) == pytest.approx((11 / 22, 17 / 22))
 
 
-def test_no_positive_points_scored_is_none():
-    cs = [crit(5), crit(-3)]
-    assert answer_score(cs, {cs[1].id: True}) is None
+def test_partial_answers_leave_the_mean_and_bound_it_when_included():
+    a = [crit(10), crit(-5)]
+    b = [crit(4), crit(6)]
+    a_met = {a[0].id: True, a[1].id: False}  # complete: 10 / 10 = 1.0
+    b_met = {b[0].id: True}  # partial: 4 / 10 .. 10 / 10
+    out = summarize([(a, a_met, []), (b, b_met, [])], resamples=100)
+    assert out["overall"]["score"] == pytest.approx(1.0) and out["overall"]["n"] == 1
+    assert out["answers_partial"] == 1 and "bounds" not in out["overall"]
+    inc = summarize([(a, a_met, []), (b, b_met, [])], resamples=100, partial="include")
+    assert inc["overall"]["score"] == pytest.approx(1.0)  # the headline still covers complete answers
+    assert inc["overall"]["bounds"] == pytest.approx([(1.0 + 0.4) / 2, (1.0 + 1.0) / 2])
+
+
+def test_no_positive_points_is_none():
+    cs = [crit(-3)]
+    assert answer_score(cs, {cs[0].id: True}) is None and answer_bounds(cs, {}) is None
 
 
 def test_overall_is_clipped_mean_and_bootstrap_std_is_seeded():

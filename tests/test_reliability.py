@@ -215,7 +215,7 @@ def test_a_reply_echoing_the_answer_verdict_is_not_accepted(cli, fake, checklist
 
     fake.responder = echo
     code, out, err = cli("grade", INJECTIONS, "--rubric", checklist_file, "--judge", fake.judge(), "--db", "t.db", "-q")
-    assert code == 0, err
+    assert code == 5 and "coverage 0.0%" in err  # nothing the judge said could be used
     rows = [r for r in db_rows("t.db", "SELECT * FROM judgments") if r["answer_id"] == "fake-json"]
     assert len(rows) == 4 and all(r["value"] is None and "repeats a verdict" in r["reason"] for r in rows)
     assert not any(r["value"] == 1.0 for r in db_rows("t.db", "SELECT * FROM judgments"))
@@ -231,10 +231,13 @@ def test_api_keys_never_reach_db_exports_reports_or_errors(cli, fake, monkeypatc
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET + "-anthropic")
     fake.responder = scripted
     outputs = []
-    code, out, err = cli(*grade_args(fake, answers_file, checklist_file, judges=("j1", "j2")))
+    args = grade_args(fake, answers_file, checklist_file, judges=("j1", "j2"))
+    args = [a + "#OPENAI_API_KEY" if str(a).startswith("openai/") else a for a in args]  # this host's key variable
+    code, out, err = cli(*args)
     assert code == 0, err
     outputs += [out, err]
-    # the key did reach the provider, as it must
+    # the key did reach the provider it was named for, as it must
+    assert fake.auth and all(a == f"Bearer {SECRET}" for a in fake.auth)
     run_id = db_rows("t.db", "SELECT id FROM runs")[0]["id"]
     for args in (("show", run_id), ("export", run_id, "--judgments", "-o", "j.jsonl"), ("export", run_id, "--format", "csv",
                  "-o", "a.csv"), ("runs",), ("doctor", "--no-calls")):
@@ -243,7 +246,7 @@ def test_api_keys_never_reach_db_exports_reports_or_errors(cli, fake, monkeypatc
     # a provider error that echoes the key is redacted before it is shown or stored
     fake.responder = lambda r: Fault("401", message=f"Incorrect API key provided: {SECRET}")
     code, out, err = cli(*grade_args(fake, answers_file, checklist_file, "--max-retries", "0", judges=("j3",)))
-    assert code == 2 and "AuthenticationError" in err and "[redacted]" in err
+    assert code == 4 and "AuthenticationError" in err and "[redacted]" in err
     outputs += [out, err]
     files = [p for p in tmp_path.iterdir() if p.is_file()]
     for p in files:
@@ -251,6 +254,39 @@ def test_api_keys_never_reach_db_exports_reports_or_errors(cli, fake, monkeypatc
         assert SECRET[-8:].encode() not in p.read_bytes(), p
     for text in outputs:
         assert SECRET not in text and SECRET[-8:] not in text
+
+
+def test_a_custom_api_base_never_receives_a_provider_key(cli, fake, monkeypatch, answers_file, checklist_file):
+    """Issue 11: OPENAI_API_KEY was sent to any MODEL@http://host base. Now only a key named for it is."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    fake.responder = scripted
+    code, out, err = cli(*grade_args(fake, answers_file, checklist_file))
+    assert code == 0, err
+    assert fake.auth and all(SECRET not in a for a in fake.auth) and set(fake.auth) == {"Bearer no-key"}
+    # a named variable that is not set is a one-line error before any call
+    n = fake.count
+    code, out, err = cli(*grade_args(fake, answers_file, checklist_file, judges=("other",))[:-1],
+                         fake.judge("other") + "#MEDJUDGE_TEST_UNSET_KEY")
+    assert code == 4 and "MEDJUDGE_TEST_UNSET_KEY is not set" in err and fake.count == n
+
+
+def test_credentials_in_an_api_base_are_never_stored_or_printed(cli, fake, tmp_path, answers_file, checklist_file):
+    fake.responder = scripted
+    base = fake.base_url.replace("http://", "http://alice:pa55word@")
+    code, out, err = cli("grade", answers_file, "--rubric", checklist_file, "--judge", f"openai/j1@{base}",
+                         "--db", "t.db", "-q", "--max-retries", "0")
+    assert code in (0, 4), err  # whether the client accepts user info in a URL is its business; storage is ours
+    panel = json.loads(db_rows("t.db", "SELECT panel FROM runs")[0]["panel"])
+    assert panel[0]["api_base"] == fake.base_url
+    dump = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file()) + (out + err).encode()
+    for secret in (b"pa55word", b"alice"):
+        assert secret not in dump
+    from medjudge.judges.llm import public_url
+    from medjudge.secrets import redact
+
+    assert public_url("https://h.example/v1?api_key=zz1&region=eu&x-sig=s") == "https://h.example/v1?region=eu"
+    assert redact("GET https://bob:hunter22@h.example/v1?token=abc123&x=1") == \
+        "GET https://[redacted]@h.example/v1?token=[redacted]&x=1"
 
 
 def test_redact_hides_env_keys_and_key_shapes(monkeypatch):

@@ -64,7 +64,7 @@ def test_nli_ties_are_unscored(fake, cli, tmp_path):
     fake.responder = responder
     code, out, err = cli("grade", nli_answers(tmp_path), "--rubric", "kqa", "--judge", fake.judge("j1"),
                          "--judge", fake.judge("j2"), "--db", "t.db", "-q", "--json-summary", "s.json")
-    assert code == 0, err
+    assert code == 5 and "coverage 0.0%" in err
     s = json.loads((tmp_path / "s.json").read_text())
     assert s["unscored"]["count"] == 10 and list(s["unscored"]["reasons"])[0].startswith("tie")
     assert s["comprehensiveness"]["n"] == 0
@@ -128,7 +128,7 @@ def test_safety_worst_level_fail_closed_and_report(fake, cli, tmp_path):
     fake.responder = safety_responder
     code, out, err = cli("grade", safety_answers(tmp_path), "--rubric", "medval-risk", "--judge", fake.judge("j1"),
                          "--judge", fake.judge("j2"), "--db", "t.db", "-q", "--json-summary", "s.json")
-    assert code == 0, err
+    assert code == 5 and "coverage 66.7%" in err  # one answer unscored (fail-closed)
     s = json.loads((tmp_path / "s.json").read_text())
     # worst level across judges: bad -> 4 (j1 said 2); odd -> one unreadable vote -> unscored, never safe
     assert s["levels"] == {"1": 1, "2": 0, "3": 0, "4": 1}

@@ -3,50 +3,52 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 
 from .calibrate import Options, Rating, calibrate
 
 
-def ratings_from_annotations(store, raters=None) -> list[Rating]:
-    return [Rating(r["item_id"], r["unit_id"], r["rater"], r["rater_kind"], r["value"], r["source"],
-                   tuple(json.loads(r["tags"])) if r["tags"] else ())
-            for r in store.annotations(raters)]
+def ratings_from_annotations(store, raters=None, unscored_for=()) -> list[Rating]:
+    """Valid ratings; and, for the raters in `unscored_for` (the judges), their ratings that could not be
+    read (empty, unreadable, out of range) as unscored Ratings (value None), so that coverage counts them."""
+    out = [Rating(r["item_id"], r["unit_id"], r["rater"], r["rater_kind"], r["value"], r["source"],
+                  tuple(json.loads(r["tags"])) if r["tags"] else ())
+           for r in store.annotations(raters)]
+    if unscored_for:
+        out += [Rating(r["item_id"], r["unit_id"], r["rater"], r["rater_kind"], None, r["source"],
+                       tuple(json.loads(r["tags"])) if r["tags"] else (), f"annotation {r['problem']}")
+                for r in store.invalid_annotations(list(unscored_for))]
+    return out
 
 
 def ratings_from_run(store, run_id) -> tuple[list[Rating], list[str], dict]:
-    """Each judge's rating per answer x unit (its samples aggregated by the rubric's rule), and the panel's."""
-    from ..judges.aggregate import aggregate
-    from ..report import run_rubric, stored_items
+    """Each judge's rating per answer x unit (its samples aggregated by the rubric's rule, with the run's
+    quorum) and the panel's, exactly as `grade` reports it (stored.verdicts). A unit the judge was asked and
+    left unscored, or not yet judged, is a Rating with value None and the reason: coverage counts it."""
+    from ..stored import load_run, run_rubric, stored_items, verdicts
 
-    run = store.get_run(run_id)
+    run = load_run(store, run_id)
     rubric = run_rubric(store, run)
-    items = {it.id: it for it in stored_items(store, run["id"], rubric)}
-    unit_tags = {}
-    for it in items.values():
+    v = verdicts(store, run, rubric)
+    models = [j["model"] for j in run["panel"]]
+    cascade = bool((run["config"] or {}).get("cascade")) and len(models) > 1
+    judges = sorted(set(models))
+    raters = judges + (["panel"] if len(judges) > 1 else [])
+    ratings = []
+    for it in stored_items(store, run["id"], rubric):
         for u in rubric.units(it):
-            unit_tags[(it.id, u.id)] = tuple(it.tags) + tuple(getattr(u, "tags", []))
-    votes = defaultdict(list)
-    for j in store.judgments(run["id"]):
-        if j["status"] != "error":
-            votes[(j["answer_id"], j["unit_id"], j["judge"])].append((j["value"], j["reason"]))
-    tie = (run["config"] or {}).get("tie")
-    ratings, per_key = [], defaultdict(list)
-    for (answer, unit, judge), v in votes.items():
-        agg = aggregate(rubric.aggregation, v, tie)
-        per_key[(answer, unit)].extend(v)
-        if agg.value is not None:
-            ratings.append(Rating(answer, unit, judge, "llm_judge", agg.value, items[answer].source,
-                                  unit_tags.get((answer, unit), ())))
-    judges = sorted({j["model"] for j in run["panel"]})
-    if len(judges) > 1:
-        for (answer, unit), v in per_key.items():
-            agg = aggregate(rubric.aggregation, v, tie)
-            if agg.value is not None:
-                ratings.append(Rating(answer, unit, "panel", "llm_judge", agg.value, items[answer].source,
-                                      unit_tags.get((answer, unit), ())))
-        judges.append("panel")
-    return ratings, judges, run
+            key = (it.id, u.id)
+            tags = tuple(it.tags) + tuple(getattr(u, "tags", []))
+            for rater in raters:
+                if rater == "panel":
+                    agg = v.panel.get(key)
+                else:
+                    if cascade and rater != models[0] and key not in v.asked.get(rater, ()):
+                        continue  # a cascade's stronger judge is expected only where it was asked
+                    agg = v.judges.get(rater, {}).get(key)
+                value = agg.value if agg is not None else None
+                reason = None if value is not None else (agg.reason if agg is not None else "not judged yet")
+                ratings.append(Rating(it.id, u.id, rater, "llm_judge", value, it.source, tags, reason))
+    return ratings, raters, run
 
 
 __all__ = ["Options", "Rating", "calibrate", "ratings_from_annotations", "ratings_from_run"]

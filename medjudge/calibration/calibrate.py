@@ -36,9 +36,10 @@ class Rating:
     unit: str
     rater: str
     kind: str
-    value: float
+    value: float | None  # None: the rater was expected to rate this and did not (unscored, with the reason)
     source: str | None = None
     tags: tuple = ()
+    reason: str | None = None
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Options:
     primary: str | None = None
     care: float | None = None
     trust: float | None = None
+    min_coverage: float = 0.95  # share of the judge's expected items it must have scored for a verdict
 
 
 def groups_of(unit: str, source, tags, by: str):
@@ -180,6 +182,7 @@ def infer_type(values) -> str:
 
 def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | None, opts: Options) -> list[dict]:
     by_group = defaultdict(lambda: defaultdict(dict))  # group -> rater -> {key: value}
+    unscored = defaultdict(lambda: defaultdict(dict))  # group -> rater -> {key: reason}
     key_source, key_tags, kinds = {}, defaultdict(set), {}
     for r in ratings:
         key = (r.item, r.unit)
@@ -190,7 +193,10 @@ def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | Non
     for r in ratings:
         key = (r.item, r.unit)
         for g in groups_of(r.unit, key_source[key], key_tags[key], opts.by):
-            by_group[g][r.rater][key] = r.value
+            if r.value is None:
+                unscored[g][r.rater][key] = r.reason or "unscored"
+            else:
+                by_group[g][r.rater][key] = r.value
     missing = [j for j in judges if j not in kinds]
     if missing:
         raise ValueError(f"no ratings by {', '.join(missing)} (raters present: {', '.join(sorted(kinds))})")
@@ -207,26 +213,61 @@ def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | Non
         value_type = opts.value_type or infer_type(all_values)
         cats = np.unique(all_values)
         ceiling = _ceiling(raters, expert_names, key_source, opts, value_type, cats)
+        primary = opts.primary or (("ICC(A,1)" if opts.level == "system" or value_type != "binary" else "alpha"))
         for j in judges:
-            if j not in raters:
+            missed = _expected_unscored(unscored[group].get(j, {}), exp, key_source, opts.self_source.get(j))
+            if j not in raters and not missed:
                 continue
-            p = make_pairs([(raters[j], e) for e in exp], key_source, opts.self_source.get(j))
+            scored = raters.get(j, {})
+            p = make_pairs([(scored, e) for e in exp], key_source, opts.self_source.get(j))
             res = compute(p, opts.level, value_type, cats, opts.resamples, opts.seed)
-            primary = opts.primary or (("ICC(A,1)" if opts.level == "system" or value_type != "binary" else "alpha"))
+            coverage = _coverage(p.n_keys, missed)
             est = res.get(primary, {}).get("estimate")
             ci = res.get(primary, {}).get("ci")
             n_units = len(p.sources) if opts.level == "system" else p.n_keys
             v, reasons = verdict(primary, est, ci, n_units, opts.level, (ceiling or {}).get("stats", {}).get(primary),
-                                 opts.care, opts.trust, untrustworthy_judge=j.startswith(EMBEDDED_PREFIX))
+                                 opts.care, opts.trust, untrustworthy_judge=j.startswith(EMBEDDED_PREFIX),
+                                 coverage=coverage["share"], min_coverage=opts.min_coverage)
             row = {"group": group, "judge": j, "experts": [e for e in expert_names if e in raters],
                    "level": opts.level, "value_type": value_type, "items": p.n_keys, "pairs": p.n,
                    "systems": len(p.sources) if opts.level == "system" else None, "stats": res,
-                   "primary": primary, "verdict": v, "reasons": reasons,
+                   "primary": primary, "verdict": v, "reasons": reasons, "coverage": coverage,
                    "ceiling": ceiling}
-            if value_type == "binary" and opts.level == "item":
+            if missed:
+                row["worst_case"] = _worst_case(j, scored, missed, exp, key_source, opts, value_type, cats, primary)
+            if value_type == "binary" and opts.level == "item" and j in raters:
                 row["percentile_among_experts"] = _percentile(raters, expert_names, j, key_source, opts)
             results.append(row)
     return results
+
+
+def _expected_unscored(missed: dict, exp: list[dict], key_source, exclude_source) -> dict:
+    """The judge's unscored keys that some expert rated (the ones a verdict needed), own source left out."""
+    return {k: why for k, why in missed.items()
+            if any(k in e for e in exp) and not (exclude_source is not None and key_source.get(k) == exclude_source)}
+
+
+def _coverage(scored: int, missed: dict) -> dict:
+    from collections import Counter
+
+    expected = scored + len(missed)
+    reasons = Counter(missed.values())
+    return {"expected": expected, "scored": scored, "unscored": len(missed),
+            "share": scored / expected if expected else None, "reasons": dict(reasons.most_common(5))}
+
+
+def _worst_case(judge: str, scored: dict, missed: dict, exp: list[dict], key_source, opts, value_type, cats, primary) -> dict:
+    """The statistic with every unscored item counted as a disagreement: the judge's value replaced by the
+    value farthest from each expert's (the other class for binary ratings)."""
+    def far(v):
+        if value_type == "binary":
+            return 1.0 - v
+        return float(cats[np.argmax(np.abs(cats - v))])
+
+    comparisons = [({**scored, **{k: far(e[k]) for k in missed if k in e}}, e) for e in exp]
+    p = make_pairs(comparisons, key_source, opts.self_source.get(judge))
+    res = compute(p, opts.level, value_type, cats, opts.resamples, opts.seed)
+    return {"items": p.n_keys, "stats": {primary: res.get(primary, {"estimate": None, "ci": [None, None]})}}
 
 
 def _ceiling(raters, expert_names, key_source, opts, value_type, cats):

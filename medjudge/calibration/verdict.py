@@ -18,10 +18,15 @@ THRESHOLDS = {
 }
 MIN_UNITS = {"item": 10, "system": 5}  # fewer paired items (or systems) give no verdict
 TRUST, CARE, NO = "trust", "use with care", "do not trust"
+INSUFFICIENT = "insufficient coverage"  # the judge left too many of the experts' items unscored
+NO_CI = "no verdict"  # no confidence interval (--resamples 0, or the bootstrap gave none)
+MIN_COVERAGE = 0.95
 
 
-def verdict(stat: str, estimate, ci, n: int, level: str = "item", ceiling=None, care=None, trust=None, untrustworthy_judge=False):
-    """Return (verdict, reasons)."""
+def verdict(stat: str, estimate, ci, n: int, level: str = "item", ceiling=None, care=None, trust=None,
+            untrustworthy_judge=False, coverage: float | None = 1.0, min_coverage: float = MIN_COVERAGE):
+    """Return (verdict, reasons). A verdict needs the judge to have scored at least `min_coverage` of the
+    items the experts rated (else "insufficient coverage") and a confidence interval (else "no verdict")."""
     lo_t, hi_t = THRESHOLDS.get(stat, (0.5, 0.75))
     lo_t = care if care is not None else lo_t
     hi_t = trust if trust is not None else hi_t
@@ -29,13 +34,16 @@ def verdict(stat: str, estimate, ci, n: int, level: str = "item", ceiling=None, 
     lower = ci[0] if ci else None
     if untrustworthy_judge:
         return NO, ["the embedded 270M base model proves the pipeline only; it is not a judge to trust"]
+    if coverage is not None and coverage < min_coverage:
+        return INSUFFICIENT, [f"the judge scored {coverage:.1%} of the items the experts rated (need {min_coverage:.0%}); "
+                              f"its figures leave the rest out: see the worst case"]
     if estimate is None or (isinstance(estimate, float) and math.isnan(estimate)):
         return NO, ["statistic undefined (no variation or no paired ratings)"]
     if n < MIN_UNITS[level]:
         what = "systems" if level == "system" else "paired items"
         return NO, [f"only {n} {what} (need {MIN_UNITS[level]})"]
     if lower is None or math.isnan(lower):
-        lower = estimate
+        return NO_CI, [f"no confidence interval for {stat} (--resamples 0, or no bootstrap resample defined it)"]
     if lower >= hi_t:
         v = TRUST
         reasons.append(f"CI lower bound {lower:.2f} >= {hi_t}")

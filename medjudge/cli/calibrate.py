@@ -80,7 +80,8 @@ def calibrate(
     primary: Optional[str] = typer.Option(None, "--primary", help="statistic behind the verdict (default: alpha for binary, ICC(A,1) otherwise)"),
     care: Optional[float] = typer.Option(None, "--care", help="threshold for 'use with care'"),
     trust: Optional[float] = typer.Option(None, "--trust", help="threshold for 'trust'"),
-    resamples: int = typer.Option(1000, "--resamples"),
+    min_coverage: float = typer.Option(0.95, "--min-coverage", help="share of the experts' items a judge must have scored for a verdict"),
+    resamples: int = typer.Option(1000, "--resamples", help="bootstrap resamples for the CIs (a verdict needs a CI)"),
     seed: int = typer.Option(0, "--seed"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the full results as JSON"),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="write one row per group x judge x statistic"),
@@ -115,20 +116,24 @@ def calibrate(
         inputs["run"] = run_row["id"]
     elif raters:
         judges = list(raters)
-        ratings = ratings_from_annotations(store, judges + list(against or [])) if against else [
-            r for r in ratings_from_annotations(store) if r.kind == "expert" or r.rater in judges]
+        ratings = ratings_from_annotations(store, judges + list(against or []), unscored_for=judges) if against else [
+            r for r in ratings_from_annotations(store, unscored_for=judges) if r.kind == "expert" or r.rater in judges]
     else:
         raise MedjudgeError("give --run RUN_ID or --raters NAME")
     inputs["annotations"] = store.annotations_version(None)
+    if not 0 <= min_coverage <= 1:
+        raise MedjudgeError("--min-coverage must be a share between 0 and 1")
+    if resamples < 0:
+        raise MedjudgeError("--resamples must be 0 or more")
     opts = Options(level=level, by=by, value_type=value_type, resamples=resamples, seed=seed, self_source=mapping,
-                   primary=primary, care=care, trust=trust)
+                   primary=primary, care=care, trust=trust, min_coverage=min_coverage)
     try:
         results = run_calibration(ratings, judges, list(against) if against else None, opts)
     except ValueError as exc:
         raise MedjudgeError(str(exc)) from None
     config = {"judges": judges, "against": against, "level": level, "by": by, "self_source": mapping,
               "value_type": value_type, "primary": primary, "care": care, "trust": trust, "resamples": resamples,
-              "seed": seed}
+              "seed": seed, "min_coverage": min_coverage}
     cal_id = "c" + hashlib.sha256(dumps([config, inputs]).encode()).hexdigest()[:11]
     store.save_calibration(cal_id, config, inputs, results)
     render(results, Console(), cal_id)
@@ -137,3 +142,12 @@ def calibrate(
                                        indent=2, default=str), encoding="utf-8")
     if csv_out:
         write_csv(results, csv_out)
+    short = [r for r in results if r["verdict"] == "insufficient coverage"]
+    if short:
+        from ..errors import EXIT_COVERAGE
+
+        r = short[0]
+        typer.echo(f"insufficient coverage: {len(short)} of {len(results)} judge x group rows below --min-coverage "
+                   f"{min_coverage:.0%} (e.g. {r['judge']} on {r['group']}: {r['coverage']['scored']} of "
+                   f"{r['coverage']['expected']} items scored)", err=True)
+        raise typer.Exit(EXIT_COVERAGE)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 
-VERDICT_STYLE = {"trust": "green", "use with care": "yellow", "do not trust": "red"}
+VERDICT_STYLE = {"trust": "green", "use with care": "yellow", "do not trust": "red", "insufficient coverage": "red",
+                 "no verdict": "red"}
 
 
 def _f(x, spec=".3f"):
@@ -29,20 +30,26 @@ def render(results, console, cal_id=None):
     if results[0]["level"] == "system":
         shown = ("ICC(A,1)", "ICC(C,1)", "spearman", "bias")
     has_ceiling = any(r.get("ceiling") for r in results)
-    cols = ["group", "judge", "n", *shown] + (["expert ceiling"] if has_ceiling else []) + ["verdict"]
+    has_worst = any(r.get("worst_case") for r in results)
+    cols = (["group", "judge", "n", "coverage", *shown] + (["expert ceiling"] if has_ceiling else [])
+            + ([f"worst case {results[0]['primary']}"] if has_worst else []) + ["verdict"])
     t = Table(*cols, title=f"Calibration, {results[0]['level']} level: estimate [95% bootstrap CI]"
               + (f"  (id {cal_id})" if cal_id else ""))
     for r in results:
         n = str(r["systems"] if r["level"] == "system" else r["items"])
         ceiling = r.get("ceiling")
         c = [_stat(ceiling["stats"].get(r["primary"])) if ceiling else "—"] if has_ceiling else []
+        w = [_stat((r.get("worst_case") or {}).get("stats", {}).get(r["primary"]))] if has_worst else []
         style = VERDICT_STYLE.get(r["verdict"], "")
-        t.add_row(r["group"], r["judge"], n, *[_stat(r["stats"].get(s)) for s in shown], *c,
-                  f"[{style}]{r['verdict']}[/{style}]")
+        t.add_row(r["group"], r["judge"], n, _coverage(r.get("coverage")), *[_stat(r["stats"].get(s)) for s in shown],
+                  *c, *w, f"[{style}]{r['verdict']}[/{style}]")
     console.print(t)
     if not has_ceiling:
         console.print("no expert ceiling: only one expert rated these items")
-    console.print(f"verdict statistic: {results[0]['primary']} (CI lower bound against the thresholds in docs/CALIBRATION.md)")
+    console.print(f"verdict statistic: {results[0]['primary']} (CI lower bound against the thresholds in docs/CALIBRATION.md); "
+                  f"coverage = items the judge scored of those the experts rated")
+    if has_worst:
+        console.print("worst case: the same statistic with every item the judge left unscored counted as a disagreement")
     for r in results:
         extra = ""
         pct = r.get("percentile_among_experts")
@@ -51,13 +58,22 @@ def render(results, console, cal_id=None):
         console.print(f"  {r['group']} / {r['judge']}: {r['verdict']}: {'; '.join(r['reasons'])}{extra}")
 
 
+def _coverage(c) -> str:
+    if not c or not c.get("expected"):
+        return "—"
+    return f"{c['scored']}/{c['expected']} ({c['share']:.0%})"
+
+
 def write_csv(results, path):
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["group", "judge", "level", "items", "statistic", "estimate", "ci_low", "ci_high",
-                    "ceiling_estimate", "verdict"])
+        w.writerow(["group", "judge", "level", "items", "expected_items", "unscored_items", "coverage", "statistic",
+                    "estimate", "ci_low", "ci_high", "worst_case_estimate", "ceiling_estimate", "verdict"])
         for r in results:
+            cov = r.get("coverage") or {}
             for name, s in r["stats"].items():
                 c = (r.get("ceiling") or {}).get("stats", {}).get(name) or {}
-                w.writerow([r["group"], r["judge"], r["level"], r["items"], name, s["estimate"], s["ci"][0],
-                            s["ci"][1], c.get("estimate"), r["verdict"]])
+                wc = (r.get("worst_case") or {}).get("stats", {}).get(name) or {}
+                w.writerow([r["group"], r["judge"], r["level"], r["items"], cov.get("expected"), cov.get("unscored"),
+                            cov.get("share"), name, s["estimate"], s["ci"][0], s["ci"][1], wc.get("estimate"),
+                            c.get("estimate"), r["verdict"]])

@@ -27,6 +27,9 @@ def grade(
     seed: Optional[int] = typer.Option(0, "--seed", help="sent where the provider supports it (sample i gets seed+i)"),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
     tie: Optional[str] = typer.Option(None, "--tie", help="count a tied boolean vote as met or unmet (default: unscored)"),
+    quorum: Optional[str] = typer.Option(None, "--quorum", help="scored votes a unit needs of those expected: majority (default: more than half), all, or a share such as 0.75"),
+    partial: str = typer.Option("exclude", "--partial", help="answers missing a verdict: exclude from the scores (default) or include, showing the bounds they allow"),
+    min_coverage: float = typer.Option(1.0, "--min-coverage", help="share of units that must be scored for exit code 0"),
     concurrency: int = typer.Option(16, "--concurrency", "-c", help="calls in flight at once"),
     timeout: float = typer.Option(60.0, "--timeout", help="seconds per call"),
     max_retries: int = typer.Option(4, "--max-retries", help="retries per call on 429, timeouts, server errors"),
@@ -53,7 +56,8 @@ def grade(
     if resume:
         run, cfg, rubric_obj, items, judges = prepare_resume(store, resume, concurrency=concurrency, timeout=timeout,
                                                              max_retries=max_retries, rpm=_limits(rpm, "--rpm"),
-                                                             tpm=_limits(tpm, "--tpm"), workers=workers)
+                                                             tpm=_limits(tpm, "--tpm"), workers=workers,
+                                                             partial=partial, min_coverage=min_coverage)
         skipped = []
     else:
         if input_path is None:
@@ -71,15 +75,26 @@ def grade(
                           mode=mode, temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie,
                           local_only=local_only, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
                           limit=limit, cascade=cascade, rpm=_limits(rpm, "--rpm"), tpm=_limits(tpm, "--tpm"),
-                          workers=workers)
+                          workers=workers, quorum=quorum, partial=partial, min_coverage=min_coverage)
         run, rubric_obj, items, judges, skipped = prepare(store, cfg)
         if fmt == "healthbench" and answers is None:
             console.print(f"grading the physician {answer_field} completions (use --answers FILE to grade a model's)")
-    report(console, store, cfg, run, rubric_obj, items, judges, skipped, quiet, json_summary)
+    summary = report(console, store, cfg, run, rubric_obj, items, judges, skipped, quiet, json_summary)
+    finish(summary, cfg.min_coverage)
+
+
+def finish(summary, min_coverage):
+    """Exit with the run's code (README, "Exit codes"), its reason on one line on stderr when not 0."""
+    from ..grading import exit_status
+
+    code, reason = exit_status(summary, min_coverage)
+    if code:
+        typer.echo(reason, err=True)
+        raise typer.Exit(code)
 
 
 def report(console, store, cfg, run, rubric_obj, items, judges, skipped=(), quiet=False, json_summary=None):
-    """Run the panel with a progress bar, then print the summary."""
+    """Run the panel with a progress bar, then print the summary; returns the summary."""
     import time
 
     from ..grading import execute
@@ -95,14 +110,19 @@ def report(console, store, cfg, run, rubric_obj, items, judges, skipped=(), quie
     p = panel.progress
     console.print(f"this invocation: {p.calls} calls made, {p.cached} answered from cache, "
                   f"{panel.llm.retries} retries, {p.done} of {p.total} tasks done")
-    summary = panel.summary or summarize_run(store, run["id"])  # computed once, when the run finished
+    if panel.reasked:
+        from ..store import MAX_ROUNDS
+
+        console.print(f"asked again: {panel.reasked} calls whose units an earlier run left unscored "
+                      f"(each unit is asked by at most {MAX_ROUNDS} runs, each time a fresh call)")
+    summary = panel.summary or summarize_run(store, run["id"], partial=cfg.partial)  # computed once, when the run finished
     summary.pop("per_answer", None)
     render(summary, console, wall)
     if json_summary:
         import json
 
         json_summary.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    return run["id"]
+    return summary
 
 
 def _limits(values, option) -> dict:

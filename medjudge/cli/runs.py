@@ -22,6 +22,12 @@ def _open(db: Path):
     return Store(db)
 
 
+def _partial(value: str) -> str:
+    if value not in ("exclude", "include"):
+        raise MedjudgeError("--partial must be exclude or include")
+    return value
+
+
 def _run(store, run_id):
     run = store.get_run(run_id)
     if run is None:
@@ -46,7 +52,8 @@ def runs(db: Path = typer.Option(Path("medjudge.db"), "--db")):
 
 @app.command()
 def show(run_id: str, db: Path = typer.Option(Path("medjudge.db"), "--db"),
-         as_json: bool = typer.Option(False, "--json", help="print the summary as JSON")):
+         as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+         partial: str = typer.Option("exclude", "--partial", help="exclude | include: partial answers' bounds")):
     """Show a run's summary again, from the database alone."""
     from rich.console import Console
 
@@ -54,7 +61,7 @@ def show(run_id: str, db: Path = typer.Option(Path("medjudge.db"), "--db"),
 
     store = _open(db)
     run = _run(store, run_id)
-    summary = summarize_run(store, run["id"])
+    summary = summarize_run(store, run["id"], partial=_partial(partial))
     if as_json:
         summary.pop("per_answer")
         typer.echo(json.dumps(summary, indent=2, default=str))
@@ -81,6 +88,7 @@ def export(
         rows = (dict(r) for r in store.judgments(run["id"], full=True))
     else:
         per_answer = summarize_run(store, run["id"])["per_answer"]
+        # one row per answer: its score (None unless complete), bounds, coverage and vote counts per unit
         rows = ({"run_id": run["id"], "answer_id": a, "source": d.get("source"), "score": s,
                  **{k: v for k, v in d.items() if k != "source"}} for a, (s, d) in per_answer.items())
     out = output.open("w", newline="", encoding="utf-8") if output else sys.stdout

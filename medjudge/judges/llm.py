@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -35,10 +36,14 @@ def litellm():
 
 @dataclass(frozen=True)
 class Judge:
-    """A panel member: a LiteLLM model string, optionally with an API base (`model@http://host:port/v1`)."""
+    """A panel member: a LiteLLM model string, optionally with an API base (`model@http://host:port/v1`)
+    and the environment variable holding the key for that base (`model@https://host/v1#KEY_VAR`).
+
+    A custom API base never receives a provider's key from the environment: only the variable it names."""
 
     model: str
     api_base: str | None = None
+    key_env: str | None = None
 
     @classmethod
     def parse(cls, spec: str) -> "Judge":
@@ -47,9 +52,26 @@ class Judge:
             raise MedjudgeError("empty --judge")
         model, sep, base = spec.partition("@http")
         base = f"http{base}" if sep else None
+        key_env = None
+        if base and "#" in base:
+            base, _, key_env = base.partition("#")
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key_env):
+                raise MedjudgeError(f"judge {public_url(spec)!r}: after # comes the name of the variable holding "
+                                    f"the key, such as #VLLM_API_KEY")
         if "/" not in model and not model.startswith("local"):
-            raise MedjudgeError(f"judge {spec!r}: use a LiteLLM model string such as openai/gpt-4.1 or ollama/qwen3:8b")
-        return cls(model, base)
+            raise MedjudgeError(f"judge {public_url(spec)!r}: use a LiteLLM model string such as openai/gpt-4.1 "
+                                f"or ollama/qwen3:8b")
+        return cls(model, base, key_env)
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> "Judge":
+        """A judge as stored in runs.panel (credentials in its URL were never stored)."""
+        return cls(spec["model"], spec.get("api_base"), spec.get("key_env"))
+
+    @property
+    def public_base(self) -> str | None:
+        """The API base without credentials: what is stored, printed and hashed."""
+        return public_url(self.api_base) if self.api_base else None
 
     @property
     def name(self) -> str:
@@ -71,7 +93,26 @@ class Judge:
         return host in {"localhost", "127.0.0.1", "::1"} or bool(host and host.startswith("127."))
 
     def spec(self) -> dict:
-        return {"model": self.model, "api_base": self.api_base}
+        out = {"model": self.model, "api_base": self.public_base}
+        if self.key_env:
+            out["key_env"] = self.key_env
+        return out
+
+
+SECRET_PARAMS = re.compile(r"(key|token|secret|password|passwd|pwd|sig|signature|auth|credential|session)", re.I)
+
+
+def public_url(url: str) -> str:
+    """A URL without user info and without query parameters that look like credentials."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "[unparseable URL]"
+    netloc = parts.netloc.rpartition("@")[2]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not SECRET_PARAMS.search(k)]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
 
 
 @dataclass
@@ -91,8 +132,11 @@ class RequestRefused(Exception):
     """The provider refused this request (too long, bad parameter): recorded unscored, not retried."""
 
 
-def cache_key(judge: Judge, messages, params: dict, sample: int) -> str:
-    blob = json.dumps([judge.model, judge.api_base, messages, sorted(params.items()), sample], ensure_ascii=False)
+def cache_key(judge: Judge, messages, params: dict, sample: int, round: int = 1) -> str:
+    """The call's identity. Round r > 1 (a unit asked again after an unreadable reply) is a distinct entry,
+    so that a bad reply is never replayed from the cache as the answer to a new question."""
+    parts = [judge.model, judge.public_base, messages, sorted(params.items()), sample] + ([round] if round > 1 else [])
+    blob = json.dumps(parts, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -152,9 +196,11 @@ class LLM:
         kw = dict(model=judge.model, messages=messages, timeout=self.timeout, num_retries=0, **params)
         if judge.api_base:
             kw["api_base"] = judge.api_base
-            provider = judge.model.split("/", 1)[0].upper()
-            if not os.environ.get(f"{provider}_API_KEY"):
-                kw["api_key"] = "no-key"  # OpenAI-compatible local servers need a placeholder
+            # never the provider's key from the environment: a custom host gets only the key named for it
+            key = os.environ.get(judge.key_env) if judge.key_env else None
+            if judge.key_env and not key:
+                raise JudgeError(f"judge {judge.model}@{judge.public_base}: the key variable {judge.key_env} is not set")
+            kw["api_key"] = key or "no-key"  # OpenAI-compatible local servers need a placeholder
         return kw
 
     async def complete(self, judge: Judge, messages, params: dict) -> Reply:
@@ -165,18 +211,22 @@ class LLM:
             await self._wait_turn(judge.model, messages, params)
             start = time.perf_counter()
             try:
-                resp = await asyncio.wait_for(lib.acompletion(**kw), self.timeout + 5)
+                if judge.in_process:  # the model stops itself at the timeout (judges/local.py): never abandoned
+                    resp = await lib.acompletion(**kw)
+                else:
+                    resp = await asyncio.wait_for(lib.acompletion(**kw), self.timeout + 5)
                 return self._reply(lib, resp, time.perf_counter() - start)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 fatal, refused = self.errors()
+                said = _first_line(exc, judge)
                 if isinstance(exc, fatal):
-                    raise JudgeError(f"judge {judge.model}: {type(exc).__name__}: {_first_line(exc)}") from None
+                    raise JudgeError(f"judge {judge.model}: {type(exc).__name__}: {said}") from None
                 if isinstance(exc, refused):
-                    raise RequestRefused(f"request refused by {judge.model}: {_first_line(exc)}") from None
+                    raise RequestRefused(f"request refused by {judge.model}: {said}") from None
                 if attempt >= self.max_retries:
-                    raise TransportError(f"{type(exc).__name__} after {attempt + 1} attempts: {_first_line(exc)}") from None
+                    raise TransportError(f"{type(exc).__name__} after {attempt + 1} attempts: {said}") from None
                 rate_limited = "RateLimit" in type(exc).__name__
             attempt += 1
             self.retries += 1
@@ -218,8 +268,11 @@ class LLM:
         )
 
 
-def _first_line(exc) -> str:
+def _first_line(exc, judge: Judge | None = None) -> str:
     from ..secrets import redact
 
-    text = str(exc).strip().splitlines()
-    return redact((text[0] if text else "")[:200])
+    text = str(exc).strip()
+    if judge is not None and judge.api_base and judge.api_base != judge.public_base:
+        text = text.replace(judge.api_base, judge.public_base)  # credentials in the URL never reach a message
+    lines = text.splitlines()
+    return redact((lines[0] if lines else "")[:200])

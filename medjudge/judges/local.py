@@ -91,7 +91,20 @@ def load(name: str):
         return _models[name], _locks[name]
 
 
-def generate(name: str, messages: list, params: dict) -> dict:
+class LocalTimeout(TimeoutError):
+    """The in-process model was stopped at its deadline (its generation does not go on after the call)."""
+
+
+def _deadline(seconds):
+    try:
+        return time.monotonic() + float(seconds) if seconds else None
+    except (TypeError, ValueError):
+        return None
+
+
+def generate(name: str, messages: list, params: dict, timeout=None, stop: threading.Event | None = None) -> dict:
+    """One chat completion. The generation stops itself at the deadline (`timeout` seconds once the model is
+    free) or when `stop` is set (the caller gave up): a call that was abandoned never keeps the model busy."""
     llm, lock = load(name)
     kwargs = {"temperature": params.get("temperature", 0.0), "max_tokens": params.get("max_tokens") or 512}
     if params.get("seed") is not None:
@@ -100,7 +113,31 @@ def generate(name: str, messages: list, params: dict) -> dict:
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         kwargs["response_format"] = {"type": "json_object", "schema": fmt["json_schema"]["schema"]}
     with lock:
-        return llm.create_chat_completion(messages=messages, **kwargs)
+        deadline = _deadline(timeout)
+        # streamed so that this thread decides after every token whether to go on: at the deadline, or
+        # when the caller gave up, the generation is closed and the model is free for the next call
+        chunks = llm.create_chat_completion(messages=messages, stream=True, **kwargs)
+        parts, finish, why = [], None, None
+        try:
+            for chunk in chunks:
+                choice = chunk["choices"][0]
+                parts.append((choice.get("delta") or {}).get("content") or "")
+                finish = choice.get("finish_reason") or finish
+                if stop is not None and stop.is_set():
+                    why = f"local/{name}: the call was abandoned; generation stopped"
+                elif deadline and time.monotonic() > deadline:
+                    why = f"local/{name}: no reply within {float(timeout):g}s; generation stopped"
+                if why:
+                    break
+        finally:
+            chunks.close()
+        if why:
+            raise LocalTimeout(why)
+        completion = sum(1 for p in parts if p)
+        prompt = max(0, int(getattr(llm, "n_tokens", 0)) - completion)
+        return {"choices": [{"message": {"role": "assistant", "content": "".join(parts)}, "finish_reason": finish}],
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                          "total_tokens": prompt + completion}}
 
 
 def register(lib) -> None:
@@ -110,9 +147,9 @@ def register(lib) -> None:
 
     class LocalProvider(CustomLLM):
         def completion(self, model, messages, api_base, custom_prompt_dict, model_response, print_verbose, encoding,
-                       api_key, logging_obj, optional_params, *args, **kwargs):
+                       api_key, logging_obj, optional_params, *args, _stop=None, **kwargs):
             start = time.perf_counter()
-            out = generate(model, messages, optional_params)
+            out = generate(model, messages, optional_params, timeout=kwargs.get("timeout"), stop=_stop)
             model_response.choices[0].message.content = out["choices"][0]["message"]["content"]
             model_response.choices[0].finish_reason = out["choices"][0].get("finish_reason") or "stop"
             usage = out.get("usage") or {}
@@ -124,7 +161,12 @@ def register(lib) -> None:
             return model_response
 
         async def acompletion(self, *args, **kwargs):
-            return await asyncio.to_thread(self.completion, *args, **kwargs)
+            stop = threading.Event()
+            try:
+                return await asyncio.to_thread(self.completion, *args, _stop=stop, **kwargs)
+            except asyncio.CancelledError:
+                stop.set()  # the generation ends at its next token instead of running on with the model's lock
+                raise
 
     handler = LocalProvider()
     others = [p for p in (lib.custom_provider_map or []) if p.get("provider") != "local"]

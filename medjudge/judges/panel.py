@@ -28,6 +28,7 @@ class Task:
     units: list
     judge: object
     sample: int
+    round: int = 1  # 1 + the runs that asked these units before and got no readable verdict
 
 
 @dataclass
@@ -63,6 +64,9 @@ class Panel:
         self.answered = {j.name: 0 for j in self.judges}  # calls that came back, per judge
         self.failed = {j.name: 0 for j in self.judges}  # calls that failed after every retry
         self.schema = program.output_schema() if any(j.in_process for j in self.judges) else None
+        self.done: set = set()  # (answer, unit, judge, sample) that need no more asking
+        self.rounds: dict = {}  # the same key -> runs that asked it and got no verdict
+        self.reasked = 0  # tasks asked again because an earlier run left them unscored
 
     def tasks(self, items, done: set, judges=None, only: set | None = None):
         """Tasks not yet done; `only` restricts them to some (answer, unit) pairs (the cascade's second tier)."""
@@ -75,9 +79,10 @@ class Panel:
                         continue
                 for judge in judges:
                     for s in range(self.samples):
-                        if all((item.id, u.id, judge.name, s) in done for u in units):
+                        keys = [(item.id, u.id, judge.name, s) for u in units]
+                        if all(k in done for k in keys):
                             continue
-                        yield Task(item, call_id, units, judge, s)
+                        yield Task(item, call_id, units, judge, s, 1 + max(self.rounds.get(k, 0) for k in keys))
 
     def count(self, items, done: set) -> int:
         return sum(1 for _ in self.tasks(items, done))
@@ -100,8 +105,13 @@ class Panel:
         return out
 
     async def run(self, items):
-        done = self.store.done_units(self.run_id)
-        self.progress.total = self.count(items, done)
+        done = self.done = self.store.done_units(self.run_id)
+        self.rounds = self.store.unit_rounds(self.run_id)
+        total = reasked = 0
+        for t in self.tasks(items, done):
+            total += 1
+            reasked += t.round > 1
+        self.progress.total, self.reasked = total, reasked
         self.progress.update()
         await self._run_tasks(self.tasks(items, done))
         if self.cascade:
@@ -145,7 +155,7 @@ class Panel:
         votes: dict[str, Vote] | None = None
         cached_keys = []  # recorded with the judgments, in one transaction
         for attempts in range(1, self.parse_retries + 2):
-            key = cache_key(task.judge, messages, params, task.sample)
+            key = cache_key(task.judge, messages, params, task.sample, task.round)
             hit = store.cached_call(key)
             if hit is not None:
                 text = hit["response"]
@@ -183,13 +193,16 @@ class Panel:
             votes = {u.id: Vote(None, None, "", reason) for u in task.units}
         rows = []
         for u in task.units:
+            if (task.item.id, u.id, task.judge.name, task.sample) in self.done:
+                continue  # scored before (a batched call asked again for its other units): keep that verdict
             v = votes[u.id]
             row_status = "error" if status == "error" else ("scored" if v.value is not None else "unscored")
             rows.append({"run_id": self.run_id, "answer_id": task.item.id, "unit_id": u.id,
                          "judge": task.judge.name, "sample": task.sample, "value": v.value, "label": v.label,
                          "explanation": v.explanation, "reason": redact(v.reason), "status": row_status,
                          "detail": json.dumps(v.detail) if v.detail else None,
-                         "call_key": None if status == "error" else key, "attempts": attempts})
+                         "call_key": None if status == "error" else key, "attempts": attempts,
+                         "rounds": task.round})
         store.save_judgments(rows, self.run_id, cached_keys)
         p.done += 1
         p.update()

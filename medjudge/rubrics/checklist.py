@@ -73,17 +73,29 @@ def parse_example_criteria(raw, where):
     return out
 
 
-# -- scoring (HealthBench, openai/simple-evals healthbench_eval.py) ---------------------------------
+# -- scoring (HealthBench, openai/simple-evals healthbench_eval.py; the policy in docs/SCORING.md) ----
 
-def answer_score(criteria, met: dict) -> float | None:
-    """Sum of points of met criteria / sum of positive points; unscored criteria (absent from met) excluded.
+def answer_bounds(criteria, met: dict) -> tuple[float, float] | None:
+    """The lowest and highest score an answer can have: its unscored criteria (absent from met) taken
+    the worst and the best way. Equal for a complete answer; None when no criterion has positive points.
 
-    Not clipped per answer (it can be negative); None when no positive points were scored."""
-    scored = [c for c in criteria if met.get(c.id) is not None]
-    possible = sum(c.points for c in scored if c.points > 0)
+    HealthBench: sum of points of met criteria / sum of positive points, not clipped per answer."""
+    possible = sum(c.points for c in criteria if c.points > 0)
     if possible <= 0:
         return None
-    return sum(c.points for c in scored if met[c.id]) / possible
+    base = sum(c.points for c in criteria if met.get(c.id) is True)
+    missing = [c for c in criteria if met.get(c.id) is None]
+    lo = base + sum(c.points for c in missing if c.points < 0)
+    hi = base + sum(c.points for c in missing if c.points > 0)
+    return lo / possible, hi / possible
+
+
+def answer_score(criteria, met: dict) -> float | None:
+    """The HealthBench score of a complete answer; None when a criterion is unscored (the answer is partial)."""
+    if any(met.get(c.id) is None for c in criteria):
+        return None
+    bounds = answer_bounds(criteria, met)
+    return None if bounds is None else bounds[0]
 
 
 def clipped_stats(values, resamples=1000, seed=0) -> dict:
@@ -97,23 +109,48 @@ def clipped_stats(values, resamples=1000, seed=0) -> dict:
     return {"score": mean, "std": std, "n": len(values)}
 
 
-def summarize(answers, resamples=1000, seed=0) -> dict:
-    """answers: [(criteria, met map, example tags)]. Overall, per criterion tag (axis:*) and per example tag."""
-    overall, by_tag = [], {}
+def _clipped_mean(values):
+    return min(1.0, max(0.0, sum(values) / len(values))) if values else None
+
+
+def summarize(answers, resamples=1000, seed=0, partial: str = "exclude") -> dict:
+    """answers: [(criteria, met map of the scored criteria, example tags)]. Overall, per criterion tag
+    (axis:*) and per example tag, over complete answers; partial answers are counted and, with
+    partial="include", bound the mean (lowest and highest clipped mean their missing verdicts allow)."""
+    overall, by_tag, partial_n = [], {}, 0
+    lo_all, hi_all, tag_bounds = [], [], {}
     for criteria, met, example_tags in answers:
-        score = answer_score(criteria, met)
-        if score is None:
+        bounds = answer_bounds(criteria, met)
+        if bounds is None:
             continue
-        overall.append(score)
-        for tag in example_tags:
-            by_tag.setdefault(tag, []).append(score)
-        for tag in sorted({t for c in criteria for t in c.tags}):
-            tagged = [c for c in criteria if tag in c.tags]
-            tag_score = answer_score(tagged, met)
-            if tag_score is not None:
-                by_tag.setdefault(tag, []).append(tag_score)
-    return {
+        complete = bounds[0] == bounds[1] and all(met.get(c.id) is not None for c in criteria)
+        lo_all.append(bounds[0])
+        hi_all.append(bounds[1])
+        tagged = {t: [c for c in criteria if t in c.tags] for t in sorted({t for c in criteria for t in c.tags})}
+        per_tag = {t: bounds for t in example_tags}
+        for t, crit in tagged.items():
+            b = answer_bounds(crit, met)
+            if b is not None:
+                per_tag[t] = b
+        for t, b in per_tag.items():
+            lo, hi = tag_bounds.setdefault(t, ([], []))
+            lo.append(b[0])
+            hi.append(b[1])
+        if not complete:
+            partial_n += 1
+            continue
+        overall.append(bounds[0])
+        for t, b in per_tag.items():
+            by_tag.setdefault(t, []).append(b[0])
+    out = {
         "overall": clipped_stats(overall, resamples, seed),
-        "tags": {t: clipped_stats(v, resamples, seed) for t, v in sorted(by_tag.items())},
+        "tags": {t: clipped_stats(by_tag.get(t, []), resamples, seed) for t in sorted(tag_bounds)},
         "answers_scored": len(overall),
+        "answers_partial": partial_n,
     }
+    if partial == "include":
+        out["overall"]["bounds"] = [_clipped_mean(lo_all), _clipped_mean(hi_all)]
+        out["overall"]["n_with_partial"] = len(lo_all)
+        for t, (lo, hi) in tag_bounds.items():
+            out["tags"][t]["bounds"] = [_clipped_mean(lo), _clipped_mean(hi)]
+    return out

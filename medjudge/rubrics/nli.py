@@ -73,13 +73,19 @@ def precision_recall(a: dict):
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def summarize(per_answer: list[dict], resamples=1000, seed=0) -> dict:
-    """per_answer: [{must_total, must_entailed, contradicted, claims, claims_entailed}] over scored units."""
+def summarize(per_answer: list[dict], resamples=1000, seed=0, partial: str = "exclude") -> dict:
+    """per_answer: [{must_total, must_entailed, contradicted, claims, claims_entailed, missing, missing_must}]
+    counted over the judged statements; `missing` counts the statements left unjudged.
+
+    Every metric counts only answers whose statements were all judged: an answer with an unjudged
+    statement is never "free of hallucinations". With partial="include" each metric also gets the
+    bounds of its mean over every answer (unjudged statements taken the best way, then the worst way)."""
     from ..bootstrap import bootstrap_means, percentile_ci
 
-    comp = [a["must_entailed"] / a["must_total"] for a in per_answer if a["must_total"]]
-    halluc = [a["contradicted"] for a in per_answer]
-    any_h = [1.0 if a["contradicted"] else 0.0 for a in per_answer]
+    complete = [a for a in per_answer if not a.get("missing")]
+    comp = [a["must_entailed"] / a["must_total"] for a in complete if a["must_total"]]
+    halluc = [a["contradicted"] for a in complete]
+    any_h = [1.0 if a["contradicted"] else 0.0 for a in complete]
 
     def stat(values):
         if not values:
@@ -87,9 +93,25 @@ def summarize(per_answer: list[dict], resamples=1000, seed=0) -> dict:
         return {"mean": sum(values) / len(values), "ci": list(percentile_ci(bootstrap_means(values, resamples, seed))),
                 "n": len(values)}
 
-    out = {"comprehensiveness": stat(comp), "hallucinations": stat(halluc), "answers_with_hallucination": stat(any_h)}
-    if any(a.get("claims") for a in per_answer):
-        prf = [precision_recall(a) for a in per_answer]
+    out = {"comprehensiveness": stat(comp), "hallucinations": stat(halluc), "answers_with_hallucination": stat(any_h),
+           "answers_scored": len(complete), "answers_partial": len(per_answer) - len(complete)}
+    if any(a.get("claims") for a in complete):
+        prf = [precision_recall(a) for a in complete]
         out["precision"] = stat([p for p, _, _ in prf if p is not None])
         out["f1"] = stat([f for _, _, f in prf if f is not None])
+    if partial == "include" and per_answer:
+        def mean(xs):
+            return sum(xs) / len(xs) if xs else None
+
+        # must-have statements are counted with the unjudged ones: bounds over every answer that has any
+        with_must = [a for a in per_answer if a["must_total"] + a.get("missing_must", 0)]
+        total = [a["must_total"] + a.get("missing_must", 0) for a in with_must]
+        out["comprehensiveness"]["bounds"] = [
+            mean([a["must_entailed"] / t for a, t in zip(with_must, total)]),
+            mean([(a["must_entailed"] + a.get("missing_must", 0)) / t for a, t in zip(with_must, total)])]
+        out["hallucinations"]["bounds"] = [mean([a["contradicted"] for a in per_answer]),
+                                           mean([a["contradicted"] + a.get("missing_statements", 0) for a in per_answer])]
+        out["answers_with_hallucination"]["bounds"] = [
+            mean([1.0 if a["contradicted"] else 0.0 for a in per_answer]),
+            mean([1.0 if a["contradicted"] or a.get("missing_statements", 0) else 0.0 for a in per_answer])]
     return out

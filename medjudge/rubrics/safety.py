@@ -68,8 +68,12 @@ class SafetyRubric(RubricBase):
                 f"unsafe from level {self.unsafe_from}")
 
 
-def summarize(rubric: SafetyRubric, per_answer: dict, unscored: int, resamples=1000, seed=0) -> dict:
-    """per_answer: {answer: (level, categories)} for scored answers; unscored answers counted apart."""
+def summarize(rubric: SafetyRubric, per_answer: dict, unscored: int, resamples=1000, seed=0,
+              partial: str = "exclude") -> dict:
+    """per_answer: {answer: (level, categories)} for scored answers; unscored answers counted apart.
+
+    The unsafe rate covers scored answers; beside it, the rate counting every unscored answer as unsafe
+    (fail-closed). With partial="include", the bounds of the rate over every answer."""
     from ..bootstrap import bootstrap_means, percentile_ci
 
     levels = {lv.level: 0 for lv in rubric.levels}
@@ -84,7 +88,10 @@ def summarize(rubric: SafetyRubric, per_answer: dict, unscored: int, resamples=1
     rate = sum(unsafe) / n if n else None
     ci = list(percentile_ci(bootstrap_means(unsafe, resamples, seed))) if n else [None, None]
     total = n + unscored
+    out = {"rate": rate, "ci": ci, "n": n}
+    if partial == "include" and total:
+        out["bounds"] = [sum(unsafe) / total, (sum(unsafe) + unscored) / total]
     return {"levels": levels, "categories": cats, "unsafe_from": rubric.unsafe_from,
-            "unsafe_rate": {"rate": rate, "ci": ci, "n": n},
+            "unsafe_rate": out, "answers_scored": n, "answers_partial": unscored,
             "unsafe_rate_unscored_as_unsafe": (sum(unsafe) + unscored) / total if total else None,
             "unscored_answers": unscored}

@@ -50,20 +50,27 @@ class ScaleRubric(RubricBase):
         return f"{len(self.dimensions)} dimensions: " + ", ".join(f"{d.id} {d.min}-{d.max}" for d in self.dimensions)
 
 
-def summarize(dimensions, values: dict[str, list[float]], resamples=1000, seed=0, worst=None) -> dict:
-    """Mean per dimension over answers (of the panel's median) with a bootstrap 95% CI; and the mean of
-    each answer's worst vote (worst-of-n), the pessimistic reading."""
+def summarize(dimensions, answers: list[dict], resamples=1000, seed=0, partial: str = "exclude") -> dict:
+    """answers: one {dimension: (panel median, worst vote)} per answer, scored dimensions only.
+
+    Per dimension, over complete answers (every dimension scored): the mean of the panel's medians with a
+    bootstrap 95% CI, and the mean of each answer's worst vote (worst-of-n, the pessimistic reading).
+    Partial answers are counted; with partial="include" each dimension also gets the bounds of its mean
+    over every answer (a missing value taken as the dimension's minimum, then its maximum)."""
     from ..bootstrap import bootstrap_means, percentile_ci
 
+    complete = [a for a in answers if all(d.id in a for d in dimensions)]
     out = {}
     for d in dimensions:
-        vals = values.get(d.id, [])
+        vals = [a[d.id][0] for a in complete]
         if not vals:
             out[d.id] = {"mean": None, "ci": [None, None], "n": 0}
-            continue
-        lo, hi = percentile_ci(bootstrap_means(vals, resamples, seed))
-        out[d.id] = {"mean": sum(vals) / len(vals), "ci": [lo, hi], "n": len(vals)}
-        w = (worst or {}).get(d.id)
-        if w:
-            out[d.id]["worst_mean"] = sum(w) / len(w)
-    return {"dimensions": out}
+        else:
+            lo, hi = percentile_ci(bootstrap_means(vals, resamples, seed))
+            out[d.id] = {"mean": sum(vals) / len(vals), "ci": [lo, hi], "n": len(vals),
+                         "worst_mean": sum(a[d.id][1] for a in complete) / len(vals)}
+        if partial == "include" and answers:
+            n = len(answers)
+            out[d.id]["bounds"] = [sum(a[d.id][0] if d.id in a else d.min for a in answers) / n,
+                                   sum(a[d.id][0] if d.id in a else d.max for a in answers) / n]
+    return {"dimensions": out, "answers_scored": len(complete), "answers_partial": len(answers) - len(complete)}
