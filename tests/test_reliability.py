@@ -38,9 +38,17 @@ def test_twenty_percent_faults_complete_within_the_retry_cap(fake, cli, answers_
     fake.responder = counting
     args = grade_args(fake, answers_file, checklist_file, "--samples", "2", "--timeout", "1", "--max-retries", "4",
                       judges=("j1", "j2"))
-    code, out, err = cli(*args)
-    assert code == 0, err
+    code, out, err = cli(*args, "--json-summary", "s.json")
     rows = db_rows("t.db", "SELECT * FROM judgments")
+    status = db_rows("t.db", "SELECT status FROM runs")[0]["status"]
+    s = json.loads(open("s.json").read())
+    # the exit code, the stored status and the stored rows tell the same story
+    if any(r["status"] == "error" for r in rows):
+        assert code == 3 and status == "incomplete"
+    else:
+        assert status == "complete" and code == (0 if all(r["status"] == "scored" for r in rows) else 5), err
+    # every vote is accounted for: scored ones in the panel's units, the rest with a reason
+    assert s["coverage"]["units"] == 12 and s["coverage"]["scored"] + s["coverage"]["unscored"] + s["not_judged"] == 12
     assert len(rows) == 48  # one row per answer x criterion x judge x sample: no duplicates, none lost
     assert len({(r["answer_id"], r["unit_id"], r["judge"], r["sample"]) for r in rows}) == 48
     for r in rows:

@@ -61,7 +61,7 @@ def render(results, console, cal_id=None):
 def _coverage(c) -> str:
     if not c or not c.get("expected"):
         return "—"
-    return f"{c['scored']}/{c['expected']} ({c['share']:.0%})"
+    return f"{c['share']:.0%}" if c["scored"] == c["expected"] else f"{c['scored']}/{c['expected']} ({c['share']:.0%})"
 
 
 def write_csv(results, path):

@@ -35,7 +35,8 @@ def quickstart(
     store = Store(db)
     cfg = GradeConfig(input_path=str(sample), rubric="healthbench", judges=judges, format="healthbench")
     run, rubric, items, panel_judges, skipped = prepare(store, cfg)
-    run_id = report(console, store, cfg, run, rubric, items, panel_judges, skipped)
+    summary = report(console, store, cfg, run, rubric, items, panel_judges, skipped)
+    run_id = summary["run"]
     console.print("\n[bold]2. Calibrating[/bold] published judges against a human expert: MentalAlign-70k "
                   "(Badawi et al. 2025), 350,000 ratings; GPT-4o vs the expert, one mean per response source, "
                   "GPT-4o's own responses left out")
@@ -52,3 +53,6 @@ def quickstart(
     render(results, console)
     console.print(f"\nThe database is {db.resolve()}: open it with sqlite3 or Datasette, or run "
                   f"`medjudge show {run_id}`, `medjudge export {run_id} --judgments` and `medjudge calibrate --help`.")
+    from .grade import finish
+
+    finish(summary, cfg.min_coverage)  # a grading run that is not complete does not exit 0
