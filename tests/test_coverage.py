@@ -294,3 +294,16 @@ def test_local_generation_stops_at_its_deadline_and_frees_the_model():
     stop.set()  # the caller already gave up: the generation ends at its first token
     with pytest.raises(local.LocalTimeout, match="abandoned"):
         local.generate("gemma-3-270m", messages, {"max_tokens": 2000, "response_format": fmt}, stop=stop)
+
+
+def test_a_small_run_whose_judge_never_answers_fails_plainly(fake, cli, tmp_path):
+    from medjudge.fakellm import Fault
+
+    f = write(tmp_path / "one.jsonl", json.dumps({"id": "a", "prompt": "Rash?", "answer": "See a doctor."}) + "\n")
+    rubric = write(tmp_path / "one.yaml", ONE_CRITERION)
+    fake.responder = lambda r: Fault("500")
+    code, out, err = cli("grade", f, "--rubric", rubric, "--judge", fake.judge(), "--db", "t.db", "-q",
+                         "--max-retries", "1")
+    # 0.1: "incomplete" after its retries, like a run with a few failed calls; now the run failed
+    assert code == 4 and err.strip().startswith("error: judge openai/fake-judge failed its first 1 calls, none answered")
+    assert fake.count == 2  # one call, one retry

@@ -137,6 +137,11 @@ class Panel:
             for w in workers:
                 w.cancel()
 
+    def per_judge_tasks(self) -> int:
+        """About how many calls each judge has in this invocation (at least 1)."""
+        asked = 1 if self.cascade else len(self.judges)
+        return max(1, self.progress.total // max(1, asked))
+
     def call_params(self, sample: int) -> dict:
         params = dict(self.params)
         if self.seed is not None:
@@ -168,8 +173,10 @@ class Panel:
                     status, reason = "error", str(exc)
                     p.errors += 1
                     self.failed[task.judge.name] += 1
-                    if not self.answered[task.judge.name] and self.failed[task.judge.name] >= UNREACHABLE_AFTER:
-                        raise JudgeError(f"judge {task.judge.model} failed its first {UNREACHABLE_AFTER} calls, "
+                    # a small run whose every call to this judge failed ends as failed too, not "incomplete"
+                    limit = min(UNREACHABLE_AFTER, self.per_judge_tasks())
+                    if not self.answered[task.judge.name] and self.failed[task.judge.name] >= limit:
+                        raise JudgeError(f"judge {task.judge.model} failed its first {limit} calls, "
                                          f"none answered: {redact(reason)}") from None
                     break
                 except RequestRefused as exc:
