@@ -91,6 +91,8 @@ def check(cfg: GradeConfig, judges):
         raise MedjudgeError("--tie must be met or unmet")
     if cfg.samples < 1:
         raise MedjudgeError("--samples must be at least 1")
+    if cfg.limit is not None and cfg.limit < 1:
+        raise MedjudgeError(f"--limit must be at least 1, not {cfg.limit} (leave it out to grade every answer)")
     try:
         parse_quorum(cfg.quorum)
     except ValueError as exc:

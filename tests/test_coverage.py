@@ -307,3 +307,9 @@ def test_a_small_run_whose_judge_never_answers_fails_plainly(fake, cli, tmp_path
     # 0.1: "incomplete" after its retries, like a run with a few failed calls; now the run failed
     assert code == 4 and err.strip().startswith("error: judge openai/fake-judge failed its first 1 calls, none answered")
     assert fake.count == 2  # one call, one retry
+
+
+def test_limit_zero_is_refused_before_any_call(fake, cli, answers_file, checklist_file):
+    # 0.1 took --limit 0 as "no limit" and graded everything (with a paid judge, a surprise bill)
+    code, out, err = cli(*grade_args(fake, answers_file, checklist_file, "--limit", "0"))
+    assert code == 2 and "--limit must be at least 1" in err and fake.count == 0
