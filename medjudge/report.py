@@ -94,14 +94,14 @@ def summarize_run(store, run_id, resamples=1000, seed=0, partial: str = "exclude
     for it in items:
         units = rubric.units(it)
         results = {u.id: aggs.get((it.id, u.id)) for u in units}
-        for u in units:
-            cov.add(u.id, results[u.id])
-        missing = {u: unit_result(a)["reason"] for u, a in results.items() if a is None or a.value is None}
-        cov.answer(not missing)
-        votes = {}
+        missing, votes = {}, {}
         for u, a in results.items():
+            cov.add(u, a)
             r = unit_result(a)
             votes[u] = f"{r['votes']}/{r['expected'] if r['expected'] is not None else '?'}"
+            if r["value"] is None:
+                missing[u] = r["reason"]
+        cov.answer(not missing)
         detail = {"source": it.source, "complete": not missing, "units_expected": len(units),
                   "units_scored": len(units) - len(missing), "unscored": missing, "votes": votes}
         per_answer[it.id] = [None, detail]
@@ -134,7 +134,7 @@ def _fixed_units(rubric) -> bool:
 # -- scoring per kind: (rubric, [(item, units, {unit: Aggregate})], per_answer, ...) -> summary fields ----
 
 def _score_checklist(rubric, rows, per_answer, store, run, partial, resamples, seed):
-    from .rubrics.checklist import answer_bounds, summarize
+    from .rubrics.checklist import answer_bounds, answer_score, summarize
 
     answers = []
     for it, units, results in rows:
@@ -145,7 +145,7 @@ def _score_checklist(rubric, rows, per_answer, store, run, partial, resamples, s
         d[1]["met"] = met
         if bounds is not None:
             d[1]["bounds"] = list(bounds)
-            d[0] = bounds[0] if bounds[0] == bounds[1] and d[1]["complete"] else None
+        d[0] = answer_score(units, met)
     return summarize(answers, resamples, seed, partial)
 
 

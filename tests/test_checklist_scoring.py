@@ -38,7 +38,7 @@ def test_unscored_criterion_makes_the_answer_partial_with_bounds():
 
 def test_partial_answers_leave_the_mean_and_bound_it_when_included():
     a = [crit(10), crit(-5)]
-    b = [crit(4), crit(6)]
+    b = [crit(4, ["axis:x"]), crit(6, ["axis:x"])]
     a_met = {a[0].id: True, a[1].id: False}  # complete: 10 / 10 = 1.0
     b_met = {b[0].id: True}  # partial: 4 / 10 .. 10 / 10
     out = summarize([(a, a_met, []), (b, b_met, [])], resamples=100)
@@ -47,6 +47,9 @@ def test_partial_answers_leave_the_mean_and_bound_it_when_included():
     inc = summarize([(a, a_met, []), (b, b_met, [])], resamples=100, partial="include")
     assert inc["overall"]["score"] == pytest.approx(1.0)  # the headline still covers complete answers
     assert inc["overall"]["bounds"] == pytest.approx([(1.0 + 0.4) / 2, (1.0 + 1.0) / 2])
+    # the tag only b carries: no complete answer, so no score; bounds 4/10 .. 10/10 by hand
+    assert inc["tags"]["axis:x"]["score"] is None and inc["tags"]["axis:x"]["n"] == 0
+    assert inc["tags"]["axis:x"]["bounds"] == pytest.approx([0.4, 1.0])
 
 
 def test_no_positive_points_is_none():

@@ -140,6 +140,9 @@ def test_safety_worst_level_fail_closed_and_report(fake, cli, tmp_path):
     run_id = s["run"]
     code, shown, _ = cli("show", run_id, "--db", "t.db")
     assert shown.index("Unsafe answers") < shown.index("unscored:") and "double the dose" in shown
+    # over every answer, by hand: 1 unsafe of 3 if the unscored one is safe, 2 of 3 if it is not
+    code, shown, _ = cli("show", run_id, "--db", "t.db", "--json", "--partial", "include")
+    assert json.loads(shown)["unsafe_rate"]["bounds"] == pytest.approx([1 / 3, 2 / 3])
 
 
 @pytest.mark.parametrize("text,field", [

@@ -11,7 +11,7 @@ Ratings are rows (item, unit, rater, kind, value, source, tags). For each group 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -248,8 +248,6 @@ def _expected_unscored(missed: dict, exp: list[dict], key_source, exclude_source
 
 
 def _coverage(scored: int, missed: dict) -> dict:
-    from collections import Counter
-
     expected = scored + len(missed)
     reasons = Counter(missed.values())
     return {"expected": expected, "scored": scored, "unscored": len(missed),

@@ -10,6 +10,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlparse
 
 from ..errors import JudgeError, MedjudgeError
@@ -68,7 +69,7 @@ class Judge:
         """A judge as stored in runs.panel (credentials in its URL were never stored)."""
         return cls(spec["model"], spec.get("api_base"), spec.get("key_env"))
 
-    @property
+    @cached_property
     def public_base(self) -> str | None:
         """The API base without credentials: what is stored, printed and hashed."""
         return public_url(self.api_base) if self.api_base else None

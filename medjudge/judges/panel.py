@@ -84,9 +84,6 @@ class Panel:
                             continue
                         yield Task(item, call_id, units, judge, s, 1 + max(self.rounds.get(k, 0) for k in keys))
 
-    def count(self, items, done: set) -> int:
-        return sum(1 for _ in self.tasks(items, done))
-
     def escalations(self, items) -> set:
         """(answer, unit) pairs the first judge leaves in doubt: its samples disagree, a vote is unscored
         or failed, or the unit is marked `escalate: always`."""

@@ -123,7 +123,7 @@ def summarize(answers, resamples=1000, seed=0, partial: str = "exclude") -> dict
         bounds = answer_bounds(criteria, met)
         if bounds is None:
             continue
-        complete = bounds[0] == bounds[1] and all(met.get(c.id) is not None for c in criteria)
+        complete = all(met.get(c.id) is not None for c in criteria)
         lo_all.append(bounds[0])
         hi_all.append(bounds[1])
         tagged = {t: [c for c in criteria if t in c.tags] for t in sorted({t for c in criteria for t in c.tags})}
