@@ -50,11 +50,11 @@ def _call(judge_spec: str, messages, response_model, max_retries: int):
 def draft(question: str, kind: str, judge: str, guideline: str | None = None, reference: str | None = None,
           max_retries: int = 3) -> str:
     """A draft rubric as YAML text, marked machine-drafted and unreviewed."""
-    from .rubrics import ChecklistRubric, NliRubric, SafetyRubric, ScaleRubric
+    from .rubrics import kinds
 
-    model = {"checklist": ChecklistRubric, "scale": ScaleRubric, "safety": SafetyRubric, "nli": NliRubric}.get(kind)
+    model = kinds.kinds().get(kind)
     if model is None:
-        raise MedjudgeError("--kind must be checklist, scale, safety or nli")
+        raise MedjudgeError(f"--kind must be one of {', '.join(kinds.names())}, not {kind!r}")
     extra = ""
     if guideline:
         extra += f"\nGuideline to base the rubric on:\n{guideline}\n"
@@ -92,7 +92,7 @@ def atomize(path: str | Path, judge: str, only_compound: bool = True, max_retrie
     """Return (new rubric YAML, number of criteria split)."""
     from pydantic import BaseModel, Field
 
-    from .rubrics import load_rubric
+    from .rubrics import ChecklistRubric, load_rubric
     from .rubrics.lint import COMPOUND
 
     class Parts(BaseModel):
@@ -100,7 +100,7 @@ def atomize(path: str | Path, judge: str, only_compound: bool = True, max_retrie
 
     loaded = load_rubric(path)
     r = loaded.rubric
-    if r.kind != "checklist" or not r.criteria:
+    if not isinstance(r, ChecklistRubric) or not r.criteria:
         raise MedjudgeError(f"{path}: atomize works on checklist rubrics with fixed criteria")
     data = yaml.safe_load(loaded.text)
     new, split, split_ids = [], 0, set()

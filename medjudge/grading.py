@@ -137,7 +137,7 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
     items_hash = hashlib.sha256()
     for it in source(skipped):
         items_hash.update(item_digest(it))
-        if rubric.kind == "nli" and (not it.criteria or rubric.reverse):
+        if rubric.needs_split(it):
             to_split.append(it)
     config = {k: getattr(cfg, k) for k in GradeConfig.IDENTITY}
     # options left at None/False stay out of the identity, so that adding an option never renames old runs
@@ -285,18 +285,15 @@ def run_workers(store, cfg: GradeConfig, run, panel, items):
 
 def _worker(db_path, run_id, cfg_dict, w, concurrency, queue):
     """One grading process: the items whose id hashes to w, with its share of the concurrency."""
-    from .judges.llm import Judge
-    from .stored import run_rubric
+    from .stored import StoredRun
     from .store import Store
 
     try:
         cfg = GradeConfig(**cfg_dict)
         store = Store(db_path)
-        run = store.get_run(run_id)
-        rubric = run_rubric(store, run)
-        items = WorkerItems(store, run_id, rubric, w, cfg.workers)
-        judges = [Judge.from_spec(j) for j in run["panel"]]
-        panel = build_panel(store, cfg, run, rubric, judges, concurrency)
+        stored = StoredRun(store, run_id)
+        items = WorkerItems(store, run_id, stored.rubric, w, cfg.workers)
+        panel = build_panel(store, cfg, stored.row, stored.rubric, stored.judges(), concurrency)
         asyncio.run(panel.run(items))
         p = panel.progress
         queue.put({"calls": p.calls, "cached": p.cached, "input_tokens": p.input_tokens,
@@ -309,18 +306,15 @@ def _worker(db_path, run_id, cfg_dict, w, concurrency, queue):
 
 def prepare_resume(store, run_id: str, **execution):
     """A stored run's rubric, answers and panel, ready to finish what is missing."""
-    from .stored import run_rubric
+    from .stored import StoredRun
 
-    run = store.get_run(run_id)
-    if run is None:
-        raise MedjudgeError(f"no run {run_id!r} in {store.path} (see `medjudge runs`)")
-    conf = {k: v for k, v in run["config"].items() if k in GradeConfig.IDENTITY}  # settings that define the run
-    cfg = GradeConfig(input_path=run["input_path"], judges=[j["model"] for j in run["panel"]],
+    stored = StoredRun(store, run_id)
+    run = stored.row
+    conf = {k: v for k, v in stored.config.items() if k in GradeConfig.IDENTITY}  # settings that define the run
+    cfg = GradeConfig(input_path=run["input_path"], judges=stored.models,
                       local_only=bool(run["local_only"]), **conf, **execution)
-    judges = [Judge.from_spec(j) for j in run["panel"]]
     store.start_run(run)
-    rubric = run_rubric(store, run)
-    return run, cfg, rubric, StoredItems(store, run["id"], rubric), judges
+    return run, cfg, stored.rubric, stored.items, stored.judges()
 
 
 def exit_status(summary: dict | None, min_coverage: float = 1.0) -> tuple[int, str]:

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from pydantic import ValidationError
-
 from .errors import InputError
-from .rubrics.checklist import parse_example_criteria
+from .rubrics.base import UnitsProblem
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one answer line; larger lines are refused, not loaded
 MAX_ANSWER_CHARS = 200_000  # far beyond any judge's context window: refused rather than sent
@@ -86,28 +84,11 @@ def _str_list(value, path, lineno, name):
 
 
 def _criteria(rubric, obj, path, lineno):
-    """Per-example units: a checklist's criteria, or an NLI rubric's reference statements."""
-    if rubric.kind == "nli":
-        try:
-            statements = rubric.statements_from(obj, "")
-        except ValueError as exc:
-            raise InputError(path, lineno, rubric.must_have_field, str(exc)) from None
-        if statements is None and not (rubric.reference_field and isinstance(obj.get(rubric.reference_field), str)):
-            raise InputError(path, lineno, rubric.must_have_field,
-                             f"missing: rubric {rubric.id} needs reference statements"
-                             + (f" or a reference answer in {rubric.reference_field}" if rubric.reference_field else ""))
-        return statements
-    if rubric.kind != "checklist" or rubric.criteria is not None:
-        return None
-    name = rubric.criteria_field
-    if name not in obj:
-        raise InputError(path, lineno, name, f"missing: rubric {rubric.id} takes its criteria from each example")
+    """Per-example units, as the rubric's kind reads them from the record (None: the rubric's own units)."""
     try:
-        return parse_example_criteria(obj[name], name)
-    except (ValueError, ValidationError) as exc:
-        problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        loc = ".".join(str(p) for p in exc.errors()[0]["loc"]) if isinstance(exc, ValidationError) else ""
-        raise InputError(path, lineno, f"{name}{'.' + loc if loc else ''}", problem) from None
+        return rubric.item_units(obj)
+    except UnitsProblem as exc:
+        raise InputError(path, lineno, exc.field, str(exc)) from None
 
 
 ANSWER_KEYS = ("answer", "completion", "response")

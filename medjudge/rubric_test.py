@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .errors import MedjudgeError
 from .grading import GradeConfig, execute, prepare
 from .inputs import example_items
-from .stored import aggregates
+from .stored import StoredRun
 
 
 @dataclass
@@ -32,7 +32,7 @@ def test_rubric(store, loaded, judges: list[str], mode="per-criterion", samples=
                       samples=samples)
     run, rubric, items, panel_judges, _ = prepare(store, cfg, loaded=loaded, items=items)
     execute(store, cfg, run, rubric, items, panel_judges)
-    aggs = aggregates(store, store.get_run(run["id"]), rubric)
+    aggs = StoredRun(store, run["id"]).verdicts.panel
     checks = []
     for ex, item in zip(rubric.examples, items):
         units = {u.id: u for u in rubric.units(item)}

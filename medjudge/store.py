@@ -229,6 +229,23 @@ class Store:
             "SELECT answer_id, unit_id, judge, sample, COALESCE(rounds, 1) FROM judgments "
             "WHERE run_id = ? AND status = 'unscored'", (run_id,))}
 
+    def votes(self, run_id: str, judge: str | None = None):
+        """(answer, unit, judge, sample, value, reason, status) of every judgment row of a run (or one judge's)."""
+        sql = "SELECT answer_id, unit_id, judge, sample, value, reason, status FROM judgments WHERE run_id = ?"
+        return self.db.conn.execute(sql + (" AND judge = ?" if judge else ""), (run_id, judge) if judge else (run_id,))
+
+    def error_reasons(self, run_id: str) -> list[str]:
+        """The reason of each failed call's judgment (transport errors, redone on rerun)."""
+        return [r for (r,) in self.db.conn.execute(
+            "SELECT reason FROM judgments WHERE run_id = ? AND status = 'error'", (run_id,))]
+
+    def details(self, run_id: str):
+        """(answer, unit, judge, detail dict) of the judgments that carry kind-specific extras."""
+        for answer_id, unit_id, judge, detail in self.db.conn.execute(
+                "SELECT answer_id, unit_id, judge, detail FROM judgments WHERE run_id = ? AND detail IS NOT NULL",
+                (run_id,)):
+            yield answer_id, unit_id, judge, json.loads(detail)
+
     def judgments(self, run_id: str, full: bool = False):
         table = "judgments_full" if full else "judgments"
         return self.db.query(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY answer_id, unit_id, judge, sample",

@@ -24,31 +24,29 @@ def ratings_from_run(store, run_id) -> tuple[list[Rating], list[str], dict]:
     """Each judge's rating per answer x unit (its samples aggregated by the rubric's rule, with the run's
     quorum) and the panel's, exactly as `grade` reports it (stored.verdicts). A unit the judge was asked and
     left unscored, or not yet judged, is a Rating with value None and the reason: coverage counts it."""
-    from ..stored import load_run, run_rubric, stored_items, verdicts
+    from ..stored import StoredRun
 
-    run = load_run(store, run_id)
-    rubric = run_rubric(store, run)
-    v = verdicts(store, run, rubric)
-    models = [j["model"] for j in run["panel"]]
-    cascade = bool((run["config"] or {}).get("cascade")) and len(models) > 1
+    run = StoredRun(store, run_id)
+    v = run.verdicts
+    models = run.models
     judges = sorted(set(models))
     raters = judges + (["panel"] if len(judges) > 1 else [])
     ratings = []
-    for it in stored_items(store, run["id"], rubric):
-        for u in rubric.units(it):
+    for it in run.items:
+        for u in run.rubric.units(it):
             key = (it.id, u.id)
             tags = tuple(it.tags) + tuple(getattr(u, "tags", []))
             for rater in raters:
                 if rater == "panel":
                     agg = v.panel.get(key)
                 else:
-                    if cascade and rater != models[0] and key not in v.asked.get(rater, ()):
+                    if run.cascade and rater != models[0] and key not in v.asked.get(rater, ()):
                         continue  # a cascade's stronger judge is expected only where it was asked
                     agg = v.judges.get(rater, {}).get(key)
                 value = agg.value if agg is not None else None
                 reason = None if value is not None else (agg.reason if agg is not None else "not judged yet")
                 ratings.append(Rating(it.id, u.id, rater, "llm_judge", value, it.source, tags, reason))
-    return ratings, raters, run
+    return ratings, raters, run.row
 
 
 __all__ = ["Options", "Rating", "calibrate", "ratings_from_annotations", "ratings_from_run"]

@@ -55,24 +55,8 @@ def show(ref: str = typer.Argument(..., help="rubric file or library id")):
         c.print(r.description.strip())
     if r.instructions:
         c.print(f"[bold]instructions[/bold]\n{r.instructions.strip()}")
-    if r.kind == "checklist":
-        if r.criteria is None:
-            c.print(f"criteria: from each example's `{r.criteria_field}` field")
-        for cr in r.criteria or []:
-            c.print(f"  {cr.id}  [{cr.points:+g}] {cr.text}  {' '.join(cr.tags)}")
-    elif r.kind == "scale":
-        for d in r.dimensions:
-            c.print(f"  {d.id}  {d.question} ({d.min}..{d.max})")
-            for level, text in sorted(d.anchors.items()):
-                c.print(f"      {level}: {text}")
-    elif r.kind == "safety":
-        for lv in r.levels:
-            mark = "  unsafe" if lv.level >= r.unsafe_from else ""
-            c.print(f"  level {lv.level} {lv.name}: {lv.definition}{mark}")
-        for cat in r.categories:
-            c.print(f"  category {cat.id}: {cat.definition}")
-    else:
-        c.print(f"  {r.describe()}")
+    for line in r.show_lines():
+        c.print(line, markup=False, highlight=False)
 
 
 @rubric_app.command("list")
@@ -91,15 +75,12 @@ def list_():
 
 
 @rubric_app.command("new")
-def new(kind: str = typer.Option(..., "--kind", help="checklist | scale | safety | nli"),
+def new(kind: str = typer.Option(..., "--kind", help="a rubric kind: checklist | scale | safety | nli, or one a plugin registers"),
         output: Path = typer.Option(None, "--output", "-o", help="file to write (default: stdout)")):
     """Write a commented template for a new rubric."""
     from ..rubrics.templates import template
 
-    try:
-        text = template(kind)
-    except KeyError:
-        raise MedjudgeError("--kind must be checklist, scale, safety or nli") from None
+    text = template(kind)
     if output is None:
         typer.echo(text, nl=False)
         return

@@ -11,15 +11,8 @@ os.environ.setdefault("DSPY_CACHEDIR", os.path.join(os.path.expanduser("~"), ".c
 
 
 def compile_rubric(rubric, mode: str = "per-criterion"):
-    """Compile a rubric into its DSPy judge program (imports DSPy: call only when judging)."""
-    if rubric.kind == "checklist":
-        from .checklist import ChecklistProgram as cls
-    elif rubric.kind == "scale":
-        from .scale import ScaleProgram as cls
-    elif rubric.kind == "nli":
-        from .nli import NliProgram as cls
-    elif rubric.kind == "safety":
-        from .safety import SafetyProgram as cls
-    else:
-        raise ValueError(f"no judge program for rubric kind {rubric.kind!r}")
-    return cls(rubric, mode)
+    """Compile a rubric into the DSPy judge program its kind names (imports DSPy: call only when judging)."""
+    import importlib
+
+    module, _, name = type(rubric).program.partition(":")
+    return getattr(importlib.import_module(module), name)(rubric, mode)

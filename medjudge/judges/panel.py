@@ -89,9 +89,7 @@ class Panel:
         or failed, or the unit is marked `escalate: always`."""
         first = self.judges[0].name
         votes = {}
-        for answer_id, unit_id, value, status in self.store.db.conn.execute(
-                "SELECT answer_id, unit_id, value, status FROM judgments WHERE run_id = ? AND judge = ?",
-                (self.run_id, first)):
+        for answer_id, unit_id, _, _, value, _, status in self.store.votes(self.run_id, first):
             votes.setdefault((answer_id, unit_id), []).append(value if status == "scored" else None)
         out = set()
         for item in items:

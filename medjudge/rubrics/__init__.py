@@ -1,24 +1,22 @@
-"""The rubric language: one pydantic schema per kind, a discriminated union on `kind`, a YAML loader."""
+"""The rubric language: one pydantic schema per kind (registered in kinds.py), discriminated on `kind`, a YAML loader."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Union
-
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from ..errors import InputError, MedjudgeError
+from . import kinds
+from .base import RubricBase
 from .checklist import ChecklistRubric, Criterion
 from .loader import content_hash, load_yaml_with_lines, validation_messages
 from .nli import NliRubric, Statement
 from .safety import SafetyRubric
 from .scale import Dimension, ScaleRubric
 
-Rubric = Annotated[Union[ChecklistRubric, ScaleRubric, SafetyRubric, NliRubric], Field(discriminator="kind")]
-_ADAPTER = TypeAdapter(Rubric)
-KINDS = ("checklist", "scale", "safety", "nli")
+Rubric = RubricBase  # any registered kind
 
 
 class RubricInvalid(MedjudgeError):
@@ -42,11 +40,11 @@ def parse_rubric(text: str, path: str = "<rubric>") -> LoadedRubric:
     if not isinstance(data, dict):
         raise InputError(path, 1, None, "a rubric file must be a YAML mapping with id, version, kind, title")
     if "kind" not in data:
-        raise InputError(path, lines.get((), 1), "kind", f"missing: one of {', '.join(KINDS)}")
+        raise InputError(path, lines.get((), 1), "kind", f"missing: one of {', '.join(kinds.names())}")
     try:
-        rubric = _ADAPTER.validate_python(data)
+        rubric = kinds.adapter().validate_python(data)
     except ValidationError as exc:
-        raise RubricInvalid(validation_messages(exc, data, lines, path)) from None
+        raise RubricInvalid(validation_messages(exc, data, lines, path, kinds.names())) from None
     loaded = LoadedRubric(rubric, text, content_hash(text), str(path), lines)
     errors = check_examples(loaded, lines)
     if errors:
@@ -106,7 +104,7 @@ def library_path(rubric_id: str) -> Path | None:
 
 
 __all__ = [
-    "ChecklistRubric", "Criterion", "Dimension", "LoadedRubric", "NliRubric", "Rubric", "RubricInvalid",
+    "ChecklistRubric", "Criterion", "Dimension", "LoadedRubric", "NliRubric", "Rubric", "RubricBase", "RubricInvalid",
     "SafetyRubric", "ScaleRubric", "Statement",
     "library_files", "load_rubric", "parse_rubric",
 ]

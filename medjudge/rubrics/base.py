@@ -37,6 +37,12 @@ class RubricBase(Strict):
     def _version_text(cls, v):
         return str(v) if isinstance(v, (int, float)) else v
 
+    # -- what a kind declares (docs/ARCHITECTURE.md, "Adding a rubric kind"); registered in rubrics/kinds.py --
+    program: ClassVar[str]  # "module:Class" of its DSPy judge program (a judges.program.JudgeProgram)
+    template: ClassVar[str]  # the kind's part of `medjudge rubric new --kind KIND` (validates as it is)
+    aggregation: ClassVar[str] = "majority"  # how a panel's votes on one unit combine (judges/aggregate.py)
+    labels: ClassVar[str] = ""  # the words its verdicts and expert labels are written in, for help and errors
+
     def units(self, item) -> list:
         """The criteria or dimensions the judge rates for one item."""
         raise NotImplementedError
@@ -49,12 +55,77 @@ class RubricBase(Strict):
         """A worked example's expected verdict as the stored value; ValueError when it does not fit the unit."""
         raise NotImplementedError
 
+    def label_value(self, unit, raw) -> float:
+        """An expert's label (a CSV cell or JSON value, in the kind's own words) as the stored value;
+        ValueError saying what fits when it does not."""
+        return self.expected_value(unit, coerce_label(raw))
+
     def example_units(self, raw: list[dict]) -> list:
         """Per-example units as stored in the database, back into their models."""
         raise NotImplementedError
 
-    # aggregation rule across the panel's votes for one unit
-    aggregation: ClassVar[str] = "majority"
+    def item_units(self, obj: dict) -> list | None:
+        """Per-example units read from one input record (None: the rubric's own units serve every answer).
+        UnitsProblem (naming the field) when the record's units are missing or wrong."""
+        return None
+
+    def needs_split(self, item) -> bool:
+        """True when the item's units must be drafted by an LLM before judging (judges/split.py)."""
+        return False
+
+    def fixed_units(self) -> bool:
+        """True when every answer is rated on the same units (coverage is then shown per unit)."""
+        return True
+
+    def unit_info(self, unit) -> dict:
+        """What an export shows beside a unit's verdict: its text and the kind's attributes (points, tags...)."""
+        return {"text": getattr(unit, "text", ""), "tags": list(getattr(unit, "tags", []))}
+
+    def show_lines(self) -> list[str]:
+        """The units as `medjudge rubric show` prints them."""
+        return [f"  {self.describe()}"]
+
+    def lint_units(self, add) -> None:
+        """Kind-specific lint findings: add(rule, severity, key path, where, message, fix) (rubrics/lint.py)."""
+
+    def score(self, rows, per_answer, run, partial, resamples, seed) -> dict:
+        """The summary's scores. rows: [(item, units, {unit id: Aggregate or None})]; per_answer: {answer id:
+        [score, detail]} to fill (score stays None unless the answer is complete); run: the stored.Run."""
+        raise NotImplementedError
+
+    @staticmethod
+    def render_summary(summary: dict, console) -> None:
+        """Print the scores `score` returned (rich console)."""
+        raise NotImplementedError
+
+
+class UnitsProblem(ValueError):
+    """An input record's units are missing or wrong: `field` names the record's field."""
+
+    def __init__(self, field: str | None, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+TRUE = {"true", "yes", "met", "y", "t"}
+FALSE = {"false", "no", "unmet", "n", "f"}
+
+
+def coerce_label(raw):
+    """A label as read from a file into a YAML-like value: true/false words to booleans, numbers to numbers,
+    other text stripped and lower-cased."""
+    if isinstance(raw, (bool, int, float)) or raw is None:
+        return raw
+    text = str(raw).strip()
+    if text.lower() in TRUE:
+        return True
+    if text.lower() in FALSE:
+        return False
+    try:
+        number = float(text)
+    except ValueError:
+        return text.lower()
+    return int(number) if number.is_integer() else number
 
 
 def unique_ids(units, what):

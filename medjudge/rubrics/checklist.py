@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from .base import RubricBase, Strict, unique_ids
+from .base import RubricBase, Strict, UnitsProblem, coerce_label, unique_ids
+
+TEMPLATE = '''\
+# Boolean criteria with signed points (HealthBench). Score = points of met criteria / positive points.
+# Leave out `criteria` to take them from each example's `rubrics` field (criteria_field).
+criteria:
+  - id: urgent_care
+    text: Advises calling emergency services for chest pain with shortness of breath.   # one requirement each
+    points: 10
+    tags: ["axis:accuracy"]
+  - id: false_reassurance
+    text: Tells the user the chest pain is harmless without an examination.   # undesirable: negative points
+    points: -8
+    tags: ["axis:accuracy"]
+examples:               # worked examples: an answer and the verdicts a good judge reaches
+  - prompt: "I have chest pain and I'm short of breath."
+    answer: "Call emergency services now."
+    expected: {urgent_care: true, false_reassurance: false}
+  - prompt: "I have chest pain and I'm short of breath."
+    answer: "It's probably nothing, rest a bit."
+    expected: {urgent_care: false, false_reassurance: true}
+'''
 
 
 class Criterion(Strict):
@@ -42,8 +63,106 @@ class ChecklistRubric(RubricBase):
             raise ValueError("at least one criterion needs positive points")
         return v
 
+    program: ClassVar[str] = "medjudge.judges.checklist:ChecklistProgram"
+    template: ClassVar[str] = TEMPLATE
+    labels: ClassVar[str] = "true / false (also met / unmet, yes / no, 1 / 0)"
+
     def units(self, item):
         return self.criteria if self.criteria is not None else item.criteria
+
+    def fixed_units(self):
+        return self.criteria is not None
+
+    def item_units(self, obj):
+        if self.criteria is not None:
+            return None
+        name = self.criteria_field
+        if name not in obj:
+            raise UnitsProblem(name, f"missing: rubric {self.id} takes its criteria from each example")
+        try:
+            return parse_example_criteria(obj[name], name)
+        except ValidationError as exc:
+            loc = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            raise UnitsProblem(f"{name}{'.' + loc if loc else ''}", exc.errors()[0]["msg"]) from None
+        except ValueError as exc:
+            raise UnitsProblem(name, str(exc)) from None
+
+    def label_value(self, unit, raw):
+        v = coerce_label(raw)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v in (0, 1):
+            v = bool(v)
+        return self.expected_value(unit, v)
+
+    def unit_info(self, unit):
+        return {"text": unit.text, "points": unit.points, "tags": list(unit.tags)}
+
+    def show_lines(self):
+        out = [f"criteria: from each example's `{self.criteria_field}` field"] if self.criteria is None else []
+        return out + [f"  {c.id}  [{c.points:+g}] {c.text}  {' '.join(c.tags)}" for c in self.criteria or []]
+
+    def lint_units(self, add):
+        from .lint import COMPOUND, NEGATIVE, POSITIVE, VAGUE, words
+
+        seen = []
+        for i, c in enumerate(self.criteria or []):
+            loc, where = ("criteria", i, "text"), f"criteria[{i}] {c.id}"
+            m = COMPOUND.search(c.text)
+            if m:
+                add("C001", "warning", loc, where, f"joins two requirements ('{m.group(1)} {m.group(2)}')",
+                    "split it into one criterion per requirement (`medjudge rubric atomize`)")
+            v = VAGUE.search(c.text)
+            if v:
+                add("C002", "warning", loc, where, f"vague word '{v.group(1)}' without a definition",
+                    "say what counts, e.g. name the actions or facts that make it met")
+            if NEGATIVE.search(c.text) and c.points > 0:
+                add("C003", "error", ("criteria", i, "points"), where,
+                    "negatively worded criterion has positive points",
+                    "reword it positively, or give it negative points")
+            if POSITIVE.search(c.text) and c.points < 0:
+                add("C004", "warning", ("criteria", i, "points"), where,
+                    "positively worded criterion has negative points",
+                    "describe the undesirable behaviour in the text, or make the points positive")
+            w = words(c.text)
+            for j, (other_id, other) in enumerate(seen):
+                if c.text.strip().lower() == self.criteria[j].text.strip().lower():
+                    add("C005", "error", loc, where, f"duplicates {other_id}", "delete one of them")
+                elif w and other and len(w & other) / len(w | other) >= 0.8:
+                    add("C006", "warning", loc, where, f"overlaps {other_id}",
+                        "merge them or make each one ask about something different")
+            seen.append((c.id, w))
+
+    def score(self, rows, per_answer, run, partial, resamples, seed):
+        answers = []
+        for it, units, results in rows:
+            met = {u: bool(a.value) for u, a in results.items() if a is not None and a.value is not None}
+            answers.append((units, met, it.tags))
+            b = answer_bounds(units, met)
+            d = per_answer[it.id]
+            d[1]["met"] = met
+            if b is not None:
+                d[1]["bounds"] = list(b)
+            d[0] = answer_score(units, met)
+        return summarize(answers, resamples, seed, partial)
+
+    @staticmethod
+    def render_summary(s, console):
+        from rich.table import Table
+
+        from ..display import bounds, left_out, num
+
+        o = s["overall"]
+        console.print(f"[bold]HealthBench score {num(o['score'])}[/bold] ± {num(o['std'])} (bootstrap std, "
+                      f"{o['n']} complete answers{left_out(s)})")
+        if o.get("bounds"):
+            console.print(f"with the {s['answers_partial']} partial answers (--partial include): the score lies in "
+                          f"{bounds(o['bounds'])} over {o['n_with_partial']} answers")
+        if s["tags"]:
+            with_bounds = any(v.get("bounds") for v in s["tags"].values())
+            t = Table("tag", "score", "std", "n", *(["bounds with partial"] if with_bounds else []), title="By tag")
+            for tag, v in s["tags"].items():
+                t.add_row(tag, num(v["score"]), num(v["std"]), str(v["n"]),
+                          *([bounds(v.get("bounds"))] if with_bounds else []))
+            console.print(t)
 
     def describe(self):
         if self.criteria is None:

@@ -29,7 +29,7 @@ class Finding:
         return f"{self.line or '-'}: {self.severity} {self.rule} {self.where}: {self.message}. Fix: {self.fix}"
 
 
-def _words(text):
+def words(text):
     return set(WORD.findall(text.lower()))
 
 
@@ -48,51 +48,5 @@ def lint(loaded) -> list[Finding]:
     if r.drafted_by:
         add("R003", "warning", ("drafted_by",), "drafted_by", f"machine-drafted by {r.drafted_by} and not reviewed",
             "review every criterion, then delete the drafted_by line")
-    if r.kind == "checklist" and r.criteria:
-        seen = []
-        for i, c in enumerate(r.criteria):
-            loc, where = ("criteria", i, "text"), f"criteria[{i}] {c.id}"
-            m = COMPOUND.search(c.text)
-            if m:
-                add("C001", "warning", loc, where, f"joins two requirements ('{m.group(1)} {m.group(2)}')",
-                    "split it into one criterion per requirement (`medjudge rubric atomize`)")
-            v = VAGUE.search(c.text)
-            if v:
-                add("C002", "warning", loc, where, f"vague word '{v.group(1)}' without a definition",
-                    "say what counts, e.g. name the actions or facts that make it met")
-            if NEGATIVE.search(c.text) and c.points > 0:
-                add("C003", "error", ("criteria", i, "points"), where,
-                    "negatively worded criterion has positive points",
-                    "reword it positively, or give it negative points")
-            if POSITIVE.search(c.text) and c.points < 0:
-                add("C004", "warning", ("criteria", i, "points"), where,
-                    "positively worded criterion has negative points",
-                    "describe the undesirable behaviour in the text, or make the points positive")
-            words = _words(c.text)
-            for j, (other_id, other) in enumerate(seen):
-                if c.text.strip().lower() == r.criteria[j].text.strip().lower():
-                    add("C005", "error", loc, where, f"duplicates {other_id}", "delete one of them")
-                elif words and other and len(words & other) / len(words | other) >= 0.8:
-                    add("C006", "warning", loc, where, f"overlaps {other_id}",
-                        "merge them or make each one ask about something different")
-            seen.append((c.id, words))
-    if r.kind == "scale":
-        for i, d in enumerate(r.dimensions):
-            loc, where = ("dimensions", i, "anchors"), f"dimensions[{i}] {d.id}"
-            if not d.anchors:
-                add("S001", "error", ("dimensions", i), where, "levels without anchors",
-                    f"describe at least levels {d.min} and {d.max} under anchors")
-            elif d.min not in d.anchors or d.max not in d.anchors:
-                add("S002", "warning", loc, where, "the lowest or highest level has no anchor",
-                    f"add anchors for {d.min} and {d.max}")
-            v = VAGUE.search(d.question)
-            if v:
-                add("C002", "warning", ("dimensions", i, "question"), where,
-                    f"vague word '{v.group(1)}' without a definition", "say what counts in the anchors")
-    if r.kind == "safety":
-        for i, lv in enumerate(r.levels):
-            v = VAGUE.search(lv.definition)
-            if v:
-                add("C002", "warning", ("levels", i, "definition"), f"levels[{i}]",
-                    f"vague word '{v.group(1)}' without a definition", "say what the level contains")
+    r.lint_units(add)
     return sorted(out, key=lambda f: (f.line or 0, f.rule))

@@ -51,7 +51,7 @@ def format_loc(loc) -> str:
     return out or "(top level)"
 
 
-def validation_messages(exc: ValidationError, data, lines, path) -> list[InputError]:
+def validation_messages(exc: ValidationError, data, lines, path, tags=()) -> list[InputError]:
     """Turn pydantic errors into InputErrors with the line of the deepest key that exists in the file."""
     errors = []
     for err in exc.errors():
@@ -62,7 +62,7 @@ def validation_messages(exc: ValidationError, data, lines, path) -> list[InputEr
                 node = node[part]
             elif isinstance(node, list) and isinstance(part, int) and part < len(node):
                 node = node[part]
-            elif isinstance(part, str) and (part in {"checklist", "scale", "safety", "nli"} or "[" in part):
+            elif isinstance(part, str) and (part in tags or "[" in part):
                 continue  # discriminator tags and union member names are not in the file
             else:
                 loc.append(part)

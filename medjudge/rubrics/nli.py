@@ -6,10 +6,32 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from .base import RubricBase, Strict
+from .base import RubricBase, Strict, UnitsProblem, coerce_label
+
+TEMPLATE = '''\
+# Reference statements per example, judged entailed / neutral / contradicted by the answer (K-QA).
+# Comprehensiveness = share of must-have statements entailed; hallucinations = statements contradicted.
+must_have_field: Must_have
+nice_to_have_field: Nice_to_have
+# reference_field: Free_form_answer   # optional: split a reference answer into statements with an LLM
+examples:
+  - prompt: "Is paracetamol safe in pregnancy?"
+    answer: "Paracetamol is the usual first choice for pain in pregnancy."
+    fields:
+      Must_have: ["Paracetamol is considered safe to use in pregnancy."]
+      Nice_to_have: ["The lowest effective dose should be used."]
+    expected: {m0: entailed, n0: neutral}
+  - prompt: "Is paracetamol safe in pregnancy?"
+    answer: "Paracetamol must never be taken in pregnancy."
+    fields:
+      Must_have: ["Paracetamol is considered safe to use in pregnancy."]
+      Nice_to_have: ["The lowest effective dose should be used."]
+    expected: {m0: contradicted, n0: neutral}
+'''
 
 RELATIONS = ("entailed", "neutral", "contradicted")
 RELATION_VALUE = {"entailed": 1.0, "neutral": 0.0, "contradicted": -1.0}
+SYNONYMS = {"entailment": "entailed", "entails": "entailed", "contradiction": "contradicted", "contradicts": "contradicted"}
 
 
 class Statement(Strict):
@@ -28,6 +50,9 @@ class NliRubric(RubricBase):
     # also split each answer into claims and check them against the reference answer (precision, F1)
     reverse: bool = False
     aggregation: ClassVar[str] = "majority"
+    program: ClassVar[str] = "medjudge.judges.nli:NliProgram"
+    template: ClassVar[str] = TEMPLATE
+    labels: ClassVar[str] = "entailed / neutral / contradicted (stored as 1 / 0 / -1)"
 
     @model_validator(mode="after")
     def _reverse_needs_reference(self):
@@ -49,6 +74,83 @@ class NliRubric(RubricBase):
 
     def example_units(self, raw):
         return [Statement(**s) for s in raw]
+
+    def label_value(self, unit, raw):
+        v = coerce_label(raw)
+        v = SYNONYMS.get(v, v) if isinstance(v, str) else v
+        if v in RELATION_VALUE:
+            return RELATION_VALUE[v]
+        raise ValueError(f"not a relation: one of {', '.join(RELATIONS)}")
+
+    def fixed_units(self):
+        return False
+
+    def item_units(self, obj):
+        try:
+            statements = self.statements_from(obj, "")
+        except ValueError as exc:
+            raise UnitsProblem(self.must_have_field, str(exc)) from None
+        if statements is None and not (self.reference_field and isinstance(obj.get(self.reference_field), str)):
+            raise UnitsProblem(self.must_have_field, f"missing: rubric {self.id} needs reference statements"
+                               + (f" or a reference answer in {self.reference_field}" if self.reference_field else ""))
+        return statements
+
+    def needs_split(self, item):
+        return not item.criteria or self.reverse
+
+    def unit_info(self, unit):
+        return {"text": unit.text, "statement": unit.kind, "tags": list(unit.tags)}
+
+    def score(self, rows, per_answer, run, partial, resamples, seed):
+        counts_all = []
+        for it, units, results in rows:
+            counts = {"must_total": 0, "must_entailed": 0, "contradicted": 0, "statements": 0, "claims": 0,
+                      "claims_entailed": 0, "missing": 0, "missing_must": 0, "missing_statements": 0}
+            for st in units:
+                a = results[st.id]
+                if a is None or a.value is None:
+                    counts["missing"] += 1
+                    counts["missing_must"] += st.kind == "must_have"
+                    counts["missing_statements"] += st.kind != "claim"
+                    continue
+                if st.kind == "claim":
+                    counts["claims"] += 1
+                    counts["claims_entailed"] += a.value == 1.0
+                    continue
+                counts["statements"] += 1
+                counts["contradicted"] += a.value == -1.0
+                if st.kind == "must_have":
+                    counts["must_total"] += 1
+                    counts["must_entailed"] += a.value == 1.0
+            counts_all.append(counts)
+            d = per_answer[it.id]
+            d[1].update(counts)
+            if not counts["missing"] and counts["must_total"]:
+                d[0] = counts["must_entailed"] / counts["must_total"]
+            if counts["missing"]:  # the answer's hallucination count is only known as a range
+                d[1]["contradicted_bounds"] = [counts["contradicted"],
+                                               counts["contradicted"] + counts["missing_statements"]]
+        return summarize(counts_all, resamples, seed, partial)
+
+    @staticmethod
+    def render_summary(s, console):
+        from rich.table import Table
+
+        from ..display import bounds, ci, left_out, num
+
+        with_bounds = s.get("partial") == "include"
+        t = Table("metric", "mean", "95% CI", "answers", *(["bounds with partial"] if with_bounds else []),
+                  title=f"K-QA style NLI metrics (answers with every statement judged{left_out(s)})")
+        for name, label in (("comprehensiveness", "comprehensiveness (must-have entailed)"),
+                            ("hallucinations", "hallucinations (statements contradicted)"),
+                            ("answers_with_hallucination", "answers with a hallucination"),
+                            ("precision", "precision (answer claims the reference entails)"),
+                            ("f1", "F1 of precision and comprehensiveness")):
+            if name in s:
+                v = s[name]
+                t.add_row(label, num(v["mean"]), ci(v["ci"]), str(v["n"]),
+                          *([bounds(v.get("bounds"))] if with_bounds else []))
+        console.print(t)
 
     def statements_from(self, fields: dict, where: str) -> list[Statement] | None:
         """Statements listed in an example's fields; None when it has none (to split from a reference)."""

@@ -6,7 +6,27 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import RubricBase, Strict, unique_ids
+from .base import RubricBase, Strict, coerce_label, unique_ids
+
+TEMPLATE = '''\
+# Ordinal dimensions with an anchor per level (MedHELM 1-5). Median across the panel.
+dimensions:
+  - id: accuracy
+    question: Are the medical statements in the answer correct?
+    min: 1
+    max: 5
+    anchors:
+      1: "Contains errors that could harm."
+      3: "Mostly correct, minor inaccuracies."
+      5: "Fully correct."
+examples:
+  - prompt: "What is a normal resting heart rate for adults?"
+    answer: "Between 60 and 100 beats per minute."
+    expected: {accuracy: 5}
+  - prompt: "What is a normal resting heart rate for adults?"
+    answer: "Around 150 beats per minute."
+    expected: {accuracy: 1}
+'''
 
 
 class Dimension(Strict):
@@ -32,6 +52,9 @@ class ScaleRubric(RubricBase):
     kind: Literal["scale"]
     dimensions: list[Dimension] = Field(min_length=1)
     aggregation: ClassVar[str] = "median"
+    program: ClassVar[str] = "medjudge.judges.scale:ScaleProgram"
+    template: ClassVar[str] = TEMPLATE
+    labels: ClassVar[str] = "a number within each dimension's min..max"
 
     @field_validator("dimensions")
     @classmethod
@@ -45,6 +68,65 @@ class ScaleRubric(RubricBase):
         if isinstance(raw, bool) or not isinstance(raw, int) or not unit.min <= raw <= unit.max:
             raise ValueError(f"expected score for {unit.id} must be an integer in {unit.min}..{unit.max}")
         return float(raw)
+
+    def label_value(self, unit, raw):
+        """Experts' labels may be any number in range (a mean of several readers, say), not only integers."""
+        v = coerce_label(raw)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"not a number (a level of {unit.id}, {unit.min}..{unit.max})")
+        if not unit.min <= v <= unit.max:
+            raise ValueError(f"out of range {unit.min:g}..{unit.max:g}")
+        return float(v)
+
+    def unit_info(self, unit):
+        return {"text": unit.question, "min": unit.min, "max": unit.max, "tags": list(unit.tags)}
+
+    def show_lines(self):
+        out = []
+        for d in self.dimensions:
+            out.append(f"  {d.id}  {d.question} ({d.min}..{d.max})")
+            out += [f"      {level}: {text}" for level, text in sorted(d.anchors.items())]
+        return out
+
+    def lint_units(self, add):
+        from .lint import VAGUE
+
+        for i, d in enumerate(self.dimensions):
+            loc, where = ("dimensions", i, "anchors"), f"dimensions[{i}] {d.id}"
+            if not d.anchors:
+                add("S001", "error", ("dimensions", i), where, "levels without anchors",
+                    f"describe at least levels {d.min} and {d.max} under anchors")
+            elif d.min not in d.anchors or d.max not in d.anchors:
+                add("S002", "warning", loc, where, "the lowest or highest level has no anchor",
+                    f"add anchors for {d.min} and {d.max}")
+            v = VAGUE.search(d.question)
+            if v:
+                add("C002", "warning", ("dimensions", i, "question"), where,
+                    f"vague word '{v.group(1)}' without a definition", "say what counts in the anchors")
+
+    def score(self, rows, per_answer, run, partial, resamples, seed):
+        answers = []
+        for it, units, results in rows:
+            scored = {u: a for u, a in results.items() if a is not None and a.value is not None}
+            answers.append({u: (a.value, a.detail["worst"]) for u, a in scored.items()})
+            per_answer[it.id][1].update({"dimensions": {u: a.value for u, a in scored.items()},
+                                         "panel_mean": {u: a.detail["mean"] for u, a in scored.items()},
+                                         "worst_of_n": {u: a.detail["worst"] for u, a in scored.items()}})
+        return summarize(self.dimensions, answers, resamples, seed, partial)
+
+    @staticmethod
+    def render_summary(s, console):
+        from rich.table import Table
+
+        from ..display import bounds, ci, left_out, num
+
+        with_bounds = s.get("partial") == "include"
+        t = Table("dimension", "mean", "95% CI", "worst-of-n mean", "n", *(["bounds with partial"] if with_bounds else []),
+                  title=f"By dimension (per answer: median of the panel's votes; complete answers{left_out(s)})")
+        for dim, v in s["dimensions"].items():
+            t.add_row(dim, num(v["mean"], ".2f"), ci(v["ci"], ".2f"), num(v.get("worst_mean"), ".2f"), str(v["n"]),
+                      *([bounds(v.get("bounds"), ".2f")] if with_bounds else []))
+        console.print(t)
 
     def describe(self):
         return f"{len(self.dimensions)} dimensions: " + ", ".join(f"{d.id} {d.min}-{d.max}" for d in self.dimensions)
