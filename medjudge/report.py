@@ -82,10 +82,45 @@ def inter_judge_agreement(run: StoredRun) -> dict | None:
 def summarize_run(store, run_id, resamples=1000, seed=0, partial: str = "exclude") -> dict:
     """A run's summary from the database alone. Scores follow docs/SCORING.md: an answer missing any
     verdict is partial; headline figures cover complete answers, and coverage says what was left out."""
+    return _summarize(StoredRun(store, run_id), resamples, seed, partial)[0]
+
+
+def run_summary(store, run_id, resamples=1000, seed=0, partial: str = "exclude") -> tuple[dict, list[dict]]:
+    """The summary (without per_answer) and one row per answer with its units' verdicts beside their text."""
+    run = StoredRun(store, run_id)
+    summary, rows = _summarize(run, resamples, seed, partial)
+    per_answer = summary.pop("per_answer")
+    answers = []
+    for it, units, results in rows:
+        score, detail = per_answer[it.id]
+        answers.append({"run_id": run.id, "answer_id": it.id, "source": it.source, "score": score,
+                        **{k: v for k, v in detail.items() if k != "source"},
+                        "units": [unit_row(run.rubric, u, results[u.id]) for u in units]})
+    return summary, answers
+
+
+def unit_row(rubric, unit, a) -> dict:
+    """A unit's verdict beside what the unit says (text, points or range, tags): a paper's table from an export."""
+    r = unit_result(a)
+    return {"unit_id": unit.id, **rubric.unit_info(unit), "value": r["value"], "votes": r["votes"],
+            "votes_expected": r["expected"], "reason": r["reason"]}
+
+
+def judgment_rows(store, run_id):
+    """Every judgment of a run (raw response included) with the unit's text, points or range, and tags."""
+    run = StoredRun(store, run_id)
+    fixed = {u.id: run.rubric.unit_info(u) for u in run.rubric.units(None)} if run.rubric.fixed_units() else None
+    per_answer = None if fixed is not None else {
+        it.id: {u.id: run.rubric.unit_info(u) for u in run.rubric.units(it)} for it in run.items}
+    for r in store.judgments(run.id, full=True):
+        info = fixed if fixed is not None else per_answer.get(r["answer_id"], {})
+        yield {**dict(r), **{f"unit_{k}": v for k, v in info.get(r["unit_id"], {}).items()}}
+
+
+def _summarize(run: StoredRun, resamples, seed, partial) -> tuple[dict, list]:
     if partial not in PARTIAL:
         raise ValueError(f"partial must be one of {PARTIAL}")
-    run = StoredRun(store, run_id)
-    rubric = run.rubric
+    store, rubric = run.store, run.rubric
     cov = Coverage()
     per_answer, kind_rows = {}, []
     for it, units, results in run.units():
@@ -119,7 +154,7 @@ def summarize_run(store, run_id, resamples=1000, seed=0, partial: str = "exclude
     if run.config.get("cascade"):
         summary["cascade"] = cascade_summary(summary["per_judge"], row)
     summary["per_answer"] = {k: tuple(val) for k, val in per_answer.items()}
-    return summary
+    return summary, kind_rows
 
 
 def cascade_summary(per_judge: dict, run) -> dict:

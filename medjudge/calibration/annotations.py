@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import InputError, MedjudgeError
 from ..inputs import read_jsonl
+from ..rubrics.base import coerce_label
 from ..store import dumps, now
 
 COLUMNS = {
@@ -20,8 +21,6 @@ COLUMNS = {
     "source": ("source", "response_source", "system"),
 }
 KINDS = ("expert", "llm_judge")
-TRUE = {"true", "yes", "met", "y", "t"}
-FALSE = {"false", "no", "unmet", "n", "f"}
 
 
 @dataclass
@@ -39,51 +38,54 @@ class ImportReport:
 
 
 def parse_value(raw):
-    """A rating as a number: numbers as they are, booleans as 1/0. Returns (value, problem)."""
-    if isinstance(raw, bool):
-        return float(raw), None
-    if isinstance(raw, (int, float)):
-        return float(raw), None
-    text = "" if raw is None else str(raw).strip()
-    if not text:
+    """A rating as a number: numbers as they are, true/false words as 1/0. Returns (value, problem)."""
+    v = coerce_label(raw)
+    if v is None or v == "":
         return None, "empty"
-    if text.lower() in TRUE:
-        return 1.0, None
-    if text.lower() in FALSE:
-        return 0.0, None
-    try:
-        return float(text), None
-    except ValueError:
-        return None, "unreadable"
+    if isinstance(v, (bool, int, float)):
+        return float(v), None
+    return None, "unreadable"
 
 
-class RangeCheck:
-    """The allowed values per unit: from a rubric (scale min..max, checklist 0/1) or a --range MIN..MAX."""
+class LabelReader:
+    """Reads a rating into a value. With a rubric, in the rubric kind's own words (`label_value`: met/unmet,
+    a level's name, entailed/neutral/contradicted...) and, for rubrics with fixed units, only for its units;
+    otherwise numbers and true/false words, within --range MIN..MAX when given."""
 
     def __init__(self, rubric=None, value_range: str | None = None):
-        self.units, self.default = {}, None
+        self.rubric, self.bounds, self.units = rubric, None, {}
         if value_range:
             try:
-                lo, hi = (float(x) for x in value_range.split(".."))
+                self.bounds = tuple(float(x) for x in value_range.split(".."))
+                lo, hi = self.bounds
             except ValueError:
                 raise MedjudgeError(f"--range must look like 1..5, not {value_range!r}") from None
-            self.default = (lo, hi)
-        if rubric is not None:
-            if rubric.kind == "scale":
-                self.units = {d.id: (d.min, d.max) for d in rubric.dimensions}
-            elif rubric.kind == "checklist":
-                self.default = (0.0, 1.0)
-                self.binary = True
+        if rubric is not None and rubric.fixed_units():
+            self.units = {u.id: u for u in rubric.units(None)}
 
-    def problem(self, unit, value):
-        bounds = self.units.get(unit, self.default)
-        if self.units and unit not in self.units:
-            return f"unknown dimension {unit!r}"
-        if bounds and not bounds[0] <= value <= bounds[1]:
-            return f"out of range {bounds[0]:g}..{bounds[1]:g}"
-        if getattr(self, "binary", False) and value not in (0.0, 1.0):
-            return "not a boolean"
-        return None
+    def read(self, unit_id, raw):
+        """(value, None) or (None, problem)."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None, "empty"
+        if self.rubric is None:
+            value, problem = parse_value(raw)
+        elif self.units and unit_id not in self.units:
+            return None, f"unknown unit {unit_id!r} (rubric {self.rubric.id} has {', '.join(self.units)})"
+        else:
+            try:
+                value, problem = self.rubric.label_value(self.units.get(unit_id) or _Unit(unit_id), raw), None
+            except ValueError as exc:
+                return None, str(exc)
+        if problem is None and self.bounds and not self.bounds[0] <= value <= self.bounds[1]:
+            problem = f"out of range {self.bounds[0]:g}..{self.bounds[1]:g}"
+        return (value, None) if problem is None else (None, problem)
+
+
+class _Unit:
+    """A unit known only by its id (rubrics whose units come with each example)."""
+
+    def __init__(self, unit_id):
+        self.id, self.text, self.tags = unit_id, "", []
 
 
 def _pick(header, role, given):
@@ -200,7 +202,7 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
     path = Path(path)
     if not path.exists():
         raise InputError(path, None, None, "no such file")
-    check = RangeCheck(rubric, value_range)
+    reader = LabelReader(rubric, value_range)
     if fmt == "healthbench-meta":
         rows = healthbench_meta_rows(path)
     elif wide:
@@ -214,9 +216,7 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
     report, batch, stamp = ImportReport(str(path)), [], now()
     for line, row in rows:
         report.rows += 1
-        value, problem = parse_value(row["raw"])
-        if problem is None:
-            problem = check.problem(row["unit_id"], value)
+        value, problem = reader.read(row["unit_id"], row["raw"])
         row.update(value=value if problem is None else None, valid=int(problem is None), problem=problem,
                    raw=None if row["raw"] is None else str(row["raw"]), file=str(path), line=line, imported=stamp)
         row.setdefault("tags", None)

@@ -10,10 +10,10 @@ import typer
 
 from ..errors import MedjudgeError
 from . import app
+from .options import DB
 
 annotations_app = typer.Typer(help="Import and list expert annotations.", no_args_is_help=True)
 app.add_typer(annotations_app, name="annotations")
-DB = typer.Option(Path("medjudge.db"), "--db")
 
 
 @annotations_app.command("import")
@@ -23,7 +23,7 @@ def import_(
     wide: bool = typer.Option(False, "--wide", help="one column per rater"),
     rater_columns: Optional[str] = typer.Option(None, "--rater-columns", help="wide files: rater columns, comma-separated"),
     kind: str = typer.Option("expert", "--kind", help="rater kind when the file has no rater_kind column"),
-    rubric: Optional[str] = typer.Option(None, "--rubric", help="check values against this rubric's type and range"),
+    rubric: Optional[str] = typer.Option(None, "--rubric", help="read values in this rubric's words (met/unmet, a level's name, entailed...) and check them against its units"),
     value_range: Optional[str] = typer.Option(None, "--range", help="allowed values MIN..MAX, e.g. 1..5"),
     item: Optional[str] = typer.Option(None, "--item", help="item id column(s), comma-separated"),
     unit: Optional[str] = typer.Option(None, "--unit", help="criterion/dimension column"),
@@ -34,17 +34,14 @@ def import_(
     db: Path = DB,
 ):
     """Import ratings; unreadable or out-of-range values are reported and kept out of the statistics."""
-    from ..calibration.annotations import import_file
-    from ..rubrics import load_rubric
-    from ..store import Store
+    from ..api import import_annotations
 
     if kind not in ("expert", "llm_judge"):
         raise MedjudgeError("--kind must be expert or llm_judge")
-    rub = load_rubric(rubric).rubric if rubric else None
-    report = import_file(Store(db), path, fmt=fmt, wide=wide,
-                         rater_columns=rater_columns.split(",") if rater_columns else None, kind=kind, rubric=rub,
-                         value_range=value_range, unit_name=unit_name, item=item, unit=unit, rater=rater,
-                         value=value, source=source)
+    report = import_annotations(db, path, rubric=rubric, fmt=fmt, wide=wide,
+                                rater_columns=rater_columns.split(",") if rater_columns else None, kind=kind,
+                                value_range=value_range, unit_name=unit_name, item=item, unit=unit, rater=rater,
+                                value=value, source=source)
     typer.echo(f"imported {report.rows} ratings from {path}: {report.valid} valid, "
                f"{report.rows - report.valid} kept out of the statistics")
     for reason, n in sorted(report.problems.items(), key=lambda kv: -kv[1]):
@@ -88,66 +85,25 @@ def calibrate(
     db: Path = DB,
 ):
     """Agreement of judges with experts: statistics with bootstrap CIs, the expert ceiling, a verdict."""
-    import hashlib
-
     from rich.console import Console
 
-    from ..calibration import Options, calibrate as run_calibration, ratings_from_annotations, ratings_from_run
-    from ..store import Store, dumps
+    from ..api import calibrate as run_calibration
     from .calibrate_report import render, write_csv
 
-    if level not in ("item", "system"):
-        raise MedjudgeError("--level must be item or system")
-    if value_type not in (None, "binary", "ordinal"):
-        raise MedjudgeError("--value-type must be binary or ordinal")
     mapping = {}
     for pair in self_source or []:
         name, sep, src = pair.partition("=")
         if not sep:
             raise MedjudgeError(f"--self-source takes RATER=SOURCE, not {pair!r}")
         mapping[name] = src
-    store = Store(db)
-    inputs = {}
-    if run:
-        ratings, judges, run_row = ratings_from_run(store, run)
-        experts = ratings_from_annotations(store, against) if against else [
-            r for r in ratings_from_annotations(store) if r.kind == "expert"]
-        ratings += experts
-        inputs["run"] = run_row["id"]
-    elif raters:
-        judges = list(raters)
-        ratings = ratings_from_annotations(store, judges + list(against or []), unscored_for=judges) if against else [
-            r for r in ratings_from_annotations(store, unscored_for=judges) if r.kind == "expert" or r.rater in judges]
-    else:
-        raise MedjudgeError("give --run RUN_ID or --raters NAME")
-    inputs["annotations"] = store.annotations_version(None)
-    if not 0 <= min_coverage <= 1:
-        raise MedjudgeError("--min-coverage must be a share between 0 and 1")
-    if resamples < 0:
-        raise MedjudgeError("--resamples must be 0 or more")
-    opts = Options(level=level, by=by, value_type=value_type, resamples=resamples, seed=seed, self_source=mapping,
-                   primary=primary, care=care, trust=trust, min_coverage=min_coverage)
-    try:
-        results = run_calibration(ratings, judges, list(against) if against else None, opts)
-    except ValueError as exc:
-        raise MedjudgeError(str(exc)) from None
-    config = {"judges": judges, "against": against, "level": level, "by": by, "self_source": mapping,
-              "value_type": value_type, "primary": primary, "care": care, "trust": trust, "resamples": resamples,
-              "seed": seed, "min_coverage": min_coverage}
-    cal_id = "c" + hashlib.sha256(dumps([config, inputs]).encode()).hexdigest()[:11]
-    store.save_calibration(cal_id, config, inputs, results)
-    render(results, Console(), cal_id)
+    result = run_calibration(db, run=run, raters=raters, against=against, level=level, by=by, self_source=mapping,
+                             value_type=value_type, primary=primary, care=care, trust=trust,
+                             min_coverage=min_coverage, resamples=resamples, seed=seed)
+    render(result.rows, Console(), result.id)
     if json_out:
-        json_out.write_text(json.dumps({"id": cal_id, "config": config, "inputs": inputs, "results": results},
-                                       indent=2, default=str), encoding="utf-8")
+        json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
     if csv_out:
-        write_csv(results, csv_out)
-    short = [r for r in results if r["verdict"] == "insufficient coverage"]
-    if short:
-        from ..errors import EXIT_COVERAGE
-
-        r = short[0]
-        typer.echo(f"insufficient coverage: {len(short)} of {len(results)} judge x group rows below --min-coverage "
-                   f"{min_coverage:.0%} (e.g. {r['judge']} on {r['group']}: {r['coverage']['scored']} of "
-                   f"{r['coverage']['expected']} items scored)", err=True)
-        raise typer.Exit(EXIT_COVERAGE)
+        write_csv(result, csv_out)
+    if result.exit_code:
+        typer.echo(result.reason, err=True)
+        raise typer.Exit(result.exit_code)

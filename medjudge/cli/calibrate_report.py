@@ -64,16 +64,10 @@ def _coverage(c) -> str:
     return f"{c['share']:.0%}" if c["scored"] == c["expected"] else f"{c['scored']}/{c['expected']} ({c['share']:.0%})"
 
 
-def write_csv(results, path):
+def write_csv(result, path):
+    """One row per group x judge x statistic (api.CalibrationResult.long_rows)."""
+    rows = result.long_rows()
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["group", "judge", "level", "items", "expected_items", "unscored_items", "coverage", "statistic",
-                    "estimate", "ci_low", "ci_high", "worst_case_estimate", "ceiling_estimate", "verdict"])
-        for r in results:
-            cov = r.get("coverage") or {}
-            for name, s in r["stats"].items():
-                c = (r.get("ceiling") or {}).get("stats", {}).get(name) or {}
-                wc = (r.get("worst_case") or {}).get("stats", {}).get(name) or {}
-                w.writerow([r["group"], r["judge"], r["level"], r["items"], cov.get("expected"), cov.get("unscored"),
-                            cov.get("share"), name, s["estimate"], s["ci"][0], s["ci"][1], wc.get("estimate"),
-                            c.get("estimate"), r["verdict"]])
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["group", "judge", "statistic", "estimate"])
+        w.writeheader()
+        w.writerows(rows)

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from . import app
+from .options import DB
 
 from ..secrets import key_variables
 
@@ -34,7 +35,7 @@ def probe(judge_spec: str, timeout: float) -> tuple[bool, str]:
 @app.command()
 def doctor(
     judge: Optional[list[str]] = typer.Option(None, "--judge", "-j"),
-    db: Path = typer.Option(Path("medjudge.db"), "--db"),
+    db: Path = DB,
     timeout: float = typer.Option(60.0, "--timeout", help="seconds for each test call"),
     no_calls: bool = typer.Option(False, "--no-calls", help="do not test the judges"),
 ):

@@ -8,15 +8,14 @@ from typing import Optional
 import typer
 
 from . import app
-
-DB_HELP = "SQLite database file"
+from .options import DB, JUDGES, PARTIAL
 
 
 @app.command()
 def grade(
     input_path: Optional[Path] = typer.Argument(None, help="answers JSONL, HealthBench JSONL (--format healthbench) or K-QA answers (--format kqa); not needed with --resume"),
     rubric: Optional[str] = typer.Option(None, "--rubric", "-r", help="rubric file or library id (healthbench for --format healthbench)"),
-    judge: Optional[list[str]] = typer.Option(None, "--judge", "-j", help="LiteLLM model string, repeat for a panel; MODEL@http://host/v1 sets an API base"),
+    judge: Optional[list[str]] = JUDGES,
     fmt: str = typer.Option("answers", "--format", help="answers | healthbench | kqa"),
     answers: Optional[Path] = typer.Option(None, "--answers", help="HealthBench: answers JSONL keyed by prompt_id (last assistant turn graded)"),
     answer_field: str = typer.Option("ideal", "--answer-field", help="HealthBench without --answers: grade this completion (ideal)"),
@@ -28,7 +27,7 @@ def grade(
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
     tie: Optional[str] = typer.Option(None, "--tie", help="count a tied boolean vote as met or unmet (default: unscored)"),
     quorum: Optional[str] = typer.Option(None, "--quorum", help="scored votes a unit needs of those expected: majority (default: more than half), all, or a share such as 0.75"),
-    partial: str = typer.Option("exclude", "--partial", help="answers missing a verdict: exclude from the scores (default) or include, showing the bounds they allow"),
+    partial: str = PARTIAL,
     min_coverage: float = typer.Option(1.0, "--min-coverage", help="share of units that must be scored for exit code 0"),
     concurrency: int = typer.Option(16, "--concurrency", "-c", help="calls in flight at once"),
     timeout: float = typer.Option(60.0, "--timeout", help="seconds per call"),
@@ -40,89 +39,72 @@ def grade(
     tpm: Optional[list[str]] = typer.Option(None, "--tpm", help="tokens per minute, N for every judge or MODEL=N"),
     workers: int = typer.Option(1, "--workers", help="processes sharing the calls (for high call rates)"),
     resume: Optional[str] = typer.Option(None, "--resume", help="finish a stored run (its rubric, answers and panel)"),
-    db: Path = typer.Option(Path("medjudge.db"), "--db", help=DB_HELP),
+    db: Path = DB,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     json_summary: Optional[Path] = typer.Option(None, "--json-summary", help="also write the summary as JSON"),
 ):
     """Grade answers with a judge panel; every judgment is stored, a rerun resumes."""
     from rich.console import Console
 
+    from ..api import grade as run_grade
     from ..config import EMBEDDED_WARNING, resolve_judges
-    from ..grading import GradeConfig, prepare, prepare_resume
-    from ..store import Store
 
     console = Console(stderr=False)
-    store = Store(db)
+    execution = dict(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=_limits(rpm, "--rpm"),
+                     tpm=_limits(tpm, "--tpm"), workers=workers, partial=partial, min_coverage=min_coverage)
     if resume:
-        run, cfg, rubric_obj, items, judges = prepare_resume(store, resume, concurrency=concurrency, timeout=timeout,
-                                                             max_retries=max_retries, rpm=_limits(rpm, "--rpm"),
-                                                             tpm=_limits(tpm, "--tpm"), workers=workers,
-                                                             partial=partial, min_coverage=min_coverage)
-        skipped = []
+        with progress_bar(console, quiet) as listener:
+            result = run_grade(db=db, resume=resume, listeners=[listener] if listener else [], **execution)
     else:
         if input_path is None:
             raise typer.BadParameter("give the answers file, or --resume RUN_ID")
-        if rubric is None and fmt in ("healthbench", "kqa"):
-            rubric = fmt
-        if rubric is None:
+        if rubric is None and fmt not in ("healthbench", "kqa"):
             raise typer.BadParameter("give --rubric FILE or a library id (see `medjudge rubric list`)")
         judges_spec, origin = resolve_judges(judge)
         if origin == "embedded":
             console.print(f"[yellow]{EMBEDDED_WARNING}[/yellow]")
-        cfg = GradeConfig(input_path=str(input_path), rubric=rubric, judges=judges_spec, format=fmt,
-                          answers_path=str(answers) if answers else None, answer_field=answer_field,
-                          questions_path=str(questions) if questions else None, samples=samples,
-                          mode=mode, temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie,
-                          local_only=local_only, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
-                          limit=limit, cascade=cascade, rpm=_limits(rpm, "--rpm"), tpm=_limits(tpm, "--tpm"),
-                          workers=workers, quorum=quorum, partial=partial, min_coverage=min_coverage)
-        run, rubric_obj, items, judges, skipped = prepare(store, cfg)
         if fmt == "healthbench" and answers is None:
             console.print(f"grading the physician {answer_field} completions (use --answers FILE to grade a model's)")
-    summary = report(console, store, cfg, run, rubric_obj, items, judges, skipped, quiet, json_summary)
-    finish(summary, cfg.min_coverage)
+        settings = dict(format=fmt, answers_path=str(answers) if answers else None, answer_field=answer_field,
+                        questions_path=str(questions) if questions else None, samples=samples, mode=mode,
+                        temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie, local_only=local_only,
+                        limit=limit, cascade=cascade, quorum=quorum)
+        with progress_bar(console, quiet) as listener:
+            result = run_grade(input_path, rubric=rubric, judges=judges_spec, db=db,
+                               listeners=[listener] if listener else [], **settings, **execution)
+    show_result(console, result, json_summary)
 
 
-def finish(summary, min_coverage):
-    """Exit with the run's code (README, "Exit codes"), its reason on one line on stderr when not 0."""
-    from ..grading import exit_status
+def show_result(console, result, json_summary=None, exit=True):
+    """Print what the invocation did and the run's summary; exit with the run's code (README, "Exit codes"),
+    its reason on one line on stderr when not 0."""
+    from ..report import render
 
-    code, reason = exit_status(summary, min_coverage)
-    if code:
-        typer.echo(reason, err=True)
-        raise typer.Exit(code)
-
-
-def report(console, store, cfg, run, rubric_obj, items, judges, skipped=(), quiet=False, json_summary=None):
-    """Run the panel with a progress bar, then print the summary; returns the summary."""
-    import time
-
-    from ..grading import execute
-    from ..report import render, summarize_run
-
-    if skipped:
-        console.print(f"skipped {len(skipped)} examples: " + "; ".join(f"{pid} ({why})" for pid, why in skipped[:3])
-                      + (" ..." if len(skipped) > 3 else ""))
-    start = time.perf_counter()
-    with _progress(console, quiet) as listener:
-        panel = execute(store, cfg, run, rubric_obj, items, judges, [listener] if listener else [])
-    wall = time.perf_counter() - start
-    p = panel.progress
-    console.print(f"this invocation: {p.calls} calls made, {p.cached} answered from cache, "
-                  f"{panel.llm.retries} retries, {p.done} of {p.total} tasks done")
-    if panel.reasked:
+    if result.skipped:
+        s = result.skipped
+        console.print(f"skipped {len(s)} examples: " + "; ".join(f"{pid} ({why})" for pid, why in s[:3])
+                      + (" ..." if len(s) > 3 else ""))
+    console.print(f"this invocation: {result.calls} calls made, {result.cached} answered from cache, "
+                  f"{result.retries} retries, {result.tasks_done} of {result.tasks_total} tasks done")
+    if result.reasked:
         from ..store import MAX_ROUNDS
 
-        console.print(f"asked again: {panel.reasked} calls whose units an earlier run left unscored "
+        console.print(f"asked again: {result.reasked} calls whose units an earlier run left unscored "
                       f"(each unit is asked by at most {MAX_ROUNDS} runs, each time a fresh call)")
-    summary = panel.summary or summarize_run(store, run["id"], partial=cfg.partial)  # computed once, when the run finished
-    summary.pop("per_answer", None)
-    render(summary, console, wall)
-    if json_summary:
-        import json
+    if result.summary:
+        render(result.summary, console, result.wall_time)
+        if json_summary:
+            import json
 
-        json_summary.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    return summary
+            json_summary.write_text(json.dumps(result.summary, indent=2, default=str), encoding="utf-8")
+    if exit:
+        finish(result)
+
+
+def finish(result):
+    if result.exit_code:
+        typer.echo(result.reason, err=True)
+        raise typer.Exit(result.exit_code)
 
 
 def _limits(values, option) -> dict:
@@ -141,7 +123,7 @@ def _limits(values, option) -> dict:
     return out
 
 
-class _progress:
+class progress_bar:
     """A rich progress bar (done/total, ETA, calls, tokens, cost) fed by the panel's progress listener."""
 
     def __init__(self, console, quiet):

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import MedjudgeError
 from . import app
+from .options import DB
 
 rubric_app = typer.Typer(help="Validate, show and list rubrics.", no_args_is_help=True)
 app.add_typer(rubric_app, name="rubric")
@@ -113,7 +114,7 @@ def lint_(files: list[Path] = typer.Argument(..., help="rubric files")):
 def test(file: str = typer.Argument(..., help="rubric file or library id"),
          judge: Optional[list[str]] = typer.Option(None, "--judge", "-j"),
          mode: str = typer.Option("per-criterion", "--mode"),
-         db: Path = typer.Option(Path("medjudge.db"), "--db")):
+         db: Path = DB):
     """Run the rubric's worked examples through the judge; report the expected verdicts it gets wrong (exit 1)."""
     from rich.console import Console
     from rich.table import Table

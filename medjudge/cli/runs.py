@@ -12,14 +12,7 @@ import typer
 
 from ..errors import MedjudgeError
 from . import app
-
-
-def _open(db: Path):
-    from ..store import Store
-
-    if not db.exists():
-        raise MedjudgeError(f"{db}: no database here (grade something first, or pass --db)")
-    return Store(db)
+from .options import DB, PARTIAL
 
 
 def _partial(value: str) -> str:
@@ -28,45 +21,47 @@ def _partial(value: str) -> str:
     return value
 
 
-def _run(store, run_id):
-    run = store.get_run(run_id)
-    if run is None:
-        raise MedjudgeError(f"no run {run_id!r} in {store.path} (see `medjudge runs`)")
-    return run
-
-
 @app.command()
-def runs(db: Path = typer.Option(Path("medjudge.db"), "--db")):
-    """List the runs in the database."""
+def runs(db: Path = DB, as_json: bool = typer.Option(False, "--json", help="print the runs as a JSON list")):
+    """List the runs in the database (whole run ids, tab-separated, when the output is not a terminal)."""
+    from ..api import runs as list_runs
+
+    found = list_runs(db)
+    if as_json:
+        typer.echo(json.dumps(found.to_dict(), indent=2))
+        return
+    cols = ("id", "rubric_id", "kind", "mode", "judges", "samples", "answers", "judgments", "status", "started")
+    rows = [[", ".join(r.judges) if c == "judges" else str(getattr(r, c)) for c in cols] for r in found]
+    if not sys.stdout.isatty():  # piped: every id whole, one run a line
+        typer.echo("\t".join(cols))
+        for row in rows:
+            typer.echo("\t".join(row))
+        return
     from rich.console import Console
     from rich.table import Table
 
-    store = _open(db)
-    t = Table("run", "rubric", "kind", "mode", "judges", "samples", "answers", "judgments", "status", "started")
-    for r in store.list_runs():
-        judges = ", ".join(j["model"] for j in json.loads(r["panel"]))
-        t.add_row(r["id"], r["rubric_id"], r["kind"], r["mode"], judges, str(r["samples"]), str(r["answers"]),
-                  str(r["judgments"]), r["status"], r["started"])
+    t = Table(*("run" if c == "id" else "rubric" if c == "rubric_id" else c for c in cols))
+    t.columns[0].no_wrap = True
+    for row in rows:
+        t.add_row(*row)
     Console().print(t)
 
 
 @app.command()
-def show(run_id: str, db: Path = typer.Option(Path("medjudge.db"), "--db"),
+def show(run_id: str, db: Path = DB,
          as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
-         partial: str = typer.Option("exclude", "--partial", help="exclude | include: partial answers' bounds")):
+         partial: str = PARTIAL):
     """Show a run's summary again, from the database alone."""
     from rich.console import Console
 
-    from ..report import render, summarize_run
+    from ..api import summarize
+    from ..report import render
 
-    store = _open(db)
-    run = _run(store, run_id)
-    summary = summarize_run(store, run["id"], partial=_partial(partial))
+    result = summarize(db, run_id, partial=_partial(partial))
     if as_json:
-        summary.pop("per_answer")
-        typer.echo(json.dumps(summary, indent=2, default=str))
+        typer.echo(json.dumps(result.summary, indent=2, default=str))
         return
-    render(summary, Console())
+    render(result.summary, Console())
 
 
 @app.command()
@@ -75,33 +70,30 @@ def export(
     fmt: str = typer.Option("jsonl", "--format", help="jsonl | csv"),
     judgments: bool = typer.Option(False, "--judgments", help="one row per judgment (with raw response) instead of per answer"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="file to write (default: stdout)"),
-    db: Path = typer.Option(Path("medjudge.db"), "--db"),
+    partial: str = PARTIAL,
+    db: Path = DB,
 ):
-    """Export a run: one row per answer, or per judgment with --judgments."""
-    from ..report import summarize_run
+    """Export a run: one row per answer (score, coverage, and each unit's verdict beside its text, points and
+    tags), or one row per judgment with --judgments."""
+    from ..api import judgment_rows, summarize
 
     if fmt not in ("jsonl", "csv"):
         raise MedjudgeError("--format must be jsonl or csv")
-    store = _open(db)
-    run = _run(store, run_id)
-    if judgments:
-        rows = (dict(r) for r in store.judgments(run["id"], full=True))
-    else:
-        per_answer = summarize_run(store, run["id"])["per_answer"]
-        # one row per answer: its score (None unless complete), bounds, coverage and vote counts per unit
-        rows = ({"run_id": run["id"], "answer_id": a, "source": d.get("source"), "score": s,
-                 **{k: v for k, v in d.items() if k != "source"}} for a, (s, d) in per_answer.items())
+    rows = judgment_rows(db, run_id) if judgments else iter(summarize(db, run_id, partial=_partial(partial)).answers)
     out = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
         if fmt == "jsonl":
             for r in rows:
                 out.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
         else:
+            if not judgments:  # answers differ in their keys (bounds only where partial): take every key
+                rows = list(rows)
+                names = list(dict.fromkeys(k for r in rows for k in r))
             writer = None
             for r in rows:
                 flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v) for k, v in r.items()}
                 if writer is None:
-                    writer = csv.DictWriter(out, fieldnames=list(flat))
+                    writer = csv.DictWriter(out, fieldnames=names if not judgments else list(flat))
                     writer.writeheader()
                 writer.writerow(flat)
     finally:

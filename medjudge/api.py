@@ -1,0 +1,304 @@
+"""The Python API (docs/PYTHON_API.md): each CLI command is option parsing, one call here, and rendering.
+
+Every function takes `db` as a path or an open Store and returns a typed result with `.to_dict()` and
+`.to_pandas()` (pandas is the optional extra `medjudge[pandas]`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import EXIT_COVERAGE, EXIT_OK, MedjudgeError
+from .store import Store, dumps
+
+
+def open_db(db: str | Path | Store = "medjudge.db", must_exist: bool = False) -> Store:
+    """The SQLite database (created on first use unless `must_exist`)."""
+    if isinstance(db, Store):
+        return db
+    if must_exist and not Path(db).exists():
+        raise MedjudgeError(f"{db}: no database here (grade something first, or pass --db)")
+    return Store(db)
+
+
+def _frame(rows: list[dict]):
+    try:
+        import pandas as pd
+    except ImportError:
+        raise MedjudgeError("to_pandas needs pandas: pip install 'medjudge[pandas]'") from None
+    return pd.DataFrame(rows)
+
+
+# -- runs -----------------------------------------------------------------------------------------
+
+@dataclass
+class RunInfo:
+    """One run as `medjudge runs` lists it."""
+
+    id: str
+    rubric_id: str
+    kind: str
+    mode: str
+    judges: list[str]
+    samples: int
+    answers: int
+    judgments: int
+    status: str
+    started: str
+    finished: str | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RunList:
+    runs: list[RunInfo]
+
+    def __iter__(self):
+        return iter(self.runs)
+
+    def __len__(self):
+        return len(self.runs)
+
+    def to_dict(self) -> list[dict]:
+        return [r.to_dict() for r in self.runs]
+
+    def to_pandas(self):
+        return _frame(self.to_dict())
+
+
+def runs(db="medjudge.db") -> RunList:
+    """The runs in the database, newest first."""
+    import json
+
+    store = open_db(db, must_exist=True)
+    return RunList([RunInfo(id=r["id"], rubric_id=r["rubric_id"], kind=r["kind"], mode=r["mode"],
+                            judges=[j["model"] for j in json.loads(r["panel"])], samples=r["samples"],
+                            answers=r["answers"], judgments=r["judgments"], status=r["status"], started=r["started"],
+                            finished=r["finished"]) for r in store.list_runs()])
+
+
+def get_run(db, run_id: str):
+    """A stored run (stored.StoredRun): its row, rubric, answers, judges and verdicts per unit."""
+    from .stored import StoredRun
+
+    return StoredRun(open_db(db, must_exist=True), run_id)
+
+
+@dataclass
+class RunSummary:
+    """A run's summary (docs/SCORING.md) and its answers, each with its units' verdicts beside their text."""
+
+    run_id: str
+    summary: dict
+    answers: list[dict]
+
+    @property
+    def coverage(self) -> dict:
+        return self.summary["coverage"]
+
+    def to_dict(self) -> dict:
+        return {"summary": self.summary, "answers": self.answers}
+
+    def to_pandas(self):
+        """One row per answer (score, completeness, coverage); `units` holds the per-unit verdicts."""
+        return _frame(self.answers)
+
+    def units_frame(self):
+        """One row per answer x unit: the verdict beside the unit's text, points or range, and tags."""
+        return _frame([{"answer_id": a["answer_id"], "source": a.get("source"), **u}
+                       for a in self.answers for u in a["units"]])
+
+
+def summarize(db, run_id: str, partial: str = "exclude", resamples: int = 1000, seed: int = 0) -> RunSummary:
+    """A run's summary from the database alone (no LLM calls)."""
+    from .report import run_summary
+
+    summary, answers = run_summary(open_db(db, must_exist=True), run_id, resamples, seed, partial)
+    return RunSummary(summary["run"], summary, answers)
+
+
+def judgment_rows(db, run_id: str):
+    """Every judgment of a run with its raw response, beside the unit's text, points and tags (a generator)."""
+    from .report import judgment_rows as rows
+
+    return rows(open_db(db, must_exist=True), run_id)
+
+
+# -- grading --------------------------------------------------------------------------------------
+
+@dataclass
+class GradeResult:
+    """A finished (or stopped) grading run. exit_code follows the README's table: 0 complete, 3 incomplete,
+    4 failed, 5 coverage below min_coverage."""
+
+    run_id: str
+    status: str
+    exit_code: int
+    reason: str
+    summary: dict | None
+    wall_time: float
+    calls: int = 0
+    cached: int = 0
+    retries: int = 0
+    reasked: int = 0
+    tasks_done: int = 0
+    tasks_total: int = 0
+    skipped: list = field(default_factory=list)
+    db: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == EXIT_OK
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_pandas(self):
+        """One row per answer, read back from the database."""
+        return summarize(self.db, self.run_id, partial=(self.summary or {}).get("partial", "exclude")).to_pandas()
+
+
+def grade(input_path=None, *, rubric: str | None = None, judges: list[str] | None = None, db="medjudge.db",
+          resume: str | None = None, listeners=(), **settings) -> GradeResult:
+    """Grade answers (or finish a stored run with `resume=RUN_ID`) and return the result.
+
+    `settings` are grading.GradeConfig's fields: format, samples, mode, quorum, cascade, concurrency,
+    timeout, limit, partial, min_coverage... `judges=None` takes the configured judge (medjudge.toml,
+    MEDJUDGE_JUDGE) or the embedded local model. `listeners` get the panel's progress after each task."""
+    from .config import resolve_judges
+    from .grading import GradeConfig, exit_status, execute, prepare, prepare_resume
+
+    store = open_db(db)
+    if resume:
+        run, cfg, rubric_obj, items, panel_judges = prepare_resume(store, resume, **settings)
+        skipped = []
+    else:
+        if input_path is None:
+            raise MedjudgeError("give the answers file, or resume=RUN_ID")
+        fmt = settings.get("format", "answers")
+        rubric = rubric or (fmt if fmt in ("healthbench", "kqa") else None)
+        if rubric is None:
+            raise MedjudgeError("give a rubric: a file or a library id (see `medjudge rubric list`)")
+        specs, _ = resolve_judges(judges)
+        cfg = GradeConfig(input_path=str(input_path), rubric=rubric, judges=specs, **settings)
+        run, rubric_obj, items, panel_judges, skipped = prepare(store, cfg)
+    start = time.perf_counter()
+    panel = execute(store, cfg, run, rubric_obj, items, panel_judges, listeners)
+    code, reason = exit_status(panel.summary, cfg.min_coverage)
+    p = panel.progress
+    summary = dict(panel.summary) if panel.summary else None
+    if summary:
+        summary.pop("per_answer", None)
+    return GradeResult(run["id"], summary["status"] if summary else "failed", code, reason, summary,
+                       time.perf_counter() - start, p.calls, p.cached, panel.llm.retries, panel.reasked, p.done,
+                       p.total, list(skipped), str(store.path))
+
+
+# -- calibration ----------------------------------------------------------------------------------
+
+@dataclass
+class CalibrationResult:
+    """Agreement of each judge with the experts per group, with CIs, the expert ceiling and a verdict.
+    `rows` are calibration.calibrate's results; exit_code is 5 when a judge lacks coverage for a verdict."""
+
+    id: str
+    config: dict
+    inputs: dict
+    rows: list[dict]
+    exit_code: int = EXIT_OK
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "config": self.config, "inputs": self.inputs, "results": self.rows}
+
+    def long_rows(self) -> list[dict]:
+        """One row per group x judge x statistic (the --csv layout)."""
+        out = []
+        for r in self.rows:
+            cov = r.get("coverage") or {}
+            for name, s in r["stats"].items():
+                c = (r.get("ceiling") or {}).get("stats", {}).get(name) or {}
+                wc = (r.get("worst_case") or {}).get("stats", {}).get(name) or {}
+                out.append({"group": r["group"], "judge": r["judge"], "level": r["level"], "items": r["items"],
+                            "expected_items": cov.get("expected"), "unscored_items": cov.get("unscored"),
+                            "coverage": cov.get("share"), "statistic": name, "estimate": s["estimate"],
+                            "ci_low": s["ci"][0], "ci_high": s["ci"][1], "worst_case_estimate": wc.get("estimate"),
+                            "ceiling_estimate": c.get("estimate"), "verdict": r["verdict"]})
+        return out
+
+    def to_pandas(self):
+        return _frame(self.long_rows())
+
+
+def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | None = None,
+              against: list[str] | None = None, level: str = "item", by: str = "unit",
+              self_source: dict | None = None, value_type: str | None = None, primary: str | None = None,
+              care: float | None = None, trust: float | None = None, min_coverage: float = 0.95,
+              resamples: int = 1000, seed: int = 0) -> CalibrationResult:
+    """Calibrate a run's judges (`run=`), or raters already in the database (`raters=`), against the experts
+    (`against=`, default every expert). The result is saved in the calibrations table under its id."""
+    from .calibration import Options, calibrate as compute, ratings_from_annotations, ratings_from_run
+
+    if level not in ("item", "system"):
+        raise MedjudgeError("--level must be item or system")
+    if value_type not in (None, "binary", "ordinal"):
+        raise MedjudgeError("--value-type must be binary or ordinal")
+    if not 0 <= min_coverage <= 1:
+        raise MedjudgeError("--min-coverage must be a share between 0 and 1")
+    if resamples < 0:
+        raise MedjudgeError("--resamples must be 0 or more")
+    store = open_db(db, must_exist=True)
+    against = list(against) if against else None
+    self_source = dict(self_source or {})
+    inputs = {}
+    if run:
+        ratings, judges, run_row = ratings_from_run(store, run)
+        experts = ratings_from_annotations(store, against) if against else [
+            r for r in ratings_from_annotations(store) if r.kind == "expert"]
+        ratings += experts
+        inputs["run"] = run_row["id"]
+    elif raters:
+        judges = list(raters)
+        ratings = ratings_from_annotations(store, judges + against if against else None, unscored_for=judges)
+        if not against:
+            ratings = [r for r in ratings if r.kind == "expert" or r.rater in judges]
+    else:
+        raise MedjudgeError("give --run RUN_ID or --raters NAME")
+    inputs["annotations"] = store.annotations_version(None)
+    opts = Options(level=level, by=by, value_type=value_type, resamples=resamples, seed=seed, self_source=self_source,
+                   primary=primary, care=care, trust=trust, min_coverage=min_coverage)
+    try:
+        rows = compute(ratings, judges, against, opts)
+    except ValueError as exc:
+        raise MedjudgeError(str(exc)) from None
+    config = {"judges": judges, "against": against, "level": level, "by": by, "self_source": self_source,
+              "value_type": value_type, "primary": primary, "care": care, "trust": trust, "resamples": resamples,
+              "seed": seed, "min_coverage": min_coverage}
+    cal_id = "c" + hashlib.sha256(dumps([config, inputs]).encode()).hexdigest()[:11]
+    store.save_calibration(cal_id, config, inputs, rows)
+    result = CalibrationResult(cal_id, config, inputs, rows)
+    short = [r for r in rows if r["verdict"] == "insufficient coverage"]
+    if short:
+        r = short[0]
+        result.exit_code = EXIT_COVERAGE
+        result.reason = (f"insufficient coverage: {len(short)} of {len(rows)} judge x group rows below --min-coverage "
+                         f"{min_coverage:.0%} (e.g. {r['judge']} on {r['group']}: {r['coverage']['scored']} of "
+                         f"{r['coverage']['expected']} items scored)")
+    return result
+
+
+def import_annotations(db, path, *, rubric: str | None = None, **options):
+    """Import expert (or published judge) ratings; returns calibration.annotations.ImportReport."""
+    from .calibration.annotations import import_file
+    from .rubrics import load_rubric
+
+    return import_file(open_db(db), path, rubric=load_rubric(rubric).rubric if rubric else None, **options)
+
+
+__all__ = ["CalibrationResult", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+           "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]
