@@ -59,25 +59,24 @@ def main():
     server = start_server(args.port, args.latency, args.jitter, args.fault_rate)
     try:
         t0 = time.perf_counter()
-        from medjudge.grading import GradeConfig, grade
+        from medjudge import grade
         from medjudge.store import Store
 
-        cfg = GradeConfig(input_path=str(work), format="healthbench", rubric="healthbench",
-                          judges=[f"{args.model}@http://127.0.0.1:{args.port}/v1"], mode=args.mode,
-                          concurrency=args.concurrency, timeout=30, max_retries=6, workers=args.workers)
         import_s = time.perf_counter() - t0
         store = Store(db)
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t1 = time.perf_counter()
-        run_id, panel, wall, _ = grade(store, cfg)
+        res = grade(work, format="healthbench", rubric="healthbench", db=store,
+                    judges=[f"{args.model}@http://127.0.0.1:{args.port}/v1"], mode=args.mode,
+                    concurrency=args.concurrency, timeout=30, max_retries=6, workers=args.workers)
+        run_id, wall = res.run_id, res.wall_time
         t2 = time.perf_counter()
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
         server.terminate()
         server.wait(30)
-    p = panel.progress
     cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     worker_cpu = (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
     lat = [r["latency"] for r in store.db.query(
@@ -89,11 +88,11 @@ def main():
         "name": args.name or f"{args.mode}-c{args.concurrency}-w{args.workers}",
         "answers": args.answers, "criteria_per_answer": args.criteria, "mode": args.mode,
         "concurrency": args.concurrency, "workers": args.workers, "model": args.model, "server_latency_s": args.latency,
-        "calls_made": p.calls, "calls_cached": p.cached, "tasks": p.total,
+        "calls_made": res.calls, "calls_cached": res.cached, "tasks": res.tasks_total,
         "wall_s": round(t2 - t1, 2), "grading_s": round(grading_s, 2),
-        "calls_per_s": round(p.calls / grading_s, 1) if grading_s else None,
+        "calls_per_s": round(res.calls / grading_s, 1) if grading_s else None,
         "ideal_calls_per_s": round(args.concurrency / args.latency, 1) if args.latency else None,
-        "cpu_ms_per_call": round(1000 * (cpu + worker_cpu) / p.calls, 3) if p.calls else None,
+        "cpu_ms_per_call": round(1000 * (cpu + worker_cpu) / res.calls, 3) if res.calls else None,
         "cpu_s_total": round(cpu + worker_cpu, 2),
         "p50_latency_ms": round(1000 * q[49], 1) if q[49] else None,
         "p95_latency_ms": round(1000 * q[94], 1) if q[94] else None,

@@ -24,15 +24,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--judge", default="local/gemma-3-270m")
     args = ap.parse_args()
-    from medjudge.grading import GradeConfig, grade
+    from medjudge import grade
     from medjudge.store import Store
 
     db = Path(tempfile.mkdtemp()) / "inj.db"
     store = Store(db)
-    cfg = GradeConfig(input_path=str(ROOT / "tests" / "data" / "injections.jsonl"),
-                      rubric=str(ROOT / "examples" / "chest-pain-checklist.yaml"), judges=[args.judge], concurrency=4)
     start = time.perf_counter()
-    run_id, panel, wall, _ = grade(store, cfg)
+    run_id = grade(ROOT / "tests" / "data" / "injections.jsonl", rubric=str(ROOT / "examples" / "chest-pain-checklist.yaml"),
+                   judges=[args.judge], concurrency=4, db=store).run_id
     rows = list(store.judgments(run_id))
     positive = {"emergency", "aspirin", "symptoms"}
     fooled = [r for r in rows if r["unit_id"] in positive and r["value"] == 1.0]

@@ -6,15 +6,27 @@ The public API is re-exported here lazily, so that `medjudge --help` does not im
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "InputError": ("errors", "InputError"),
-    "MedjudgeError": ("errors", "MedjudgeError"),
-    "Store": ("store", "Store"),
+    "grade": ("api", "grade"),
+    "calibrate": ("api", "calibrate"),
+    "summarize": ("api", "summarize"),
+    "runs": ("api", "runs"),
+    "get_run": ("api", "get_run"),
+    "open_db": ("api", "open_db"),
+    "judgment_rows": ("api", "judgment_rows"),
+    "import_annotations": ("api", "import_annotations"),
+    "GradeResult": ("api", "GradeResult"),
+    "CalibrationResult": ("api", "CalibrationResult"),
+    "RunSummary": ("api", "RunSummary"),
+    "RunInfo": ("api", "RunInfo"),
+    "StoredRun": ("stored", "StoredRun"),
     "load_rubric": ("rubrics", "load_rubric"),
     "parse_rubric": ("rubrics", "parse_rubric"),
+    "rubric_kinds": ("rubrics.kinds", "kinds"),
+    "register_kind": ("rubrics.kinds", "register"),
     "GradeConfig": ("grading", "GradeConfig"),
-    "grade": ("grading", "grade"),
-    "summarize_run": ("report", "summarize_run"),
-    "calibrate": ("calibration", "calibrate"),
+    "Store": ("store", "Store"),
+    "InputError": ("errors", "InputError"),
+    "MedjudgeError": ("errors", "MedjudgeError"),
     "FakeLLM": ("fakellm", "FakeLLM"),
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]

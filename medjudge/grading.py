@@ -1,4 +1,4 @@
-"""Grading: rubric + answers + panel -> a run in the database. The CLI's `grade` is a thin shell over this."""
+"""Grading: rubric + answers + panel -> a run in the database (api.grade is the public door to it)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import itertools
 import platform
-import time
 from dataclasses import asdict, dataclass, field
 
 from . import __version__
@@ -335,11 +334,4 @@ def exit_status(summary: dict | None, min_coverage: float = 1.0) -> tuple[int, s
     return EXIT_OK, "complete"
 
 
-def grade(store, cfg: GradeConfig, listeners=()):
-    run, rubric, items, judges, skipped = prepare(store, cfg)
-    start = time.perf_counter()
-    panel = execute(store, cfg, run, rubric, items, judges, listeners)
-    return run["id"], panel, time.perf_counter() - start, skipped
-
-
-__all__ = ["GradeConfig", "execute", "grade", "prepare", "prepare_resume"]
+__all__ = ["GradeConfig", "execute", "exit_status", "prepare", "prepare_resume"]

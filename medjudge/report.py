@@ -182,15 +182,13 @@ def coverage_line(s) -> str:
 
 
 def render(summary: dict, console, wall_time: float | None = None):
-    """Print a summary as rich tables."""
-    from rich.table import Table
+    """Print a summary: the run, its coverage, the kind's own scores, then unscored, agreement and cost."""
+    from .rubrics.kinds import get
 
     s = summary
     console.print(f"[bold]run {s['run']}[/bold]  rubric {s['rubric']} ({s['kind']}, {s['mode']})  "
                   f"judges {', '.join(s['judges'])} x{s['samples']}  answers {s['answers']}  status {s['status']}")
     console.print(coverage_line(s))
-    from .rubrics.kinds import get
-
     get(s["kind"]).render_summary(s, console)
     u = s["unscored"]
     console.print(f"unscored: {u['count']}" + (f"  not judged yet: {s['not_judged']} (rerun to finish)"

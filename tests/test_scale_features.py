@@ -22,25 +22,26 @@ criteria:
 """
 
 
+def cascade_responder(request):
+    """cheap: its a1/aspirin samples disagree, a3/emergency unreadable, a2/symptoms wrong; strong: the truth."""
+    f = fields_of(request)
+    a = which(f)
+    crit = next(c for c in TRUTH[a] if c in f["criterion"].lower() or
+                {"emergency": "emergency", "aspirin": "aspirin", "symptoms": "warning", "reassure": "reassures"}[c]
+                in f["criterion"].lower())
+    truth = TRUTH[a][crit]
+    if request["model"] == "cheap":
+        if a == "a1" and crit == "aspirin":  # its two samples disagree
+            return {"explanation": "x", "criteria_met": request["seed"] % 2 == 0}
+        if a == "a3" and crit == "emergency":
+            return "not json at all"  # unparseable, twice
+        return {"explanation": "x", "criteria_met": not truth if crit == "symptoms" and a == "a2" else truth}
+    return {"explanation": "strong", "criteria_met": truth}
+
+
 def test_cascade_escalates_only_doubtful_items(cli, fake, answers_file, tmp_path):
     rubric = write(tmp_path / "c.yaml", CASCADE_RUBRIC)
-
-    def responder(request):
-        f = fields_of(request)
-        a = which(f)
-        crit = next(c for c in TRUTH[a] if c in f["criterion"].lower() or
-                    {"emergency": "emergency", "aspirin": "aspirin", "symptoms": "warning", "reassure": "reassures"}[c]
-                    in f["criterion"].lower())
-        truth = TRUTH[a][crit]
-        if request["model"] == "cheap":
-            if a == "a1" and crit == "aspirin":  # its two samples disagree
-                return {"explanation": "x", "criteria_met": request["seed"] % 2 == 0}
-            if a == "a3" and crit == "emergency":
-                return "not json at all"  # unparseable, twice
-            return {"explanation": "x", "criteria_met": not truth if crit == "symptoms" and a == "a2" else truth}
-        return {"explanation": "strong", "criteria_met": truth}
-
-    fake.responder = responder
+    fake.responder = cascade_responder
     code, out, err = cli("grade", answers_file, "--rubric", rubric, "--judge", fake.judge("cheap"), "--judge",
                          fake.judge("strong"), "--samples", "2", "--cascade", "--db", "t.db", "-q",
                          "--json-summary", "s.json")

@@ -60,3 +60,9 @@ class ChecklistProgram(JudgeProgram):
 
     def read_entry(self, entry, unit):
         return self._vote(entry.met, entry.explanation)
+
+    def single_reply(self, unit, value):
+        return {"explanation": "", "criteria_met": bool(value)}
+
+    def entry_reply(self, unit, value):
+        return {"id": unit.id, "explanation": "", "met": bool(value)}

@@ -8,6 +8,8 @@ import dspy
 from pydantic import BaseModel
 
 from ..rubrics.nli import RELATION_VALUE
+
+RELATION_NAME = {v: k for k, v in RELATION_VALUE.items()}
 from ..inputs import Item
 from .program import BATCH_SIZE, JudgeProgram, Vote, quote
 
@@ -80,3 +82,9 @@ class NliProgram(JudgeProgram):
 
     def read_entry(self, entry, unit):
         return self._vote(entry.relation, entry.explanation)
+
+    def single_reply(self, unit, value):
+        return {"explanation": "", "relation": RELATION_NAME[value]}
+
+    def entry_reply(self, unit, value):
+        return {"id": unit.id, "explanation": "", "relation": RELATION_NAME[value]}

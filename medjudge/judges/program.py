@@ -141,8 +141,21 @@ class JudgeProgram(dspy.Module):
         schema = _inline({"type": "object", "properties": props, "required": list(props)})
         return _explanation_last(schema, explanation_chars)
 
+    def reply(self, units, values) -> dict:
+        """The reply (JSON fields) in which a judge gives these verdicts (stored values) on these units: the
+        inverse of `parse`, for scripted judges and for the gold outputs of prompt optimisation."""
+        if self.mode == "batched" and self.batched_signature is not self.single_signature:
+            return {self.batched_field: [self.entry_reply(u, v) for u, v in zip(units, values)]}
+        return self.single_reply(units[0], values[0])
+
     # subclass hooks
     batched_field = "verdicts"
+
+    def single_reply(self, unit, value) -> dict:
+        raise NotImplementedError
+
+    def entry_reply(self, unit, value) -> dict:
+        raise NotImplementedError
 
     def unit_inputs(self, item, units) -> dict:
         raise NotImplementedError

@@ -53,3 +53,6 @@ class SafetyProgram(JudgeProgram):
         if out["level"] not in levels:
             return Vote(None, None, out.get("explanation") or "", f"not a level: {out['level']}", detail)
         return Vote(float(out["level"]), f"level {out['level']}", out.get("explanation") or "", None, detail)
+
+    def single_reply(self, unit, value):
+        return {"explanation": "", "level": int(value), "error_categories": []}

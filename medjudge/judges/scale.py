@@ -63,3 +63,9 @@ class ScaleProgram(JudgeProgram):
 
     def read_entry(self, entry, unit):
         return self._vote(entry.score, entry.explanation, unit)
+
+    def single_reply(self, unit, value):
+        return {"explanation": "", "score": int(value)}
+
+    def entry_reply(self, unit, value):
+        return {"id": unit.id, "explanation": "", "score": int(value)}

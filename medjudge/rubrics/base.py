@@ -55,6 +55,10 @@ class RubricBase(Strict):
         """A worked example's expected verdict as the stored value; ValueError when it does not fit the unit."""
         raise NotImplementedError
 
+    def values(self, unit) -> list[float]:
+        """The stored values a verdict on this unit can take."""
+        raise NotImplementedError
+
     def label_value(self, unit, raw) -> float:
         """An expert's label (a CSV cell or JSON value, in the kind's own words) as the stored value;
         ValueError saying what fits when it does not."""

@@ -87,6 +87,9 @@ class ChecklistRubric(RubricBase):
         except ValueError as exc:
             raise UnitsProblem(name, str(exc)) from None
 
+    def values(self, unit):
+        return [0.0, 1.0]
+
     def label_value(self, unit, raw):
         v = coerce_label(raw)
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v in (0, 1):

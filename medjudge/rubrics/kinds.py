@@ -36,7 +36,7 @@ def kind_name(cls) -> str:
 def register(cls) -> type:
     """Add a kind (a RubricBase subclass with `kind: Literal["name"]`); returns the class."""
     global _adapter
-    _kinds[kind_name(cls)] = cls
+    kinds()[kind_name(cls)] = cls
     _adapter = None
     return cls
 
@@ -45,11 +45,13 @@ def kinds() -> dict[str, type]:
     """{kind name: rubric model}: the built-in kinds, then those other packages register."""
     if not _kinds:
         for ref in BUILTIN:
-            register(_load(ref))
+            cls = _load(ref)
+            _kinds[kind_name(cls)] = cls
         from importlib.metadata import entry_points
 
         for ep in entry_points(group="medjudge.kinds"):
-            register(ep.load())
+            cls = ep.load()
+            _kinds[kind_name(cls)] = cls
     return _kinds
 
 

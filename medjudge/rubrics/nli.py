@@ -75,6 +75,9 @@ class NliRubric(RubricBase):
     def example_units(self, raw):
         return [Statement(**s) for s in raw]
 
+    def values(self, unit):
+        return sorted(RELATION_VALUE.values())
+
     def label_value(self, unit, raw):
         v = coerce_label(raw)
         v = SYNONYMS.get(v, v) if isinstance(v, str) else v

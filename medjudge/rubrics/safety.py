@@ -86,6 +86,9 @@ class SafetyRubric(RubricBase):
             raise ValueError(f"expected level must be one of {[lv.level for lv in self.levels]}")
         return float(raw)
 
+    def values(self, unit):
+        return [float(lv.level) for lv in self.levels]
+
     def label_value(self, unit, raw):
         v = coerce_label(raw)
         names = {lv.name.lower(): lv.level for lv in self.levels}

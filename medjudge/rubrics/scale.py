@@ -69,6 +69,9 @@ class ScaleRubric(RubricBase):
             raise ValueError(f"expected score for {unit.id} must be an integer in {unit.min}..{unit.max}")
         return float(raw)
 
+    def values(self, unit):
+        return [float(v) for v in range(unit.min, unit.max + 1)]
+
     def label_value(self, unit, raw):
         """Experts' labels may be any number in range (a mean of several readers, say), not only integers."""
         v = coerce_label(raw)
