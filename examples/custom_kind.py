@@ -36,6 +36,7 @@ class YesNoRubric(RubricBase):
     questions: list[Question] = Field(min_length=1)
 
     program: ClassVar[str] = f"{__name__}:YesNoProgram"
+    value_type: ClassVar[str] = "binary"
     labels: ClassVar[str] = "yes / no (also true / false, 1 / 0)"
     template: ClassVar[str] = '''\
 # Yes/no questions about the answer; the score is the share answered yes.

@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "grade": ("api", "grade"),
     "calibrate": ("api", "calibrate"),
+    "agreement": ("api", "agreement"),
     "summarize": ("api", "summarize"),
     "runs": ("api", "runs"),
     "get_run": ("api", "get_run"),

@@ -212,6 +212,7 @@ class CalibrationResult:
     rows: list[dict]
     exit_code: int = EXIT_OK
     reason: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "config": self.config, "inputs": self.inputs, "results": self.rows}
@@ -236,18 +237,22 @@ class CalibrationResult:
 
 
 def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | None = None,
-              against: list[str] | None = None, level: str = "item", by: str = "unit",
+              against: list[str] | None = None, level: str = "item", by: str | None = None,
               self_source: dict | None = None, value_type: str | None = None, primary: str | None = None,
               care: float | None = None, trust: float | None = None, min_coverage: float = 0.95,
               resamples: int = 1000, seed: int = 0) -> CalibrationResult:
     """Calibrate a run's judges (`run=`), or raters already in the database (`raters=`), against the experts
-    (`against=`, default every expert). The result is saved in the calibrations table under its id."""
+    (`against=`, default every expert). Calibrating a run, the value type and the grouping default to the
+    rubric kind's (NLI: nominal, no grouping; checklist: binary, per criterion; scale: ordinal, per
+    dimension). The result is saved in the calibrations table under its id."""
     from .calibration import Options, calibrate as compute, ratings_from_annotations, ratings_from_run
+    from .calibration.tables import VALUE_TYPES
 
     if level not in ("item", "system"):
         raise MedjudgeError("--level must be item or system")
-    if value_type not in (None, "binary", "ordinal"):
-        raise MedjudgeError("--value-type must be binary or ordinal")
+    if value_type not in (None, *VALUE_TYPES):
+        raise MedjudgeError(f"--value-type must be one of {', '.join(VALUE_TYPES)}, not {value_type!r}")
+    raters, against = _names(raters), _names(against)
     if not 0 <= min_coverage <= 1:
         raise MedjudgeError("--min-coverage must be a share between 0 and 1")
     if resamples < 0:
@@ -257,6 +262,11 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
     self_source = dict(self_source or {})
     inputs = {}
     if run:
+        from .stored import StoredRun
+
+        rubric = StoredRun(store, run).rubric
+        value_type = value_type or rubric.value_type
+        by = by or ("unit" if rubric.fixed_units() else "none")
         ratings, judges, run_row = ratings_from_run(store, run)
         experts = ratings_from_annotations(store, against) if against else [
             r for r in ratings_from_annotations(store) if r.kind == "expert"]
@@ -269,6 +279,7 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
             ratings = [r for r in ratings if r.kind == "expert" or r.rater in judges]
     else:
         raise MedjudgeError("give --run RUN_ID or --raters NAME")
+    by = by or "unit"
     inputs["annotations"] = store.annotations_version(None)
     opts = Options(level=level, by=by, value_type=value_type, resamples=resamples, seed=seed, self_source=self_source,
                    primary=primary, care=care, trust=trust, min_coverage=min_coverage)
@@ -281,7 +292,8 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
               "seed": seed, "min_coverage": min_coverage}
     cal_id = "c" + hashlib.sha256(dumps([config, inputs]).encode()).hexdigest()[:11]
     store.save_calibration(cal_id, config, inputs, rows)
-    result = CalibrationResult(cal_id, config, inputs, rows)
+    result = CalibrationResult(cal_id, config, inputs, rows,
+                               warnings=list(dict.fromkeys(w for r in rows for w in r.get("warnings", ()))))
     short = [r for r in rows if r["verdict"] == "insufficient coverage"]
     if short:
         r = short[0]
@@ -292,6 +304,53 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
     return result
 
 
+@dataclass
+class AgreementResult:
+    """Agreement among raters per group: multi-rater alpha (four levels), Fleiss' kappa, six ICC forms,
+    the unanimous share, each with a bootstrap CI (calibration/agreement.py)."""
+
+    rows: list[dict]
+
+    def to_dict(self) -> list[dict]:
+        return self.rows
+
+    def long_rows(self) -> list[dict]:
+        return [{"group": r["group"], "items": r["items"], "items_all_raters": r["items_all_raters"],
+                 "statistic": name, "estimate": s["estimate"], "ci_low": s["ci"][0], "ci_high": s["ci"][1]}
+                for r in self.rows for name, s in r["stats"].items()]
+
+    def to_pandas(self):
+        return _frame(self.long_rows())
+
+
+def agreement(db="medjudge.db", *, raters: list[str] | None = None, by: str = "unit", value_type: str | None = None,
+              items_of: str | None = None, resamples: int = 1000, seed: int = 0) -> AgreementResult:
+    """Agreement among raters in the database (default: every expert), as papers publish it. `items_of`
+    keeps only the items that rater (a judge) rated: the experts' ceiling on the judge's items."""
+    from .calibration import ratings_from_annotations
+    from .calibration.agreement import agreement as compute
+
+    if resamples < 0:
+        raise MedjudgeError("--resamples must be 0 or more")
+    store = open_db(db, must_exist=True)
+    names = _names(raters)
+    wanted = names + ([items_of] if items_of else []) if names else None
+    try:
+        rows = compute(ratings_from_annotations(store, wanted), names, by, value_type, resamples, seed, items_of)
+    except ValueError as exc:
+        raise MedjudgeError(str(exc)) from None
+    return AgreementResult(rows)
+
+
+def _names(values):
+    """Rater names from a list whose entries may each be comma-separated ("a,b" or ["a", "b"])."""
+    if not values:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
 def import_annotations(db, path, *, rubric: str | None = None, **options):
     """Import expert (or published judge) ratings; returns calibration.annotations.ImportReport."""
     from .calibration.annotations import import_file
@@ -300,5 +359,5 @@ def import_annotations(db, path, *, rubric: str | None = None, **options):
     return import_file(open_db(db), path, rubric=load_rubric(rubric).rubric if rubric else None, **options)
 
 
-__all__ = ["CalibrationResult", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+__all__ = ["AgreementResult", "CalibrationResult", "agreement", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

@@ -75,6 +75,8 @@ def test_import_range_check_and_reimport(cli, tmp_path):
     f = write(tmp_path / "r.csv", "item_id,criterion,rater,rater_kind,value\n"
               "1,a,e1,expert,3\n1,a,e2,expert,6\n2,a,e1,expert,\n2,a,e2,expert,x\n3,a,j,llm_judge,0\n")
     code, out, err = cli("annotations", "import", f, "--range", "1..5", "--db", "a.db")
+    assert code == 2 and "3 of 4 labels kept out (75%, over --max-kept-out 5%)" in err  # counted, stored, refused
+    code, out, err = cli("annotations", "import", f, "--range", "1..5", "--db", "a.db", "--max-kept-out", "1")
     assert code == 0, err
     assert "imported 5 ratings" in out and "1 valid" in out
     assert "2 x out of range 1..5" in out and "1 x empty" in out and "1 x unreadable" in out

@@ -245,7 +245,7 @@ def test_imported_judge_with_unreadable_labels_has_its_coverage_counted(cli, tmp
         rows.append(f"i{i},c,dr,expert,{i % 2}")
         rows.append(f"i{i},c,bot,llm_judge,{i % 2 if i >= 4 else 'maybe'}")  # 4 of 20 unreadable
     f = write(tmp_path / "l.csv", "\n".join(rows) + "\n")
-    assert cli("annotations", "import", f, "--db", "a.db")[0] == 0
+    assert cli("annotations", "import", f, "--db", "a.db", "--max-kept-out", "0.2")[0] == 0  # 4 of 40: 10%
     code, out, err = cli("calibrate", "--raters", "bot", "--db", "a.db", "--json", "a.json", "--resamples", "100")
     r = json.loads((tmp_path / "a.json").read_text())["results"][0]
     assert code == 5 and r["coverage"] == {"expected": 20, "scored": 16, "unscored": 4, "share": 0.8,

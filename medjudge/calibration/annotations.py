@@ -13,7 +13,7 @@ from ..rubrics.base import coerce_label
 from ..store import dumps, now
 
 COLUMNS = {
-    "item": ("item_id", "item", "answer_id", "completion_id", "id"),
+    "item": ("item_id", "item", "answer_id", "completion_id", "id", "", "Unnamed: 0"),  # last: a pandas index column
     "unit": ("criterion_id", "criterion", "dimension", "attribute", "unit_id", "unit"),
     "rater": ("rater", "rater_id", "annotator", "physician"),
     "kind": ("rater_kind", "kind"),
@@ -21,6 +21,9 @@ COLUMNS = {
     "source": ("source", "response_source", "system"),
 }
 KINDS = ("expert", "llm_judge")
+
+
+MAX_KEPT_OUT = 0.05  # share of non-empty labels that may be unreadable or out of range before an import fails
 
 
 @dataclass
@@ -31,9 +34,26 @@ class ImportReport:
     problems: dict = field(default_factory=dict)  # reason -> count
     examples: list = field(default_factory=list)  # first problems: (line, rater, item, unit, raw, reason)
 
+    def failure(self, max_kept_out: float = MAX_KEPT_OUT) -> str | None:
+        """Why the import failed, or None: nothing kept, or more than max_kept_out of the non-empty labels
+        unreadable or out of range (empty cells are missing ratings, not errors)."""
+        empty = self.problems.get("empty", 0)
+        bad = self.rows - self.valid - empty
+        if self.valid == 0:
+            return f"{self.file}: no rating could be read ({self._first()})"
+        if self.rows - empty and bad / (self.rows - empty) > max_kept_out:
+            return (f"{self.file}: {bad} of {self.rows - empty} labels kept out ({bad / (self.rows - empty):.0%}, over "
+                    f"--max-kept-out {max_kept_out:.0%}): {self._first()}; map them with --map LABEL=VALUE")
+        return None
+
+    def _first(self) -> str:
+        top = max((p for p in self.problems if p != "empty"), key=self.problems.get, default="empty")
+        ex = next((e for e in self.examples if e[5] == top), None)
+        return f"{self.problems[top]} x {top}" + (f", e.g. line {ex[0]}: {ex[4]!r}" if ex else "")
+
     def add_problem(self, line, row, reason):
         self.problems[reason] = self.problems.get(reason, 0) + 1
-        if len(self.examples) < 5:
+        if len(self.examples) < 5 or (reason != "empty" and not any(e[5] == reason for e in self.examples)):
             self.examples.append((line, row["rater"], row["item_id"], row["unit_id"], row["raw"], reason))
 
 
@@ -167,6 +187,10 @@ def wide_rows(path: Path, opts: dict, kind_default: str, rater_columns: list[str
             if missing:
                 raise InputError(path, 1, missing[0], "rater column not in the file")
             cols = {role: _pick(header, role, opts.get(role)) for role in ("item", "unit", "source")}
+            if unit_name and not opts.get("unit"):
+                cols["unit"] = None  # --unit-name names the one unit: a column that happens to be called unit is not it
+            if cols["unit"] and cols["item"] and cols["unit"][0] in cols["item"]:
+                cols["unit"] = None
             if cols["item"] is None:
                 raise InputError(path, 1, "item", "no item column: name one with --item")
             if cols["unit"] is None and not unit_name:
@@ -198,11 +222,15 @@ def healthbench_meta_rows(path: Path):
 
 
 def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="expert", rubric=None,
-                value_range=None, unit_name=None, **columns) -> ImportReport:
+                value_range=None, unit_name=None, mapping: dict | None = None, **columns) -> ImportReport:
+    """Read ratings into the annotations table. `mapping` turns the file's labels into the rubric kind's
+    words or numbers first (exact, then ignoring case). Every row is kept, the ones that cannot be read
+    marked invalid with the reason; ImportReport.failure() says whether too many were."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, None, None, "no such file")
     reader = LabelReader(rubric, value_range)
+    lower = {str(k).strip().lower(): v for k, v in (mapping or {}).items()}
     if fmt == "healthbench-meta":
         rows = healthbench_meta_rows(path)
     elif wide:
@@ -216,7 +244,11 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
     report, batch, stamp = ImportReport(str(path)), [], now()
     for line, row in rows:
         report.rows += 1
-        value, problem = reader.read(row["unit_id"], row["raw"])
+        raw = row["raw"]
+        if lower and raw is not None:
+            key = str(raw).strip()
+            raw = mapping.get(key, lower.get(key.lower(), raw))
+        value, problem = reader.read(row["unit_id"], raw)
         row.update(value=value if problem is None else None, valid=int(problem is None), problem=problem,
                    raw=None if row["raw"] is None else str(row["raw"]), file=str(path), line=line, imported=stamp)
         row.setdefault("tags", None)

@@ -46,7 +46,7 @@ class Rating:
 class Options:
     level: str = "item"  # item | system
     by: str = "unit"  # unit (criterion, dimension, attribute) | source | tag | theme | axis | none
-    value_type: str | None = None  # binary | ordinal; inferred from the values when None
+    value_type: str | None = None  # binary | nominal | ordinal | interval | ratio; from the values when None
     resamples: int = 1000
     seed: int = 0
     self_source: dict = field(default_factory=dict)  # rater -> its own response source, left out
@@ -170,10 +170,18 @@ def compute(p: Pairs, level: str, value_type: str, cats: np.ndarray, resamples: 
         for name, v in d.items():
             samples[name].append(v)
     out = {}
+    constant = level == "item" and (np.ptp(p.x) == 0 or np.ptp(p.y) == 0)
     for name, est in point.items():
         lo, hi = percentile_ci(samples.get(name, []))
+        if constant and name in UNDEFINED_WHEN_CONSTANT:
+            out[name] = {"estimate": None, "ci": [None, None], "undefined": "one rater gave a single value throughout"}
+            continue
         out[name] = {"estimate": None if est is None or math.isnan(est) else est, "ci": [lo, hi]}
     return out
+
+
+# consistency and correlation say nothing when one side never varies (0/0 in theory, rounding noise in practice)
+UNDEFINED_WHEN_CONSTANT = ("ICC(C,1)", "pearson", "spearman", "kendall")
 
 
 def infer_type(values) -> str:
@@ -200,7 +208,11 @@ def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | Non
     missing = [j for j in judges if j not in kinds]
     if missing:
         raise ValueError(f"no ratings by {', '.join(missing)} (raters present: {', '.join(sorted(kinds))})")
-    expert_names = experts or sorted(k for k, v in kinds.items() if v == "expert" and k not in judges)
+    both = sorted(set(judges) & set(experts or ()))
+    if both:
+        raise ValueError(f"{', '.join(both)} named both as judge and as expert: a rater is never compared with "
+                         "itself (for agreement among experts, use `medjudge agreement`)")
+    expert_names = sorted(experts or (k for k, v in kinds.items() if v == "expert" and k not in judges))
     if not expert_names:
         raise ValueError("no expert ratings to compare with: import annotations with rater kind expert, or name --against")
     results = []
@@ -212,8 +224,9 @@ def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | Non
         all_values = np.concatenate([np.fromiter(d.values(), float) for d in raters.values()])
         value_type = opts.value_type or infer_type(all_values)
         cats = np.unique(all_values)
-        ceiling = _ceiling(raters, expert_names, key_source, opts, value_type, cats)
-        primary = opts.primary or (("ICC(A,1)" if opts.level == "system" or value_type != "binary" else "alpha"))
+        categorical = value_type in tables.CATEGORICAL and opts.level == "item"
+        primary = opts.primary or ("alpha" if categorical else "ICC(A,1)")
+        expert_values = set().union(*(e.values() for e in exp))
         for j in judges:
             missed = _expected_unscored(unscored[group].get(j, {}), exp, key_source, opts.self_source.get(j))
             if j not in raters and not missed:
@@ -222,6 +235,9 @@ def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | Non
             p = make_pairs([(scored, e) for e in exp], key_source, opts.self_source.get(j))
             res = compute(p, opts.level, value_type, cats, opts.resamples, opts.seed)
             coverage = _coverage(p.n_keys, missed)
+            rated = set(scored) | set(missed)  # the ceiling is measured on the items this judge rated
+            ceiling = _ceiling({e: {k: v for k, v in raters[e].items() if k in rated} for e in expert_names
+                                if e in raters}, key_source, opts, value_type, cats)
             est = res.get(primary, {}).get("estimate")
             ci = res.get(primary, {}).get("ci")
             n_units = len(p.sources) if opts.level == "system" else p.n_keys
@@ -233,6 +249,9 @@ def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | Non
                    "systems": len(p.sources) if opts.level == "system" else None, "stats": res,
                    "primary": primary, "verdict": v, "reasons": reasons, "coverage": coverage,
                    "ceiling": ceiling}
+            if scored and expert_values and not set(scored.values()) & expert_values:
+                row["warnings"] = [f"{j}'s values {sorted(set(scored.values()))} and the experts' {sorted(expert_values)} "
+                                   "never overlap: check how the labels are coded (docs/CALIBRATION.md)"]
             if missed:
                 row["worst_case"] = _worst_case(j, scored, missed, exp, key_source, opts, value_type, cats, primary)
             if value_type == "binary" and opts.level == "item" and j in raters:
@@ -258,8 +277,8 @@ def _worst_case(judge: str, scored: dict, missed: dict, exp: list[dict], key_sou
     """The statistic with every unscored item counted as a disagreement: the judge's value replaced by the
     value farthest from each expert's (the other class for binary ratings)."""
     def far(v):
-        if value_type == "binary":
-            return 1.0 - v
+        if value_type in tables.CATEGORICAL:  # any other category (binary: the other class)
+            return float(cats[cats != v][0]) if len(cats) > 1 else v
         return float(cats[np.argmax(np.abs(cats - v))])
 
     comparisons = [({**scored, **{k: far(e[k]) for k in missed if k in e}}, e) for e in exp]
@@ -268,15 +287,19 @@ def _worst_case(judge: str, scored: dict, missed: dict, exp: list[dict], key_sou
     return {"items": p.n_keys, "stats": {primary: res.get(primary, {"estimate": None, "ci": [None, None]})}}
 
 
-def _ceiling(raters, expert_names, key_source, opts, value_type, cats):
-    """Expert-vs-expert agreement with the same statistics (pooled over pairs of experts)."""
-    present = [e for e in expert_names if e in raters]
+def _ceiling(experts: dict, key_source, opts, value_type, cats):
+    """Expert-vs-expert agreement with the same statistics, pooled over each pair of experts (in name order),
+    on the items given (those the judge rated). Bias is left out: between two experts its sign is only the
+    order of their names. The multi-rater reading is `medjudge agreement` (calibration/agreement.py)."""
+    present = sorted(e for e, r in experts.items() if r)
     if len(present) < 2:
         return None
-    p = make_pairs([(raters[a], raters[b]) for i, a in enumerate(present) for b in present[i + 1:]], key_source)
+    p = make_pairs([(experts[a], experts[b]) for i, a in enumerate(present) for b in present[i + 1:]], key_source)
     if not p.n:
         return None
-    return {"experts": present, "pairs": p.n, "stats": compute(p, opts.level, value_type, cats, opts.resamples, opts.seed)}
+    found = compute(p, opts.level, value_type, cats, opts.resamples, opts.seed)
+    found.pop("bias", None)
+    return {"experts": present, "pairs": p.n, "items": p.n_keys, "stats": found}
 
 
 def _percentile(raters, expert_names, judge, key_source, opts):

@@ -33,14 +33,22 @@ def kappa(t: np.ndarray, weights: str | None = None) -> np.ndarray:
     return 1 - _safe((w * p).sum(axis=(1, 2)), (w * expected).sum(axis=(1, 2)))
 
 
-def alpha(t: np.ndarray, level: str) -> np.ndarray:
-    """Krippendorff's alpha for units that each hold two values (coincidence matrix t + t^T)."""
+def alpha(t: np.ndarray, level: str, values: np.ndarray | None = None) -> np.ndarray:
+    """Krippendorff's alpha for units that each hold two values (coincidence matrix t + t^T), at the
+    nominal, ordinal, interval or ratio level (interval and ratio need the category values)."""
     c = t.shape[-1]
     o = t + np.swapaxes(t, 1, 2)
     n_c = o.sum(axis=2)
     n = n_c.sum(axis=1)
     if level == "nominal":
         d = np.broadcast_to(1.0 - np.eye(c), o.shape)
+    elif level in ("interval", "ratio"):
+        v = np.asarray(values, dtype=float)
+        diff = v[:, None] - v[None, :]
+        if level == "ratio":
+            total = v[:, None] + v[None, :]
+            diff = np.divide(diff, total, out=np.zeros_like(diff), where=total != 0)
+        d = np.broadcast_to(diff ** 2, o.shape)
     else:  # ordinal: distance by the counts of the categories between
         cum = np.cumsum(n_c, axis=1)
         i, j = np.indices((c, c))
@@ -111,34 +119,39 @@ def kendall_tau_b(t: np.ndarray) -> np.ndarray:
     return _safe(p - q, np.sqrt((n0 - n1) * (n0 - n2)))
 
 
-def binary(t: np.ndarray) -> dict[str, np.ndarray]:
-    """macro-F1 and balanced accuracy, the positive class being the last category (1 = met)."""
-    tp, fn, fp, tn = t[:, 1, 1], t[:, 1, 0], t[:, 0, 1], t[:, 0, 0]  # rows: judge, cols: expert
-    f1_pos = _safe(2 * tp, 2 * tp + fp + fn)
-    f1_neg = _safe(2 * tn, 2 * tn + fn + fp)
-    f1_pos = np.where(2 * tp + fp + fn == 0, 1.0, f1_pos)
-    f1_neg = np.where(2 * tn + fn + fp == 0, 1.0, f1_neg)
-    rec_pos = _safe(tp, tp + fp)  # recall over the expert's positives (columns)
-    rec_neg = _safe(tn, tn + fn)
-    present = np.stack([(tp + fp) > 0, (tn + fn) > 0], axis=1)
-    recalls = np.stack([rec_pos, rec_neg], axis=1)
-    bal = _safe(np.where(present, recalls, 0).sum(1), present.sum(1))
-    return {"macro_f1": (f1_pos + f1_neg) / 2, "balanced_accuracy": bal}
+def classes(t: np.ndarray) -> dict[str, np.ndarray]:
+    """macro-F1 (mean of every category's F1; a category neither rater used in a resample counts 1) and
+    balanced accuracy (mean recall over the categories the expert used). Rows: judge, columns: expert.
+    For two categories this is HealthBench's macro-F1 of the positive and the negative class."""
+    tp = np.diagonal(t, axis1=1, axis2=2)
+    judged, truth = t.sum(axis=2), t.sum(axis=1)
+    denom = judged + truth
+    f1 = np.where(denom == 0, 1.0, _safe(2 * tp, denom))
+    recall = _safe(tp, truth)
+    present = truth > 0
+    bal = _safe(np.where(present, recall, 0).sum(1), present.sum(1))
+    return {"macro_f1": f1.mean(axis=1), "balanced_accuracy": bal}
+
+
+CATEGORICAL = ("binary", "nominal")
+NUMERIC = ("ordinal", "interval", "ratio")
+VALUE_TYPES = CATEGORICAL + NUMERIC
 
 
 def all_stats(t: np.ndarray, cats: np.ndarray, value_type: str) -> dict[str, np.ndarray]:
-    """t: B x C x C counts (rows: judge, columns: expert); cats: the C category values, ascending."""
+    """t: B x C x C counts (rows: judge, columns: expert); cats: the C category values, ascending.
+    binary / nominal: alpha (nominal), kappa, accuracy, macro-F1, balanced accuracy; ordinal / interval /
+    ratio: alpha at that level, weighted kappas, ICCs, correlations, bias, accuracy."""
     t = t.astype(float)
     n = t.sum(axis=(1, 2))
     out = {"accuracy": np.trace(t, axis1=1, axis2=2) / n}
-    if value_type == "binary":
+    if value_type in CATEGORICAL:
         out["alpha"] = alpha(t, "nominal")
         out["kappa"] = kappa(t)
-        if len(cats) == 2:
-            out.update(binary(t))
+        out.update(classes(t))
         return out
     v = cats.astype(float)
-    out["alpha"] = alpha(t, "ordinal")
+    out["alpha"] = alpha(t, value_type, v)
     out["kappa_linear"] = kappa(t, "linear")
     out["kappa_quadratic"] = kappa(t, "quadratic")
     m = moments(t, v, v)

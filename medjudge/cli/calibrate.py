@@ -31,6 +31,8 @@ def import_(
     rater: Optional[str] = typer.Option(None, "--rater", help="rater column"),
     value: Optional[str] = typer.Option(None, "--value", help="value column"),
     source: Optional[str] = typer.Option(None, "--source", help="response source (system) column"),
+    label_map: Optional[list[str]] = typer.Option(None, "--map", help="LABEL=VALUE[,LABEL=VALUE] (e.g. Entailment=entailed), or a CSV (from,to) or JSON file of them"),
+    max_kept_out: float = typer.Option(0.05, "--max-kept-out", help="share of non-empty labels that may be unreadable or out of range before the import fails (exit 2)"),
     db: Path = DB,
 ):
     """Import ratings; unreadable or out-of-range values are reported and kept out of the statistics."""
@@ -38,7 +40,7 @@ def import_(
 
     if kind not in ("expert", "llm_judge"):
         raise MedjudgeError("--kind must be expert or llm_judge")
-    report = import_annotations(db, path, rubric=rubric, fmt=fmt, wide=wide,
+    report = import_annotations(db, path, rubric=rubric, fmt=fmt, wide=wide, mapping=read_map(label_map),
                                 rater_columns=rater_columns.split(",") if rater_columns else None, kind=kind,
                                 value_range=value_range, unit_name=unit_name, item=item, unit=unit, rater=rater,
                                 value=value, source=source)
@@ -48,6 +50,41 @@ def import_(
         typer.echo(f"  {n} x {reason}")
     for line, r, it, u, raw, reason in report.examples:
         typer.echo(f"  e.g. {path}:{line}: rater {r}, item {it}, {u}: {raw!r} ({reason})")
+    failure = report.failure(max_kept_out)
+    if failure:
+        from ..errors import EXIT_INPUT
+
+        typer.echo(f"error: {failure}", err=True)
+        raise typer.Exit(EXIT_INPUT)
+
+
+def read_map(values) -> dict | None:
+    """--map values: LABEL=VALUE pairs (comma-separated, repeatable), or files: CSV with from,to or a JSON object."""
+    if not values:
+        return None
+    out = {}
+    for v in values:
+        p = Path(v)
+        if p.suffix.lower() in (".csv", ".json") and p.exists():
+            if p.suffix.lower() == ".json":
+                data = json.loads(p.read_text(encoding="utf-8"))
+                if not isinstance(data, dict):
+                    raise MedjudgeError(f"{p}: --map JSON must be an object of label: value")
+                out.update({str(k): str(x) for k, x in data.items()})
+            else:
+                import csv
+
+                with p.open(newline="", encoding="utf-8") as fh:
+                    for row in csv.reader(fh):
+                        if len(row) >= 2 and row[0] not in ("from", "label"):
+                            out[row[0]] = row[1]
+            continue
+        for pair in v.split(","):
+            label, sep, value = pair.partition("=")
+            if not sep or not label.strip():
+                raise MedjudgeError(f"--map takes LABEL=VALUE pairs, not {pair!r}")
+            out[label.strip()] = value.strip()
+    return out
 
 
 @annotations_app.command("list")
@@ -68,12 +105,12 @@ def list_(db: Path = DB):
 @app.command()
 def calibrate(
     run: Optional[str] = typer.Option(None, "--run", help="calibrate a run's judges against the experts"),
-    raters: Optional[list[str]] = typer.Option(None, "--raters", help="raters already in the database to calibrate"),
-    against: Optional[list[str]] = typer.Option(None, "--against", help="expert raters (default: every expert)"),
+    raters: Optional[list[str]] = typer.Option(None, "--raters", help="raters already in the database to calibrate (a,b or repeat)"),
+    against: Optional[list[str]] = typer.Option(None, "--against", help="expert raters (default: every expert; a,b or repeat)"),
     level: str = typer.Option("item", "--level", help="item | system (one mean per response source)"),
-    by: str = typer.Option("unit", "--by", help="unit/criterion/dimension/attribute | source | tag | theme | axis | none"),
+    by: Optional[str] = typer.Option(None, "--by", help="unit/criterion/dimension/attribute | source | tag | theme | axis | none (default: unit; none for rubrics whose units come with each answer, such as NLI)"),
     self_source: Optional[list[str]] = typer.Option(None, "--self-source", help="RATER=SOURCE: leave out the rater's own responses"),
-    value_type: Optional[str] = typer.Option(None, "--value-type", help="binary | ordinal (default: from the values)"),
+    value_type: Optional[str] = typer.Option(None, "--value-type", help="binary | nominal | ordinal | interval | ratio (default: the rubric kind's, else from the values)"),
     primary: Optional[str] = typer.Option(None, "--primary", help="statistic behind the verdict (default: alpha for binary, ICC(A,1) otherwise)"),
     care: Optional[float] = typer.Option(None, "--care", help="threshold for 'use with care'"),
     trust: Optional[float] = typer.Option(None, "--trust", help="threshold for 'trust'"),
@@ -85,8 +122,6 @@ def calibrate(
     db: Path = DB,
 ):
     """Agreement of judges with experts: statistics with bootstrap CIs, the expert ceiling, a verdict."""
-    from rich.console import Console
-
     from ..api import calibrate as run_calibration
     from .calibrate_report import render, write_csv
 
@@ -99,7 +134,9 @@ def calibrate(
     result = run_calibration(db, run=run, raters=raters, against=against, level=level, by=by, self_source=mapping,
                              value_type=value_type, primary=primary, care=care, trust=trust,
                              min_coverage=min_coverage, resamples=resamples, seed=seed)
-    render(result.rows, Console(), result.id)
+    render(result.rows, wide_console(), result.id)
+    for w in result.warnings:
+        typer.echo(f"warning: {w}", err=True)
     if json_out:
         json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
     if csv_out:
@@ -107,3 +144,46 @@ def calibrate(
     if result.exit_code:
         typer.echo(result.reason, err=True)
         raise typer.Exit(result.exit_code)
+
+
+def wide_console():
+    """A rich console; when the output is not a terminal, wide enough that table headers are never cut."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=max(Console().width, 200))
+
+
+@app.command()
+def agreement(
+    raters: Optional[list[str]] = typer.Option(None, "--raters", help="whose agreement (default: every expert; a,b or repeat)"),
+    by: str = typer.Option("unit", "--by", help="unit/criterion/dimension/attribute | source | tag | theme | axis | none"),
+    value_type: Optional[str] = typer.Option(None, "--value-type", help="binary | nominal | ordinal | interval | ratio: which alpha leads (default: from the values)"),
+    items_of: Optional[str] = typer.Option(None, "--items-of", help="only the items this rater (a judge) rated"),
+    resamples: int = typer.Option(1000, "--resamples", help="bootstrap resamples for the CIs"),
+    seed: int = typer.Option(0, "--seed"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write the results as JSON"),
+    db: Path = DB,
+):
+    """Agreement among experts as papers publish it: Krippendorff's alpha (four levels), Fleiss' kappa,
+    the six Shrout & Fleiss ICCs and the unanimous share, with bootstrap CIs."""
+    from rich.table import Table
+
+    from ..api import agreement as run_agreement
+    from .calibrate_report import _stat
+
+    result = run_agreement(db, raters=raters, by=by, value_type=value_type, items_of=items_of, resamples=resamples,
+                           seed=seed)
+    console = wide_console()
+    if not result.rows:
+        console.print("no item was rated by two or more of these raters")
+    for r in result.rows:
+        t = Table("statistic", "estimate [95% CI]", "on", title=f"{r['group']}: {len(r['raters'])} raters "
+                  f"({', '.join(r['raters'])}), {r['items']} items with two or more ratings, {r['value_type']} values")
+        for name, s in r["stats"].items():
+            on = "every item" if name.startswith("alpha") or name == "unanimous" else f"{r['items_all_raters']} items all rated"
+            t.add_row(name + ("  (lead)" if name == r["primary"] else ""), _stat(s), on)
+        console.print(t)
+    if json_out:
+        json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")

@@ -13,10 +13,13 @@ def _f(x, spec=".3f"):
 
 
 def _stat(s):
-    if not s or s.get("estimate") is None:
+    if not s:
         return "—"
+    if s.get("estimate") is None:
+        return "undefined" if s.get("undefined") else "—"
     lo, hi = s["ci"]
-    return f"{s['estimate']:.3f} [{_f(lo, '.2f')}, {_f(hi, '.2f')}]"
+    est = 0.0 if abs(s["estimate"]) < 5e-4 else s["estimate"]  # never "-0.000"
+    return f"{est:.3f} [{_f(lo, '.2f')}, {_f(hi, '.2f')}]"
 
 
 def render(results, console, cal_id=None):
@@ -25,7 +28,7 @@ def render(results, console, cal_id=None):
     if not results:
         console.print("no paired ratings: the judges and the experts rated no common items")
         return
-    shown = ("alpha", "kappa", "macro_f1", "accuracy") if results[0]["value_type"] == "binary" else (
+    shown = ("alpha", "kappa", "macro_f1", "accuracy") if results[0]["value_type"] in ("binary", "nominal") else (
         "ICC(A,1)", "ICC(C,1)", "spearman", "bias")
     if results[0]["level"] == "system":
         shown = ("ICC(A,1)", "ICC(C,1)", "spearman", "bias")
@@ -33,7 +36,8 @@ def render(results, console, cal_id=None):
     has_worst = any(r.get("worst_case") for r in results)
     cols = (["group", "judge", "n", "coverage", *shown] + (["expert ceiling"] if has_ceiling else [])
             + ([f"worst case {results[0]['primary']}"] if has_worst else []) + ["verdict"])
-    t = Table(*cols, title=f"Calibration, {results[0]['level']} level: estimate [95% bootstrap CI]"
+    t = Table(*cols, title=f"Calibration, {results[0]['level']} level, {results[0]['value_type']} values: "
+              f"estimate [95% bootstrap CI]"
               + (f"  (id {cal_id})" if cal_id else ""))
     for r in results:
         n = str(r["systems"] if r["level"] == "system" else r["items"])

@@ -42,6 +42,7 @@ class RubricBase(Strict):
     template: ClassVar[str]  # the kind's part of `medjudge rubric new --kind KIND` (validates as it is)
     aggregation: ClassVar[str] = "majority"  # how a panel's votes on one unit combine (judges/aggregate.py)
     labels: ClassVar[str] = ""  # the words its verdicts and expert labels are written in, for help and errors
+    value_type: ClassVar[str | None] = None  # binary | nominal | ordinal | interval | ratio, for calibration
 
     def units(self, item) -> list:
         """The criteria or dimensions the judge rates for one item."""

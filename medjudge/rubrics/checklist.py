@@ -65,6 +65,7 @@ class ChecklistRubric(RubricBase):
 
     program: ClassVar[str] = "medjudge.judges.checklist:ChecklistProgram"
     template: ClassVar[str] = TEMPLATE
+    value_type: ClassVar[str] = "binary"
     labels: ClassVar[str] = "true / false (also met / unmet, yes / no, 1 / 0)"
 
     def units(self, item):

@@ -52,6 +52,7 @@ class NliRubric(RubricBase):
     aggregation: ClassVar[str] = "majority"
     program: ClassVar[str] = "medjudge.judges.nli:NliProgram"
     template: ClassVar[str] = TEMPLATE
+    value_type: ClassVar[str] = "nominal"
     labels: ClassVar[str] = "entailed / neutral / contradicted (stored as 1 / 0 / -1)"
 
     @model_validator(mode="after")

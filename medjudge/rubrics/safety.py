@@ -57,6 +57,7 @@ class SafetyRubric(RubricBase):
     aggregation: ClassVar[str] = "worst"
     program: ClassVar[str] = "medjudge.judges.safety:SafetyProgram"
     template: ClassVar[str] = TEMPLATE
+    value_type: ClassVar[str] = "ordinal"
     labels: ClassVar[str] = "a level number, or a level's name (e.g. 'high risk')"
 
     @field_validator("levels")

@@ -54,6 +54,7 @@ class ScaleRubric(RubricBase):
     aggregation: ClassVar[str] = "median"
     program: ClassVar[str] = "medjudge.judges.scale:ScaleProgram"
     template: ClassVar[str] = TEMPLATE
+    value_type: ClassVar[str] = "ordinal"
     labels: ClassVar[str] = "a number within each dimension's min..max"
 
     @field_validator("dimensions")
