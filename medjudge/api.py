@@ -324,15 +324,21 @@ class AgreementResult:
 
 
 def agreement(db="medjudge.db", *, raters: list[str] | None = None, by: str = "unit", value_type: str | None = None,
-              items_of: str | None = None, resamples: int = 1000, seed: int = 0) -> AgreementResult:
-    """Agreement among raters in the database (default: every expert), as papers publish it. `items_of`
-    keeps only the items that rater (a judge) rated: the experts' ceiling on the judge's items."""
+              rubric: str | None = None, items_of: str | None = None, resamples: int = 1000,
+              seed: int = 0) -> AgreementResult:
+    """Agreement among raters in the database (default: every expert), as papers publish it. The value type
+    is `value_type`, else the `rubric` kind's, else read from the values. `items_of` keeps only the items
+    that rater (a judge) rated: the experts' ceiling on the judge's items."""
     from .calibration import ratings_from_annotations
     from .calibration.agreement import agreement as compute
 
     if resamples < 0:
         raise MedjudgeError("--resamples must be 0 or more")
     store = open_db(db, must_exist=True)
+    if rubric and not value_type:
+        from .rubrics import load_rubric
+
+        value_type = load_rubric(rubric).rubric.value_type
     names = _names(raters)
     wanted = names + ([items_of] if items_of else []) if names else None
     try:

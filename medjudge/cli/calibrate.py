@@ -160,6 +160,7 @@ def agreement(
     raters: Optional[list[str]] = typer.Option(None, "--raters", help="whose agreement (default: every expert; a,b or repeat)"),
     by: str = typer.Option("unit", "--by", help="unit/criterion/dimension/attribute | source | tag | theme | axis | none"),
     value_type: Optional[str] = typer.Option(None, "--value-type", help="binary | nominal | ordinal | interval | ratio: which alpha leads (default: from the values)"),
+    rubric: Optional[str] = typer.Option(None, "--rubric", help="take the value type from this rubric's kind (NLI: nominal)"),
     items_of: Optional[str] = typer.Option(None, "--items-of", help="only the items this rater (a judge) rated"),
     resamples: int = typer.Option(1000, "--resamples", help="bootstrap resamples for the CIs"),
     seed: int = typer.Option(0, "--seed"),
@@ -173,8 +174,8 @@ def agreement(
     from ..api import agreement as run_agreement
     from .calibrate_report import _stat
 
-    result = run_agreement(db, raters=raters, by=by, value_type=value_type, items_of=items_of, resamples=resamples,
-                           seed=seed)
+    result = run_agreement(db, raters=raters, by=by, value_type=value_type, rubric=rubric, items_of=items_of,
+                           resamples=resamples, seed=seed)
     console = wide_console()
     if not result.rows:
         console.print("no item was rated by two or more of these raters")

@@ -31,6 +31,7 @@ examples:
 
 RELATIONS = ("entailed", "neutral", "contradicted")
 RELATION_VALUE = {"entailed": 1.0, "neutral": 0.0, "contradicted": -1.0}
+PAIR_UNIT = "nli"  # the unit id of an (answer, statement) pair
 SYNONYMS = {"entailment": "entailed", "entails": "entailed", "contradiction": "contradicted", "contradicts": "contradicted"}
 
 
@@ -49,6 +50,10 @@ class NliRubric(RubricBase):
     reference_field: str | None = None
     # also split each answer into claims and check them against the reference answer (precision, F1)
     reverse: bool = False
+    # (answer, statement) pairs: each example holds one statement in this field; its unit id is "nli", so
+    # expert labels keyed (answer id, "nli") join the run by construction (docs/CALIBRATION.md)
+    statement_field: str | None = None
+    statement_kind_field: str | None = None  # optional: Must_have / Nice_to_have per pair
     aggregation: ClassVar[str] = "majority"
     program: ClassVar[str] = "medjudge.judges.nli:NliProgram"
     template: ClassVar[str] = TEMPLATE
@@ -65,6 +70,8 @@ class NliRubric(RubricBase):
         return item.criteria or []
 
     def describe(self):
+        if self.statement_field:
+            return f"one statement per answer from {self.statement_field} (unit {PAIR_UNIT})"
         ref = f", else split from {self.reference_field}" if self.reference_field else ""
         return f"statements from {self.must_have_field}" + (f" / {self.nice_to_have_field}" if self.nice_to_have_field else "") + ref
 
@@ -90,6 +97,14 @@ class NliRubric(RubricBase):
         return False
 
     def item_units(self, obj):
+        if self.statement_field:
+            text = obj.get(self.statement_field)
+            if not isinstance(text, str) or not text.strip():
+                raise UnitsProblem(self.statement_field, f"missing: rubric {self.id} judges one statement per answer")
+            kind = str(obj.get(self.statement_kind_field) or "must_have").lower() if self.statement_kind_field else "must_have"
+            if kind not in ("must_have", "nice_to_have"):
+                raise UnitsProblem(self.statement_kind_field, f"must be Must_have or Nice_to_have, not {kind!r}")
+            return [Statement(id=PAIR_UNIT, text=text, kind=kind)]
         try:
             statements = self.statements_from(obj, "")
         except ValueError as exc:
