@@ -204,6 +204,32 @@ def wide_rows(path: Path, opts: dict, kind_default: str, rater_columns: list[str
                          "source": str(rec[cols["source"][0]]) if cols["source"] else None}
 
 
+def answers_rows(path: Path, kind_default: str, unit_name: str | None, field: str = "labels"):
+    """Answers JSONL with the experts' labels inside: {"id": ..., "labels": {unit: {rater: label}}}, or
+    {"labels": {rater: label}} with --unit-name. The answer ids are those `grade` stores: they join."""
+    found = False
+    for line, rec in read_jsonl(path):
+        item = rec.get("id", rec.get("prompt_id"))
+        if item is None:
+            raise InputError(path, line, "id", "missing: the answer id the labels belong to")
+        labels = rec.get(field)
+        if labels is None:
+            continue
+        if not isinstance(labels, dict):
+            raise InputError(path, line, field, "must map rater to label, or unit to {rater: label}")
+        for key, value in labels.items():
+            pairs = value.items() if isinstance(value, dict) else [(key, value)]
+            unit = key if isinstance(value, dict) else unit_name
+            if unit is None:
+                raise InputError(path, line, field, "labels by rater need --unit-name (or nest them by unit)")
+            for rater, raw in pairs:
+                found = True
+                yield line, {"item_id": str(item), "unit_id": str(unit), "rater": str(rater),
+                             "rater_kind": kind_default, "raw": raw, "source": rec.get("source")}
+    if not found:
+        raise InputError(path, None, field, f"no labels: no line has a {field!r} field")
+
+
 def healthbench_meta_rows(path: Path):
     """HealthBench meta-eval JSONL: one row per completion x criterion with physicians' binary labels."""
     for line, rec in read_jsonl(path):
@@ -233,6 +259,8 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
     lower = {str(k).strip().lower(): v for k, v in (mapping or {}).items()}
     if fmt == "healthbench-meta":
         rows = healthbench_meta_rows(path)
+    elif fmt == "answers":
+        rows = answers_rows(path, kind, unit_name, columns.get("labels_field") or "labels")
     elif wide:
         if not rater_columns:
             raise MedjudgeError("--wide needs --rater-columns a,b,c")
@@ -240,7 +268,7 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
     elif fmt == "long":
         rows = long_rows(path, columns, kind)
     else:
-        raise MedjudgeError(f"--format must be long or healthbench-meta, not {fmt!r}")
+        raise MedjudgeError(f"--format must be long, answers or healthbench-meta, not {fmt!r}")
     report, batch, stamp = ImportReport(str(path)), [], now()
     for line, row in rows:
         report.rows += 1

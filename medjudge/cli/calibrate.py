@@ -19,7 +19,8 @@ app.add_typer(annotations_app, name="annotations")
 @annotations_app.command("import")
 def import_(
     path: Path = typer.Argument(..., help="CSV or JSONL of ratings"),
-    fmt: str = typer.Option("long", "--format", help="long | healthbench-meta"),
+    fmt: str = typer.Option("long", "--format", help="long | answers (labels inside answers JSONL) | healthbench-meta"),
+    labels_field: str = typer.Option("labels", "--labels-field", help="--format answers: the field holding the labels"),
     wide: bool = typer.Option(False, "--wide", help="one column per rater"),
     rater_columns: Optional[str] = typer.Option(None, "--rater-columns", help="wide files: rater columns, comma-separated"),
     kind: str = typer.Option("expert", "--kind", help="rater kind when the file has no rater_kind column"),
@@ -43,7 +44,7 @@ def import_(
     report = import_annotations(db, path, rubric=rubric, fmt=fmt, wide=wide, mapping=read_map(label_map),
                                 rater_columns=rater_columns.split(",") if rater_columns else None, kind=kind,
                                 value_range=value_range, unit_name=unit_name, item=item, unit=unit, rater=rater,
-                                value=value, source=source)
+                                value=value, source=source, labels_field=labels_field)
     typer.echo(f"imported {report.rows} ratings from {path}: {report.valid} valid, "
                f"{report.rows - report.valid} kept out of the statistics")
     for reason, n in sorted(report.problems.items(), key=lambda kv: -kv[1]):
