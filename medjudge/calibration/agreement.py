@@ -27,7 +27,16 @@ SHROUT_FLEISS = {"ICC(1,1)": "ICC1", "ICC(2,1)": "ICC(A,1)", "ICC(3,1)": "ICC(C,
 
 
 def point_stats(data: np.ndarray, domain: np.ndarray) -> dict[str, float | None]:
-    """data: raters x items (NaN where a rater did not rate the item)."""
+    """data: raters x items (NaN where a rater did not rate the item). A figure that is 0/0 (one value
+    throughout, as a resample can draw) is None."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _point_stats(data, domain)
+
+
+def _point_stats(data, domain):
     import krippendorff
 
     out: dict[str, float | None] = {}
@@ -36,8 +45,8 @@ def point_stats(data: np.ndarray, domain: np.ndarray) -> dict[str, float | None]
             out["alpha_ratio"] = None  # ratio distances need values >= 0
             continue
         try:
-            out[f"alpha_{level}"] = float(krippendorff.alpha(reliability_data=data, level_of_measurement=level,
-                                                             value_domain=domain))
+            out[f"alpha_{level}"] = _finite(krippendorff.alpha(reliability_data=data, level_of_measurement=level,
+                                                               value_domain=domain))
         except (ValueError, ZeroDivisionError):
             out[f"alpha_{level}"] = None
     rated = ~np.isnan(data)
