@@ -49,6 +49,7 @@ class RunInfo:
     status: str
     started: str
     finished: str | None
+    purpose: str = "grade"  # or "rubric test" (the runs `medjudge rubric test` leaves)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,7 +80,8 @@ def runs(db="medjudge.db") -> RunList:
     return RunList([RunInfo(id=r["id"], rubric_id=r["rubric_id"], kind=r["kind"], mode=r["mode"],
                             judges=[j["model"] for j in json.loads(r["panel"])], samples=r["samples"],
                             answers=r["answers"], judgments=r["judgments"], status=r["status"], started=r["started"],
-                            finished=r["finished"]) for r in store.list_runs()])
+                            finished=r["finished"], purpose=json.loads(r["config"] or "{}").get("purpose", "grade"))
+                    for r in store.list_runs()])
 
 
 def get_run(db, run_id: str):
@@ -274,6 +276,11 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
         inputs["run"] = run_row["id"]
     elif raters:
         judges = list(raters)
+        present = sorted({r["rater"] for r in store.annotation_summary()})
+        unknown = [n for n in judges + (against or []) if n not in present]
+        if unknown:
+            raise MedjudgeError(f"no ratings by {', '.join(unknown)} in {store.path} (raters present: "
+                                f"{', '.join(present) or 'none: import some with `medjudge annotations import`'})")
         ratings = ratings_from_annotations(store, judges + against if against else None, unscored_for=judges)
         if not against:
             ratings = [r for r in ratings if r.kind == "expert" or r.rater in judges]
@@ -295,7 +302,10 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
     result = CalibrationResult(cal_id, config, inputs, rows,
                                warnings=list(dict.fromkeys(w for r in rows for w in r.get("warnings", ()))))
     short = [r for r in rows if r["verdict"] == "insufficient coverage"]
-    if short:
+    if all(r["items"] == 0 for r in rows):
+        result.exit_code = EXIT_COVERAGE
+        result.reason = "no paired ratings: the judges and the experts rated no common item x unit (check the ids)"
+    elif short:
         r = short[0]
         result.exit_code = EXIT_COVERAGE
         result.reason = (f"insufficient coverage: {len(short)} of {len(rows)} judge x group rows below --min-coverage "

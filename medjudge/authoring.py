@@ -42,9 +42,14 @@ def _call(judge_spec: str, messages, response_model, max_retries: int):
     try:
         return _client().chat.completions.create(response_model=response_model, max_retries=max_retries, **kwargs)
     except Exception as exc:  # instructor's retry error (its module moves between versions) or the provider's
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise MedjudgeError(f"{judge.model} gave no valid {response_model.__name__} after {max_retries} tries: "
-                            f"{type(exc).__name__}: {first}") from None
+        from .display import clip
+
+        first = clip((str(exc).strip().splitlines() or [type(exc).__name__])[0], 300)
+        attempts = getattr(exc, "n_attempts", None)  # instructor's retry error counts them; a provider error: one
+        if attempts is None:
+            raise MedjudgeError(f"{judge.model}: {type(exc).__name__}: {first}") from None
+        raise MedjudgeError(f"{judge.model} gave no valid {response_model.__name__} after {attempts} "
+                            f"{'try' if attempts == 1 else 'tries'}: {type(exc).__name__}: {first}") from None
 
 
 def draft(question: str, kind: str, judge: str, guideline: str | None = None, reference: str | None = None,

@@ -1,5 +1,5 @@
-"""Which judge to use when none is given: --judge, then medjudge.toml / [tool.medjudge], then MEDJUDGE_JUDGE,
-then the embedded local model."""
+"""Which judge to use: --judge, then the MEDJUDGE_JUDGE variable, then medjudge.toml / [tool.medjudge] of the
+nearest pyproject.toml, then the embedded local model (the environment overrides files, as in git or pip)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ def resolve_judges(cli_judges: list[str] | None, start: Path | None = None) -> t
     """Return (judges, where they came from)."""
     if cli_judges:
         return list(cli_judges), "--judge"
+    env = os.environ.get("MEDJUDGE_JUDGE", "").strip()
+    if env:
+        return [j.strip() for j in env.split(",") if j.strip()], "MEDJUDGE_JUDGE"
     cfg, path = project_config(start)
     judges = cfg.get("judges", cfg.get("judge"))
     if judges:
@@ -50,7 +53,4 @@ def resolve_judges(cli_judges: list[str] | None, start: Path | None = None) -> t
         if not all(isinstance(j, str) and j for j in judges):
             raise InputError(path, None, "judges", "must be a model string or a list of model strings")
         return judges, path
-    env = os.environ.get("MEDJUDGE_JUDGE", "").strip()
-    if env:
-        return [j.strip() for j in env.split(",") if j.strip()], "MEDJUDGE_JUDGE"
     return [EMBEDDED_JUDGE], "embedded"

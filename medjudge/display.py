@@ -18,3 +18,13 @@ def ci(c, spec=".3f") -> str:
 def left_out(s) -> str:
     n = s.get("answers_partial") or 0
     return f"; {n} partial answers left out, see coverage" if n else ""
+
+
+def clip(text: str, limit: int = 300) -> str:
+    """At most `limit` characters, cut at a word boundary with an ellipsis: never mid-word."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"

@@ -30,5 +30,11 @@ class RunFailed(MedjudgeError):
     exit_code = EXIT_FAILED
 
 
+class Interrupted(MedjudgeError):
+    """Ctrl-C: the run stopped; its finished judgments are kept, and the message says how to resume it."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class JudgeError(RunFailed):
     """A judge cannot be used at all (bad credentials, unknown model): the run stops, keeping its work."""

@@ -44,6 +44,7 @@ class GradeConfig:
     workers: int = 1  # processes sharing the calls (one core is the limit at high throughput)
     limit: int | None = None
     partial: str = "exclude"  # how partial answers enter the summary (docs/SCORING.md)
+    purpose: str = "grade"  # or "rubric test": shown by `medjudge runs`
     min_coverage: float = 1.0  # share of units that must be scored for exit code 0
 
     IDENTITY = ("format", "answer_field", "samples", "mode", "temperature", "seed", "max_tokens", "tie", "limit",
@@ -83,7 +84,13 @@ def bundled(name: str) -> str:
     return str(resources.files("medjudge") / "data" / name)
 
 
-def check(cfg: GradeConfig, judges):
+FORMATS = ("answers", "healthbench", "kqa")
+
+
+def check_settings(cfg: GradeConfig):
+    """The settings that need no judge, checked before anything is printed or read."""
+    if cfg.format not in FORMATS:
+        raise MedjudgeError(f"--format must be one of {', '.join(FORMATS)}, not {cfg.format!r}")
     if cfg.mode not in MODES:
         raise MedjudgeError(f"--mode must be one of {', '.join(MODES)}, not {cfg.mode!r}")
     if cfg.tie not in TIE_RULES:
@@ -102,6 +109,14 @@ def check(cfg: GradeConfig, judges):
         raise MedjudgeError("--partial must be exclude or include")
     if not 0 <= cfg.min_coverage <= 1:
         raise MedjudgeError("--min-coverage must be a share between 0 and 1")
+
+
+def check(cfg: GradeConfig, judges):
+    check_settings(cfg)
+    if cfg.mode == "batched" and any(j.in_process for j in judges):
+        raise MedjudgeError("--mode batched asks one reply covering up to 50 criteria, which a small in-process model "
+                            "cannot write (the embedded 270M model scored nothing, at about 130 s a call): use "
+                            "--mode per-criterion, or serve a larger model (Ollama, vLLM) for batched mode")
     if cfg.cascade and len(judges) < 2:
         raise MedjudgeError("--cascade needs two or more judges: the first is the cheap one")
     if not judges:
@@ -110,6 +125,17 @@ def check(cfg: GradeConfig, judges):
         remote = [j.model for j in judges if not j.is_local]
         if remote:
             raise MedjudgeError(f"--local-only refuses judges that are not in-process or on a loopback address: {', '.join(remote)}")
+
+
+def preflight(judges):
+    """Refuse, before any call, a panel with a judge that cannot work (judges/preflight.py): one line each."""
+    from .judges.preflight import problems
+
+    found = problems(judges)
+    if found:
+        from .errors import JudgeError
+
+        raise JudgeError("\n".join(found))
 
 
 def item_digest(it) -> bytes:
@@ -127,6 +153,7 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
     rubric = loaded.rubric
     judges = [Judge.parse(s) for s in cfg.judges]
     check(cfg, judges)
+    preflight(judges)
     skipped: list = []
 
     def source(skipped_into):
@@ -145,7 +172,8 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
     run_id = "r" + hashlib.sha256(identity.encode()).hexdigest()[:11]
     run = {"id": run_id, "rubric_hash": loaded.hash, "rubric_id": rubric.id, "kind": rubric.kind, "mode": cfg.mode,
            "samples": cfg.samples, "panel": [j.spec() for j in judges],
-           "config": config | {"items_hash": items_hash.hexdigest(), "skipped": len(skipped)},
+           "config": config | {"items_hash": items_hash.hexdigest(), "skipped": len(skipped),
+                               **({"purpose": cfg.purpose} if cfg.purpose != "grade" else {})},
            "versions": versions(), "input_path": str(cfg.input_path), "local_only": int(cfg.local_only)}
     store.save_rubric(loaded)
     store.start_run(run)
@@ -193,8 +221,11 @@ def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=()):
             asyncio.run(panel.run(items))
         status = "complete" if panel.progress.errors == 0 else "incomplete"
     except KeyboardInterrupt:
+        from .errors import Interrupted
+
         status = "interrupted"
-        raise
+        raise Interrupted(f"interrupted: finished judgments are saved; resume with: medjudge grade --resume {run['id']}"
+                          + (f" --db {store.path}" if str(store.path) != "medjudge.db" else "")) from None
     finally:
         summary = None
         if status in ("complete", "incomplete"):
@@ -312,8 +343,10 @@ def prepare_resume(store, run_id: str, **execution):
     conf = {k: v for k, v in stored.config.items() if k in GradeConfig.IDENTITY}  # settings that define the run
     cfg = GradeConfig(input_path=run["input_path"], judges=stored.models,
                       local_only=bool(run["local_only"]), **conf, **execution)
+    judges = stored.judges()
+    preflight(judges)
     store.start_run(run)
-    return run, cfg, stored.rubric, stored.items, stored.judges()
+    return run, cfg, stored.rubric, stored.items, judges
 
 
 def exit_status(summary: dict | None, min_coverage: float = 1.0) -> tuple[int, str]:

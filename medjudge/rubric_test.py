@@ -29,7 +29,7 @@ def test_rubric(store, loaded, judges: list[str], mode="per-criterion", samples=
         raise MedjudgeError(f"{loaded.path}: the rubric has no worked examples to test (add `examples:`)")
     items = example_items(loaded)
     cfg = GradeConfig(input_path=f"{loaded.path}#examples", rubric=loaded.path, judges=judges, mode=mode,
-                      samples=samples)
+                      samples=samples, purpose="rubric test")
     run, rubric, items, panel_judges, _ = prepare(store, cfg, loaded=loaded, items=items)
     execute(store, cfg, run, rubric, items, panel_judges)
     aggs = StoredRun(store, run["id"]).verdicts.panel

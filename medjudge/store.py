@@ -152,7 +152,7 @@ class Store:
 
     def list_runs(self) -> list[dict]:
         return list(self.db.query(
-            "SELECT r.id, r.rubric_id, r.kind, r.mode, r.samples, r.panel, r.status, r.started, r.finished, "
+            "SELECT r.id, r.rubric_id, r.kind, r.mode, r.samples, r.panel, r.status, r.started, r.finished, r.config, "
             "(SELECT COUNT(*) FROM answers a WHERE a.run_id = r.id) AS answers, "
             "(SELECT COUNT(*) FROM judgments j WHERE j.run_id = r.id) AS judgments "
             "FROM runs r ORDER BY r.started DESC"))

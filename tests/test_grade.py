@@ -72,7 +72,7 @@ def test_grade_scores_rerun_and_export(fake, cli, answers_file, checklist_file, 
     assert code == 0, err
     assert fake.count == 3 * 4 * 2 * 2  # answers x criteria x judges x samples, one call each
     overall = max(0.0, min(1.0, sum(expected_score(a) for a in TRUTH) / 3))
-    assert f"HealthBench score {overall:.3f}" in out
+    assert f"chest-pain-advice score (HealthBench formula) {overall:.3f}" in out
     assert "axis:accuracy" in out and "axis:completeness" in out
     assert "alpha (nominal) = 1.000" in out  # all votes agree
     rows = db_rows("t.db", "SELECT * FROM judgments")
@@ -86,11 +86,11 @@ def test_grade_scores_rerun_and_export(fake, cli, answers_file, checklist_file, 
     # a rerun of the same command makes zero calls and reports the same
     code, out2, _ = cli(*grade_args(fake, answers_file, checklist_file, "--samples", "2", judges=("j1", "j2")))
     assert code == 0 and fake.count == 48 and "this invocation: 0 calls made" in out2
-    assert f"HealthBench score {overall:.3f}" in out2
+    assert f"chest-pain-advice score (HealthBench formula) {overall:.3f}" in out2
 
     # show and export read the database only
     code, shown, _ = cli("show", run["id"], "--db", "t.db")
-    assert code == 0 and f"HealthBench score {overall:.3f}" in shown and fake.count == 48
+    assert code == 0 and f"chest-pain-advice score (HealthBench formula) {overall:.3f}" in shown and fake.count == 48
     code, _, _ = cli("export", run["id"], "--db", "t.db", "--format", "jsonl", "-o", "out.jsonl")
     exported = [json.loads(l) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert {e["answer_id"]: e["score"] for e in exported} == pytest.approx(scores)
@@ -107,7 +107,7 @@ def test_batched_mode_one_call_per_answer(fake, cli, answers_file, checklist_fil
     assert code == 0, err
     assert fake.count == 3
     overall = max(0.0, min(1.0, sum(expected_score(a) for a in TRUTH) / 3))
-    assert f"HealthBench score {overall:.3f}" in out
+    assert f"chest-pain-advice score (HealthBench formula) {overall:.3f}" in out
     assert db_rows("t.db", "SELECT mode FROM runs")[0]["mode"] == "batched"
     assert len(db_rows("t.db", "SELECT * FROM judgments WHERE status = 'scored'")) == 12
 
@@ -135,7 +135,7 @@ def test_unparseable_reply_is_unscored_never_pass_or_fail(fake, cli, answers_fil
     assert fake.count == 3 * 3 + 3 * 2
     assert "unscored: 3" in out and "coverage: 9 of 12 units scored (75.0%)" in out
     # every answer misses its aspirin verdict: all three are partial, none enters the score
-    assert "HealthBench score — " in out and "0 complete answers; 3 partial answers left out" in out
+    assert "chest-pain-advice score (HealthBench formula) — " in out and "0 complete answers; 3 partial answers left out" in out
     # no score for a partial answer, only the bounds its missing aspirin verdict (4 points of 19) allows,
     # by hand: a1 and a3 met 10 + 5 -> [15/19, 19/19]; a2 met only the -8 criterion -> [-8/19, -4/19]
     rows = {r["answer_id"]: r for r in db_rows("t.db", "SELECT * FROM scores")}

@@ -36,6 +36,9 @@ def test_resolution_order(tmp_path, monkeypatch):
     write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n[tool.medjudge]\njudges = ["anthropic/c"]\n')
     sub = tmp_path / "sub"
     sub.mkdir()
+    # issue 14: the environment overrides a project file (it used to be the other way round, silently)
+    assert resolve_judges(None, sub) == (["openai/a", "ollama/b"], "MEDJUDGE_JUDGE")
+    monkeypatch.delenv("MEDJUDGE_JUDGE")
     assert resolve_judges(None, sub) == (["anthropic/c"], str(tmp_path / "pyproject.toml"))
     write(sub / "medjudge.toml", 'judge = "openai/d"\n')
     assert resolve_judges(None, sub) == (["openai/d"], str(sub / "medjudge.toml"))
@@ -58,7 +61,7 @@ def test_doctor_reports_judges_and_key_names_never_values(cli, fake, monkeypatch
     fake.responder = lambda r: "OK"
     code, out, err = cli("doctor", "--judge", fake.judge(), "--judge", "openai/x@http://127.0.0.1:9/v1",
                          "--timeout", "2")
-    assert code == 0, err
-    assert "reachable" in out and "not reachable" in out
+    assert code == 4 and "1 of 2 judges cannot be used: openai/x@http://127.0.0.1:9/v1" in err  # issue 14
+    assert "usable: answered" in out and "not usable: no server answers at http://127.0.0.1:9/v1" in out
     assert "OPENAI_API_KEY" in out and "SECRET" not in out + err
-    assert fake.count == 1
+    assert fake.count == 1  # the dead server is found by the preflight, without a call

@@ -136,7 +136,11 @@ def _records(path: Path):
     except OSError as exc:
         raise InputError(path, None, None, f"cannot open: {exc.strerror}") from None
     with fh:
-        reader = csv.DictReader(fh)
+        header = fh.readline()
+        fh.seek(0)
+        # a spreadsheet in a comma-decimal locale saves with semicolons: read the separator off the header
+        delimiter = next((d for d in (";", "\t") if d in header and "," not in header), ",")
+        reader = csv.DictReader(fh, delimiter=delimiter)
         if not reader.fieldnames:
             raise InputError(path, 1, None, "no header row")
         try:

@@ -46,13 +46,13 @@ def verdict(stat: str, estimate, ci, n: int, level: str = "item", ceiling=None, 
         return NO_CI, [f"no confidence interval for {stat} (--resamples 0, or no bootstrap resample defined it)"]
     if lower >= hi_t:
         v = TRUST
-        reasons.append(f"CI lower bound {lower:.2f} >= {hi_t}")
+        reasons.append(f"CI lower bound {_shown(lower, hi_t)} >= {hi_t:g}")
     elif lower >= lo_t:
         v = CARE
-        reasons.append(f"CI lower bound {lower:.2f} in [{lo_t}, {hi_t})")
+        reasons.append(f"CI lower bound {_shown(lower, lo_t, hi_t)} in [{lo_t:g}, {hi_t:g})")
     else:
         v = NO
-        reasons.append(f"CI lower bound {lower:.2f} < {lo_t}")
+        reasons.append(f"CI lower bound {_shown(lower, lo_t)} < {lo_t:g}")
     if ceiling and ceiling.get("estimate") is not None and not math.isnan(ceiling["estimate"]):
         c_lo = ceiling["ci"][0] if ceiling.get("ci") and ceiling["ci"][0] is not None else ceiling["estimate"]
         if estimate >= c_lo:
@@ -64,3 +64,11 @@ def verdict(stat: str, estimate, ci, n: int, level: str = "item", ceiling=None, 
         if ceiling["estimate"] < lo_t:
             reasons.append("experts disagree with each other here too: the criterion may be ill-defined")
     return v, reasons
+
+
+def _shown(x: float, *thresholds: float) -> str:
+    """x with two decimals, or as many more as it takes not to print a threshold it is not (0.4996, not 0.50)."""
+    for digits in range(2, 7):
+        if all(round(x, digits) != t for t in thresholds):
+            return f"{x:.{digits}f}"
+    return repr(x)

@@ -9,7 +9,21 @@ import typer
 from ..errors import MedjudgeError
 
 app = typer.Typer(help="Grade free-form health answers with LLM judges; measure how far the judges can be trusted.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+def _version(value: bool):
+    if value:
+        from .. import __version__
+
+        typer.echo(f"medjudge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")):
+    """Grade free-form health answers with LLM judges; measure how far the judges can be trusted."""
 
 
 def _register():
@@ -28,9 +42,10 @@ def main(argv=None):
     try:
         rc = app(args=argv, standalone_mode=False)
     except MedjudgeError as exc:
+        from ..errors import Interrupted
         from ..secrets import redact
 
-        typer.echo(f"error: {redact(str(exc))}", err=True)
+        typer.echo(redact(str(exc)) if isinstance(exc, Interrupted) else f"error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         rc = 130

@@ -10,9 +10,10 @@ import typer
 
 from ..errors import MedjudgeError
 from . import app
-from .options import DB
+from .options import DB, JSON, print_table
 
-annotations_app = typer.Typer(help="Import and list expert annotations.", no_args_is_help=True)
+annotations_app = typer.Typer(help="Import expert labels (long, wide, answers JSONL, HealthBench meta-eval) and list the raters.",
+                              no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(annotations_app, name="annotations")
 
 
@@ -32,7 +33,7 @@ def import_(
     rater: Optional[str] = typer.Option(None, "--rater", help="rater column"),
     value: Optional[str] = typer.Option(None, "--value", help="value column"),
     source: Optional[str] = typer.Option(None, "--source", help="response source (system) column"),
-    label_map: Optional[list[str]] = typer.Option(None, "--map", help="LABEL=VALUE[,LABEL=VALUE] (e.g. Entailment=entailed), or a CSV (from,to) or JSON file of them"),
+    label_map: Optional[list[str]] = typer.Option(None, "--map", metavar="LABEL=VALUE", help="LABEL=VALUE[,LABEL=VALUE] (e.g. Entailment=entailed), or a CSV (from,to) or JSON file of them"),
     max_kept_out: float = typer.Option(0.05, "--max-kept-out", help="share of non-empty labels that may be unreadable or out of range before the import fails (exit 2)"),
     db: Path = DB,
 ):
@@ -89,35 +90,30 @@ def read_map(values) -> dict | None:
 
 
 @annotations_app.command("list")
-def list_(db: Path = DB):
+def list_(db: Path = DB, as_json: bool = JSON):
     """Raters in the database with their counts."""
-    from rich.console import Console
-    from rich.table import Table
+    from ..api import open_db
 
-    from ..store import Store
-
-    t = Table("rater", "kind", "ratings", "kept out", "items", "units", "imported")
-    for r in Store(db).annotation_summary():
-        t.add_row(r["rater"], r["rater_kind"], str(r["ratings"]), str(r["invalid"]), str(r["items"]),
-                  str(r["units"]), r["imported"])
-    Console().print(t)
+    keys = ["rater", "rater_kind", "ratings", "invalid", "items", "units", "imported"]
+    rows = [[r[k] for k in keys] for r in open_db(db, must_exist=True).annotation_summary()]
+    print_table(["rater", "kind", "ratings", "kept out", "items", "units", "imported"], rows, as_json, keys)
 
 
 @app.command()
 def calibrate(
     run: Optional[str] = typer.Option(None, "--run", help="calibrate a run's judges against the experts"),
-    raters: Optional[list[str]] = typer.Option(None, "--raters", help="raters already in the database to calibrate (a,b or repeat)"),
-    against: Optional[list[str]] = typer.Option(None, "--against", help="expert raters (default: every expert; a,b or repeat)"),
+    raters: Optional[list[str]] = typer.Option(None, "--raters", metavar="NAMES", help="raters already in the database to calibrate (a,b or repeat)"),
+    against: Optional[list[str]] = typer.Option(None, "--against", metavar="NAMES", help="expert raters (default: every expert; a,b or repeat)"),
     level: str = typer.Option("item", "--level", help="item | system (one mean per response source)"),
     by: Optional[str] = typer.Option(None, "--by", help="unit/criterion/dimension/attribute | source | tag | theme | axis | none (default: unit; none for rubrics whose units come with each answer, such as NLI)"),
-    self_source: Optional[list[str]] = typer.Option(None, "--self-source", help="RATER=SOURCE: leave out the rater's own responses"),
+    self_source: Optional[list[str]] = typer.Option(None, "--self-source", metavar="RATER=SOURCE", help="RATER=SOURCE: leave out the rater's own responses"),
     value_type: Optional[str] = typer.Option(None, "--value-type", help="binary | nominal | ordinal | interval | ratio (default: the rubric kind's, else from the values)"),
     primary: Optional[str] = typer.Option(None, "--primary", help="statistic behind the verdict (default: alpha for binary, ICC(A,1) otherwise)"),
     care: Optional[float] = typer.Option(None, "--care", help="threshold for 'use with care'"),
     trust: Optional[float] = typer.Option(None, "--trust", help="threshold for 'trust'"),
     min_coverage: float = typer.Option(0.95, "--min-coverage", help="share of the experts' items a judge must have scored for a verdict"),
     resamples: int = typer.Option(1000, "--resamples", help="bootstrap resamples for the CIs (a verdict needs a CI)"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="seed of the bootstrap resamples"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the full results as JSON"),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="write one row per group x judge x statistic"),
     db: Path = DB,
@@ -158,13 +154,13 @@ def wide_console():
 
 @app.command()
 def agreement(
-    raters: Optional[list[str]] = typer.Option(None, "--raters", help="whose agreement (default: every expert; a,b or repeat)"),
+    raters: Optional[list[str]] = typer.Option(None, "--raters", metavar="NAMES", help="whose agreement (default: every expert; a,b or repeat)"),
     by: str = typer.Option("unit", "--by", help="unit/criterion/dimension/attribute | source | tag | theme | axis | none"),
     value_type: Optional[str] = typer.Option(None, "--value-type", help="binary | nominal | ordinal | interval | ratio: which alpha leads (default: from the values)"),
     rubric: Optional[str] = typer.Option(None, "--rubric", help="take the value type from this rubric's kind (NLI: nominal)"),
     items_of: Optional[str] = typer.Option(None, "--items-of", help="only the items this rater (a judge) rated"),
     resamples: int = typer.Option(1000, "--resamples", help="bootstrap resamples for the CIs"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="seed of the bootstrap resamples"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the results as JSON"),
     db: Path = DB,
 ):

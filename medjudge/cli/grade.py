@@ -22,9 +22,9 @@ def grade(
     questions: Optional[Path] = typer.Option(None, "--questions", help="K-QA: questions with Must_have/Nice_to_have (default: bundled K-QA)"),
     samples: int = typer.Option(1, "--samples", "-n", help="samples per judge"),
     mode: str = typer.Option("per-criterion", "--mode", help="per-criterion (one call each) | batched (one call per answer)"),
-    temperature: float = typer.Option(0.0, "--temperature"),
+    temperature: float = typer.Option(0.0, "--temperature", help="sampling temperature sent to the judges"),
     seed: Optional[int] = typer.Option(0, "--seed", help="sent where the provider supports it (sample i gets seed+i)"),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="cap on each reply's tokens (default: the provider's)"),
     tie: Optional[str] = typer.Option(None, "--tie", help="count a tied boolean vote as met or unmet (default: unscored)"),
     quorum: Optional[str] = typer.Option(None, "--quorum", help="scored votes a unit needs of those expected: majority (default: more than half), all, or a share such as 0.75"),
     partial: str = PARTIAL,
@@ -35,8 +35,8 @@ def grade(
     limit: Optional[int] = typer.Option(None, "--limit", help="grade only the first N answers"),
     local_only: bool = typer.Option(False, "--local-only", help="refuse judges that are not in-process or on loopback"),
     cascade: bool = typer.Option(False, "--cascade", help="the first judge grades everything; the others only items it leaves in doubt"),
-    rpm: Optional[list[str]] = typer.Option(None, "--rpm", help="requests per minute, N for every judge or MODEL=N"),
-    tpm: Optional[list[str]] = typer.Option(None, "--tpm", help="tokens per minute, N for every judge or MODEL=N"),
+    rpm: Optional[list[str]] = typer.Option(None, "--rpm", metavar="[MODEL=]N", help="requests per minute, N for every judge or MODEL=N"),
+    tpm: Optional[list[str]] = typer.Option(None, "--tpm", metavar="[MODEL=]N", help="tokens per minute, N for every judge or MODEL=N"),
     workers: int = typer.Option(1, "--workers", help="processes sharing the calls (for high call rates)"),
     resume: Optional[str] = typer.Option(None, "--resume", help="finish a stored run (its rubric, answers and panel)"),
     db: Path = DB,
@@ -48,6 +48,7 @@ def grade(
 
     from ..api import grade as run_grade
     from ..config import EMBEDDED_WARNING, resolve_judges
+    from ..grading import GradeConfig, check_settings
 
     console = Console(stderr=False)
     execution = dict(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=_limits(rpm, "--rpm"),
@@ -60,15 +61,18 @@ def grade(
             raise typer.BadParameter("give the answers file, or --resume RUN_ID")
         if rubric is None and fmt not in ("healthbench", "kqa"):
             raise typer.BadParameter("give --rubric FILE or a library id (see `medjudge rubric list`)")
-        judges_spec, origin = resolve_judges(judge)
-        if origin == "embedded":
-            console.print(f"[yellow]{EMBEDDED_WARNING}[/yellow]")
-        if fmt == "healthbench" and answers is None:
-            console.print(f"grading the physician {answer_field} completions (use --answers FILE to grade a model's)")
         settings = dict(format=fmt, answers_path=str(answers) if answers else None, answer_field=answer_field,
                         questions_path=str(questions) if questions else None, samples=samples, mode=mode,
                         temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie, local_only=local_only,
                         limit=limit, cascade=cascade, quorum=quorum)
+        check_settings(GradeConfig(input_path=str(input_path), **settings, **execution))  # before any banner
+        judges_spec, origin = resolve_judges(judge)
+        if origin == "embedded":
+            console.print(f"[yellow]{EMBEDDED_WARNING}[/yellow]")
+        elif origin != "--judge":
+            console.print(f"judges from {origin}: {', '.join(judges_spec)}")
+        if fmt == "healthbench" and answers is None:
+            console.print(f"grading the physician {answer_field} completions (use --answers FILE to grade a model's)")
         with progress_bar(console, quiet) as listener:
             result = run_grade(input_path, rubric=rubric, judges=judges_spec, db=db,
                                listeners=[listener] if listener else [], **settings, **execution)

@@ -7,6 +7,34 @@ import typer
 DB = typer.Option(Path("medjudge.db"), "--db", help="SQLite database file")
 PARTIAL = typer.Option("exclude", "--partial",
                        help="answers missing a verdict: exclude from the scores (default) or include, showing the bounds they allow")
-JUDGES = typer.Option(None, "--judge", "-j",
+JUDGES = typer.Option(None, "--judge", "-j", metavar="MODEL",
                       help="LiteLLM model string, repeat for a panel; MODEL@http://host/v1 sets an API base "
                            "(default: configured, else the embedded local model)")
+JSON = typer.Option(False, "--json", help="print JSON instead of a table")
+
+
+def print_table(columns: list[str], rows: list[list], as_json: bool = False, keys: list[str] | None = None):
+    """A listing as JSON (--json), as tab-separated lines when piped (every value whole), or as a table whose
+    first column (the id) is never cut: other columns wrap."""
+    import json
+    import sys
+
+    keys = keys or columns
+    if as_json:
+        typer.echo(json.dumps([dict(zip(keys, r)) for r in rows], indent=2, default=str))
+        return
+    if not sys.stdout.isatty():
+        typer.echo("\t".join(keys))
+        for r in rows:
+            typer.echo("\t".join("" if v is None else str(v) for v in r))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(*columns)
+    t.columns[0].no_wrap = True
+    for c in t.columns[1:]:
+        c.overflow = "fold"
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    Console().print(t)

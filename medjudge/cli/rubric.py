@@ -9,9 +9,11 @@ import typer
 
 from ..errors import MedjudgeError
 from . import app
-from .options import DB
+from .options import DB, JSON, JUDGES, print_table
 
-rubric_app = typer.Typer(help="Validate, show and list rubrics.", no_args_is_help=True)
+rubric_app = typer.Typer(help="Rubrics: validate, show, list, new (template), lint, test (worked examples), "
+                              "draft (with an LLM), atomize (split compound criteria).",
+                         no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(rubric_app, name="rubric")
 
 
@@ -61,18 +63,15 @@ def show(ref: str = typer.Argument(..., help="rubric file or library id")):
 
 
 @rubric_app.command("list")
-def list_():
+def list_(as_json: bool = JSON):
     """List the rubrics shipped with medjudge, with their citations."""
-    from rich.console import Console
-    from rich.table import Table
-
     from ..rubrics import library_files, parse_rubric
 
-    t = Table("id", "kind", "version", "title", "citation")
+    rows = []
     for p in library_files():
         r = parse_rubric(p.read_text(encoding="utf-8"), f"library:{p.name}").rubric
-        t.add_row(r.id, r.kind, r.version, r.title, r.citation)
-    Console().print(t)
+        rows.append([r.id, r.kind, r.version, r.title, r.citation])
+    print_table(["id", "kind", "version", "title", "citation"], rows, as_json)
 
 
 @rubric_app.command("new")
@@ -112,22 +111,24 @@ def lint_(files: list[Path] = typer.Argument(..., help="rubric files")):
 
 @rubric_app.command("test")
 def test(file: str = typer.Argument(..., help="rubric file or library id"),
-         judge: Optional[list[str]] = typer.Option(None, "--judge", "-j"),
-         mode: str = typer.Option("per-criterion", "--mode"),
+         judge: Optional[list[str]] = JUDGES,
+         mode: str = typer.Option("per-criterion", "--mode", help="per-criterion | batched, as for grade"),
          db: Path = DB):
     """Run the rubric's worked examples through the judge; report the expected verdicts it gets wrong (exit 1)."""
     from rich.console import Console
     from rich.table import Table
 
-    from ..config import resolve_judges
+    from ..config import EMBEDDED_WARNING, resolve_judges
     from ..rubric_test import test_rubric
     from ..rubrics import load_rubric
     from ..store import Store
 
-    judges, _ = resolve_judges(judge)
+    judges, origin = resolve_judges(judge)
+    console = Console()
+    if origin == "embedded":
+        console.print(f"[yellow]{EMBEDDED_WARNING}[/yellow]")
     checks = test_rubric(Store(db), load_rubric(file), judges, mode=mode)
     wrong = [c for c in checks if not c.ok]
-    console = Console()
     if wrong:
         t = Table("example", "unit", "expected", "judge said", "reason", title="Verdicts the judge got wrong")
         for c in wrong:
@@ -139,12 +140,12 @@ def test(file: str = typer.Argument(..., help="rubric file or library id"),
 
 
 @rubric_app.command("draft")
-def draft(question: str = typer.Option(..., "--question", "-q"),
+def draft(question: str = typer.Option(..., "--question", help="the health question the rubric grades answers to"),
           judge: str = typer.Option(..., "--judge", "-j", help="the model that drafts"),
-          kind: str = typer.Option("checklist", "--kind"),
+          kind: str = typer.Option("checklist", "--kind", help="the rubric kind to draft"),
           guideline: Optional[Path] = typer.Option(None, "--guideline", help="text file to base the rubric on"),
           reference_answer: Optional[Path] = typer.Option(None, "--reference-answer", help="a physician's answer"),
-          output: Path = typer.Option(Path("draft-rubric.yaml"), "--output", "-o")):
+          output: Path = typer.Option(Path("draft-rubric.yaml"), "--output", "-o", help="file to write")):
     """Ask an LLM for a draft rubric (validated, re-asked on errors), marked machine-drafted for review."""
     from ..authoring import draft as make_draft
 
@@ -161,7 +162,8 @@ def draft(question: str = typer.Option(..., "--question", "-q"),
 
 
 @rubric_app.command("atomize")
-def atomize(file: Path = typer.Argument(...), judge: str = typer.Option(..., "--judge", "-j"),
+def atomize(file: Path = typer.Argument(..., help="a checklist rubric with fixed criteria"),
+            judge: str = typer.Option(..., "--judge", "-j", metavar="MODEL", help="the model that splits the criteria"),
             all_criteria: bool = typer.Option(False, "--all", help="ask about every criterion, not only compound ones"),
             output: Optional[Path] = typer.Option(None, "--output", "-o", help="default: FILE with .atomized.yaml")):
     """Split compound criteria into precise boolean ones (Adaptive Precise Boolean); points keep their sum."""

@@ -12,7 +12,7 @@ import typer
 
 from ..errors import MedjudgeError
 from . import app
-from .options import DB, PARTIAL
+from .options import DB, JSON, PARTIAL, print_table
 
 
 def _partial(value: str) -> str:
@@ -22,7 +22,7 @@ def _partial(value: str) -> str:
 
 
 @app.command()
-def runs(db: Path = DB, as_json: bool = typer.Option(False, "--json", help="print the runs as a JSON list")):
+def runs(db: Path = DB, as_json: bool = JSON):
     """List the runs in the database (whole run ids, tab-separated, when the output is not a terminal)."""
     from ..api import runs as list_runs
 
@@ -30,21 +30,9 @@ def runs(db: Path = DB, as_json: bool = typer.Option(False, "--json", help="prin
     if as_json:
         typer.echo(json.dumps(found.to_dict(), indent=2))
         return
-    cols = ("id", "rubric_id", "kind", "mode", "judges", "samples", "answers", "judgments", "status", "started")
+    cols = ["id", "rubric_id", "kind", "mode", "judges", "samples", "answers", "judgments", "status", "purpose", "started"]
     rows = [[", ".join(r.judges) if c == "judges" else str(getattr(r, c)) for c in cols] for r in found]
-    if not sys.stdout.isatty():  # piped: every id whole, one run a line
-        typer.echo("\t".join(cols))
-        for row in rows:
-            typer.echo("\t".join(row))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(*("run" if c == "id" else "rubric" if c == "rubric_id" else c for c in cols))
-    t.columns[0].no_wrap = True
-    for row in rows:
-        t.add_row(*row)
-    Console().print(t)
+    print_table(["run", "rubric", *cols[2:]], rows, keys=cols)
 
 
 @app.command()
@@ -87,11 +75,11 @@ def export(
                 out.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
         else:
             if not judgments:  # answers differ in their keys (bounds only where partial): take every key
-                rows = list(rows)
+                rows = [flat_row(r) for r in rows]
                 names = list(dict.fromkeys(k for r in rows for k in r))
             writer = None
             for r in rows:
-                flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v) for k, v in r.items()}
+                flat = flat_row(r)
                 if writer is None:
                     writer = csv.DictWriter(out, fieldnames=names if not judgments else list(flat))
                     writer.writeheader()
@@ -99,3 +87,15 @@ def export(
     finally:
         if output:
             out.close()
+
+
+def flat_row(row: dict) -> dict:
+    """One CSV row: a mapping becomes one column per key (met.emergency = true); lists stay JSON."""
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, dict):
+            for sk, sv in v.items():
+                out[f"{k}.{sk}"] = json.dumps(sv, ensure_ascii=False) if isinstance(sv, (dict, list)) else sv
+        else:
+            out[k] = json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
+    return out

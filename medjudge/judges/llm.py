@@ -275,5 +275,7 @@ def _first_line(exc, judge: Judge | None = None) -> str:
     text = str(exc).strip()
     if judge is not None and judge.api_base and judge.api_base != judge.public_base:
         text = text.replace(judge.api_base, judge.public_base)  # credentials in the URL never reach a message
-    lines = text.splitlines()
-    return redact((lines[0] if lines else "")[:200])
+    from ..display import clip
+
+    lines = [line for line in text.splitlines() if line.strip()]
+    return clip(redact(lines[0] if lines else ""), 300)

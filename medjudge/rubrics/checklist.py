@@ -155,7 +155,9 @@ class ChecklistRubric(RubricBase):
         from ..display import bounds, left_out, num
 
         o = s["overall"]
-        console.print(f"[bold]HealthBench score {num(o['score'])}[/bold] ± {num(o['std'])} (bootstrap std, "
+        rubric_id = s["rubric"].split("@")[0]
+        label = "HealthBench score" if rubric_id == "healthbench" else f"{rubric_id} score (HealthBench formula)"
+        console.print(f"[bold]{label} {num(o['score'])}[/bold] ± {num(o['std'])} (bootstrap std, "
                       f"{o['n']} complete answers{left_out(s)})")
         if o.get("bounds"):
             console.print(f"with the {s['answers_partial']} partial answers (--partial include): the score lies in "
