@@ -278,4 +278,5 @@ def _first_line(exc, judge: Judge | None = None) -> str:
     from ..display import clip
 
     lines = [line for line in text.splitlines() if line.strip()]
-    return clip(redact(lines[0] if lines else ""), 300)
+    first = re.sub(r"\s*ssl:(<[^>]*>|default|None|True|False)", "", lines[0] if lines else "")  # aiohttp's repr noise
+    return clip(redact(first), 300)
