@@ -128,7 +128,8 @@ def _limits(values, option) -> dict:
 
 
 class progress_bar:
-    """A rich progress bar (done/total, ETA, calls, tokens, cost) fed by the panel's progress listener."""
+    """A rich progress bar (done/total, ETA, calls, tokens, cost) fed by the panel's progress listener; it
+    appears with the first progress, so that a run refused before any call prints only its reason."""
 
     def __init__(self, console, quiet):
         self.console, self.quiet, self.bar = console, quiet, None
@@ -136,14 +137,15 @@ class progress_bar:
     def __enter__(self):
         if self.quiet:
             return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                            TextColumn("{task.fields[stats]}"), console=self.console, transient=False)
-        self.task = self.bar.add_task("grade", total=None, stats="")
-        self.bar.start()
 
         def listener(p):
+            if self.bar is None:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+                self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                    TextColumn("{task.fields[stats]}"), console=self.console, transient=False)
+                self.task = self.bar.add_task("grade", total=None, stats="")
+                self.bar.start()
             stats = (f"calls {p.calls} cached {p.cached} tokens {p.input_tokens + p.output_tokens} "
                      f"cost ${p.cost:.4f}")
             self.bar.update(self.task, total=p.total, completed=p.done, stats=stats)
