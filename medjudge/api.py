@@ -358,6 +358,53 @@ def agreement(db="medjudge.db", *, raters: list[str] | None = None, by: str = "u
     return AgreementResult(rows)
 
 
+@dataclass
+class EstimateResult:
+    """Judge-only, experts-only and prediction-powered (PPI++) estimates per group (docs/ESTIMATE.md)."""
+
+    run_id: str
+    estimand: str
+    counts: dict
+    rows: list[dict]
+    detail: dict
+
+    def to_dict(self) -> dict:
+        return self.detail
+
+    def to_pandas(self):
+        return _frame([{"group": r["group"], "method": r[m]["method"], "estimate": r[m]["estimate"],
+                        "ci_low": r[m]["ci"][0], "ci_high": r[m]["ci"][1], "n": r[m]["n"]}
+                       for r in self.rows for m in ("judge_only", "experts_only", "corrected")])
+
+
+def sample(db, run_id: str, n: int, *, name: str = "sample", seed: int = 0, output=None) -> dict:
+    """Draw n of a run's scored units at random for physicians to label (stored with their probability);
+    `output` writes them as a CSV to fill in and import with `annotations import`."""
+    from .calibration.estimate import draw
+
+    store = open_db(db, must_exist=True)
+    return draw(store, get_run(store, run_id), n, name, seed, output)
+
+
+def estimate(db, run_id: str, *, labels: str, by: str | None = None, alpha: float = 0.05,
+             raters: list[str] | None = None) -> EstimateResult:
+    """The run's figure corrected with expert labels on the random sample `labels` (PPI++)."""
+    from .calibration.estimate import estimate as compute
+
+    store = open_db(db, must_exist=True)
+    out = compute(store, get_run(store, run_id), labels, by, alpha, _names(raters))
+    return EstimateResult(out["run"], out["estimand"], out["counts"], out["rows"], out)
+
+
+def plan_labels(db, run_id: str, *, half_width: float, labels: str | None = None, disagreement: float | None = None,
+                alpha: float = 0.05) -> dict:
+    """Expert labels needed for a CI half-width (from a labelled pilot sample or an assumed disagreement rate)."""
+    from .calibration.estimate import plan
+
+    store = open_db(db, must_exist=True)
+    return plan(store, get_run(store, run_id), half_width, labels, disagreement, alpha)
+
+
 def _names(values):
     """Rater names from a list whose entries may each be comma-separated ("a,b" or ["a", "b"])."""
     if not values:
@@ -375,5 +422,5 @@ def import_annotations(db, path, *, rubric: str | None = None, **options):
     return import_file(open_db(db), path, rubric=load_rubric(rubric).rubric if rubric else None, **options)
 
 
-__all__ = ["AgreementResult", "CalibrationResult", "agreement", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+__all__ = ["AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

@@ -23,7 +23,7 @@ from pathlib import Path
 import sqlite_utils
 
 DEFAULT_DB = "medjudge.db"
-SCHEMA_VERSION = 2  # 2: judgments.rounds (how many runs asked the unit)
+SCHEMA_VERSION = 3  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts)
 MAX_ROUNDS = 3  # a unit left unscored is asked again by at most this many runs in all
 
 
@@ -105,6 +105,9 @@ class Store:
                                   "value": float, "raw": str, "valid": int, "problem": str, "source": str,
                                   "tags": str, "unit_text": str, "file": str, "line": int, "imported": str},
                                  pk=("item_id", "unit_id", "rater"), if_not_exists=True)
+        db["samples"].create({"name": str, "run_id": str, "answer_id": str, "unit_id": str, "prob": float,
+                              "seed": int, "created": str}, pk=("run_id", "name", "answer_id", "unit_id"),
+                             if_not_exists=True)
         db["calibrations"].create({"id": str, "created": str, "config": str, "inputs": str, "results": str},
                                   pk="id", if_not_exists=True)
         db.execute("""CREATE VIEW IF NOT EXISTS judgments_full AS
@@ -293,6 +296,25 @@ class Store:
         return self.db.query(
             f"SELECT item_id, unit_id, rater, rater_kind, problem, source, tags FROM annotations "
             f"WHERE valid = 0 AND rater IN ({','.join('?' * len(raters))})", list(raters))
+
+    def save_sample(self, run_id: str, name: str, units: dict, seed: int):
+        """Units drawn for expert labels, {(answer, unit): inclusion probability}; a name is drawn once."""
+        if self.sample(run_id, name):
+            from .errors import MedjudgeError
+
+            raise MedjudgeError(f"run {run_id} already has a sample {name!r}: give another --name")
+        stamp = now()
+        with self.db.conn:
+            self.db["samples"].insert_all(({"name": name, "run_id": run_id, "answer_id": a, "unit_id": u, "prob": p,
+                                            "seed": seed, "created": stamp} for (a, u), p in units.items()))
+
+    def sample(self, run_id: str, name: str) -> dict:
+        return {(a, u): p for a, u, p in self.db.conn.execute(
+            "SELECT answer_id, unit_id, prob FROM samples WHERE run_id = ? AND name = ?", (run_id, name))}
+
+    def sample_names(self, run_id: str) -> list[str]:
+        return [n for (n,) in self.db.conn.execute(
+            "SELECT DISTINCT name FROM samples WHERE run_id = ? ORDER BY name", (run_id,))]
 
     def annotation_summary(self) -> list[dict]:
         return list(self.db.query(

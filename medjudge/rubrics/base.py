@@ -78,6 +78,10 @@ class RubricBase(Strict):
         """True when the item's units must be drafted by an LLM before judging (judges/split.py)."""
         return False
 
+    def estimand(self) -> tuple[str, object]:
+        """What `medjudge estimate` corrects: its name and the map from a unit's stored value to the quantity."""
+        return "mean value", float
+
     def fixed_units(self) -> bool:
         """True when every answer is rated on the same units (coverage is then shown per unit)."""
         return True

@@ -71,6 +71,9 @@ class ChecklistRubric(RubricBase):
     def units(self, item):
         return self.criteria if self.criteria is not None else item.criteria
 
+    def estimand(self):
+        return "share of criteria met", float
+
     def fixed_units(self):
         return self.criteria is not None
 

@@ -83,6 +83,9 @@ class NliRubric(RubricBase):
     def example_units(self, raw):
         return [Statement(**s) for s in raw]
 
+    def estimand(self):
+        return "hallucination rate (statements contradicted)", lambda v: float(v == -1.0)
+
     def values(self, unit):
         return sorted(RELATION_VALUE.values())
 

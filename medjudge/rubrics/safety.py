@@ -87,6 +87,9 @@ class SafetyRubric(RubricBase):
             raise ValueError(f"expected level must be one of {[lv.level for lv in self.levels]}")
         return float(raw)
 
+    def estimand(self):
+        return f"unsafe rate (level >= {self.unsafe_from})", lambda v: float(v >= self.unsafe_from)
+
     def values(self, unit):
         return [float(lv.level) for lv in self.levels]
 

@@ -70,6 +70,9 @@ class ScaleRubric(RubricBase):
             raise ValueError(f"expected score for {unit.id} must be an integer in {unit.min}..{unit.max}")
         return float(raw)
 
+    def estimand(self):
+        return "mean level", float
+
     def values(self, unit):
         return [float(v) for v in range(unit.min, unit.max + 1)]
 

@@ -1,0 +1,140 @@
+"""`medjudge sample` and `medjudge estimate`: draw units for physicians, then correct the judge's figure
+with their labels (prediction-powered inference, calibration/ppi.py; docs/ESTIMATE.md)."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+
+import numpy as np
+
+from ..errors import MedjudgeError
+from . import ppi
+
+
+def judged_units(run) -> dict:
+    """{(answer, unit): (item, unit, value)} for every unit the panel scored."""
+    out = {}
+    for it, units, results in run.units():
+        for u in units:
+            a = results[u.id]
+            if a is not None and a.value is not None:
+                out[(it.id, u.id)] = (it, u, a.value)
+    return out
+
+
+def draw(store, run, n: int, name: str, seed: int = 0, output=None) -> dict:
+    """A uniform random sample of n scored units, stored under `name` with its inclusion probability;
+    with `output`, a CSV for the physicians (item_id, unit_id, rater, value to fill, the text to judge)."""
+    units = judged_units(run)
+    keys = sorted(units)
+    if not 1 <= n <= len(keys):
+        raise MedjudgeError(f"--n must be between 1 and the {len(keys)} scored units of run {run.id}")
+    picked = [keys[i] for i in sorted(np.random.default_rng(seed).choice(len(keys), n, replace=False))]
+    prob = n / len(keys)
+    store.save_sample(run.id, name, {k: prob for k in picked}, seed)
+    if output:
+        with open(output, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["item_id", "unit_id", "rater", "value", "unit", "question", "answer"])
+            for k in picked:
+                it, u, _ = units[k]
+                question = next((m["content"] for m in reversed(it.prompt) if m["role"] == "user"), "")
+                w.writerow([k[0], k[1], "", "", run.rubric.unit_info(u).get("text", ""), question, it.answer])
+    return {"name": name, "units": n, "of": len(keys), "prob": prob, "seed": seed}
+
+
+def expert_values(store, transform, raters=None) -> dict:
+    """{(item, unit): mean over the experts of the transformed label}."""
+    sums = defaultdict(list)
+    for r in store.annotations(raters):
+        if r["rater_kind"] == "expert" or raters:
+            sums[(r["item_id"], r["unit_id"])].append(transform(r["value"]))
+    return {k: float(np.mean(v)) for k, v in sums.items()}
+
+
+def estimate(store, run, labels: str, by: str | None = None, alpha: float = 0.05, raters=None) -> dict:
+    """Judge-only, experts-only and corrected estimates, overall and per group, with the counts that say
+    which labels were used and which were kept out."""
+    sample = store.sample(run.id, labels)
+    if not sample:
+        names = store.sample_names(run.id)
+        raise MedjudgeError(f"run {run.id} has no sample {labels!r}" + (f" (samples: {', '.join(names)})" if names else
+                            ": draw one with `medjudge sample RUN_ID --n N`, and have physicians label it"))
+    name, transform = run.rubric.estimand()
+    units = judged_units(run)
+    f = {k: transform(v) for k, (_, _, v) in units.items()}
+    y = expert_values(store, transform, raters)
+    by = by or ("unit" if run.rubric.fixed_units() else "none")
+    labelled = {k for k in sample if k in y and k in f}
+    counts = {"judged": len(f), "sampled": len(sample), "labelled": len(labelled),
+              "sampled_not_labelled": len([k for k in sample if k not in y]),
+              "sampled_not_scored": len([k for k in sample if k not in f]),
+              "labels_outside_sample": len([k for k in y if k in f and k not in sample])}
+    uniform = len(set(sample.values())) == 1
+    groups = {"all": list(f)}
+    if by != "none":
+        split = {}
+        for k in f:
+            split.setdefault(_group(k, units[k], by), []).append(k)
+        if len(split) > 1:  # one group is "all" again
+            groups.update(split)
+    rows = []
+    for g, keys in groups.items():
+        lab = [k for k in keys if k in labelled]
+        unl = [k for k in keys if k not in labelled]
+        judge_only = ppi.classical_mean([f[k] for k in keys], alpha, "judge only")
+        experts_only = ppi.classical_mean([y[k] for k in lab], alpha, "experts only")
+        if uniform:
+            corrected = ppi.ppi_mean([y[k] for k in lab], [f[k] for k in lab], [f[k] for k in unl], alpha)
+        else:
+            corrected = ppi.ipw_mean([f[k] for k in keys], [k in labelled for k in keys],
+                                     [y.get(k, np.nan) if k in labelled else np.nan for k in keys],
+                                     [sample.get(k, 1.0) for k in keys], alpha)
+        rows.append({"group": g, "units": len(keys), "labelled": len(lab), "judge_only": judge_only.to_dict(),
+                     "experts_only": experts_only.to_dict(), "corrected": corrected.to_dict(),
+                     "labels_worth": ppi.effective_labels(corrected, experts_only)})
+    return {"run": run.id, "labels": labels, "estimand": name, "by": by, "alpha": alpha, "uniform": uniform,
+            "counts": counts, "rows": rows}
+
+
+def plan(store, run, half_width: float, labels: str | None = None, disagreement: float | None = None,
+         alpha: float = 0.05) -> dict:
+    """Expert labels needed for a CI half-width, from the judge's spread and the judge-expert disagreement:
+    measured on a labelled pilot sample (`labels`), or assumed (`disagreement`, for yes/no quantities)."""
+    name, transform = run.rubric.estimand()
+    units = judged_units(run)
+    f = {k: transform(v) for k, (_, _, v) in units.items()}
+    if labels:
+        sample = store.sample(run.id, labels)
+        y = expert_values(store, transform)
+        lab = [k for k in sample if k in y and k in f]
+        if len(lab) < 10:
+            raise MedjudgeError(f"sample {labels!r} has {len(lab)} labelled units: a pilot needs 10 or more "
+                                "(or give --disagreement)")
+        yl, fl = np.array([y[k] for k in lab]), np.array([f[k] for k in lab])
+        lam = ppi.power_tuning(yl, fl, np.array([f[k] for k in f if k not in sample]))
+        rect, source = float(np.var(yl - lam * fl)), f"pilot sample {labels!r} ({len(lab)} labels)"
+    elif disagreement is not None:
+        if not 0 <= disagreement <= 1:
+            raise MedjudgeError("--disagreement must be a share between 0 and 1")
+        lam, rect, source = 1.0, disagreement, f"an assumed disagreement rate of {disagreement:.0%}"
+    else:
+        raise MedjudgeError("--plan needs a pilot (--labels NAME) or an assumed --disagreement rate")
+    needed = ppi.labels_needed(half_width, list(f.values()), rect, lam, alpha)
+    spread = float(np.var(list(f.values()))) if f else 0.0
+    experts_only = int(np.ceil(spread * (ppi._z(alpha) / half_width) ** 2)) if spread else None
+    return {"run": run.id, "estimand": name, "half_width": half_width, "alpha": alpha, "from": source, "lam": lam,
+            "labels_needed": needed, "judged": len(f), "experts_only_needed_about": experts_only}
+
+
+def _group(key, unit_triplet, by):
+    it, u, _ = unit_triplet
+    if by in ("unit", "criterion", "dimension"):
+        return key[1]
+    if by == "source":
+        return it.source or "(none)"
+    if by == "tag":
+        tags = list(getattr(u, "tags", [])) + list(it.tags)
+        return tags[0] if tags else "(untagged)"
+    raise MedjudgeError(f"--by must be unit, source, tag or none, not {by!r}")

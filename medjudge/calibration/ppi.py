@@ -1,0 +1,113 @@
+"""Prediction-powered estimates: the judge's verdict on every unit, corrected with expert labels on a random
+sample of the units.
+
+- PPI (Angelopoulos, Bates, Fannjiang, Jordan & Zrnic, Science 2023): theta = mean of the judge over the
+  unlabelled units + mean of (expert - judge) over the labelled ones (the rectifier).
+- PPI++ (Angelopoulos, Duchi & Zrnic 2023, arXiv 2311.01453), the default: theta = lam * mean_unlabelled(f)
+  + mean_labelled(y - lam * f), with the power-tuning lam = Cov(y, f) / ((1 + n/N) Var(f)) clipped to
+  [0, 1]: lam = 0 is the experts-only mean, lam = 1 is PPI; the variance
+  lam^2 Var(f_unlabelled) / N + Var(y - lam f) / n gives a normal CI. Valid whatever the judge's bias,
+  when the labelled units are a uniform random sample of the judged ones.
+- With recorded inclusion probabilities pi (non-uniform, Poisson sampling), the inverse-probability form
+  (Zrnic & Candes, active inference 2024): theta = mean over all units of lam f + xi (y - lam f) / pi.
+Every estimate is beside the judge-only mean (no correction: its CI is only sampling noise, blind to bias)
+and the experts-only mean (the labels alone).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _z(alpha: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(1 - alpha / 2))
+
+
+@dataclass
+class Interval:
+    method: str
+    estimate: float | None
+    ci: tuple[float | None, float | None]
+    se: float | None
+    n: int  # labels used (judge-only: units judged)
+    lam: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "estimate": self.estimate, "ci": list(self.ci), "se": self.se, "n": self.n,
+                "lam": self.lam}
+
+
+def _interval(method, point, se, n, alpha, lam=None) -> Interval:
+    if point is None or se is None or not math.isfinite(se):
+        return Interval(method, point, (None, None), None, n, lam)
+    z = _z(alpha)
+    return Interval(method, float(point), (float(point - z * se), float(point + z * se)), float(se), n, lam)
+
+
+def power_tuning(y, f_lab, f_unl) -> float:
+    """PPI++'s lam for a mean: Cov(y, f) / ((1 + n/N) Var(f)), in [0, 1]; Var(f) over every judged unit."""
+    n, big_n = len(y), len(f_unl)
+    var_f = float(np.var(np.concatenate([f_lab, f_unl]), ddof=1)) if n + big_n > 1 else 0.0
+    if var_f <= 0 or n < 2:
+        return 0.0
+    cov = float(np.mean((y - y.mean()) * (f_lab - f_lab.mean())))
+    return float(np.clip(cov / ((1 + n / big_n) * var_f), 0.0, 1.0))
+
+
+def ppi_mean(y, f_lab, f_unl, alpha=0.05, lam=None) -> Interval:
+    """The PPI++ mean (lam=None: power-tuned; lam=1: PPI) and its normal CI."""
+    y, f_lab, f_unl = (np.asarray(a, dtype=float) for a in (y, f_lab, f_unl))
+    n, big_n = len(y), len(f_unl)
+    if n < 2 or big_n < 1:
+        return Interval("ppi++" if lam is None else f"ppi (lam={lam:g})", None, (None, None), None, n)
+    method = "ppi++" if lam is None else f"ppi (lam={lam:g})"
+    lam = power_tuning(y, f_lab, f_unl) if lam is None else float(lam)
+    point = lam * f_unl.mean() + (y - lam * f_lab).mean()
+    se = math.sqrt(lam ** 2 * np.var(f_unl) / big_n + np.var(y - lam * f_lab) / n)
+    return _interval(method, point, se, n, alpha, lam)
+
+
+def ipw_mean(f_all, labelled, y_all, pi, alpha=0.05, lam=None) -> Interval:
+    """Inverse-probability-weighted prediction-powered mean for labels drawn with known probabilities pi:
+    f_all, labelled (bool), y_all (NaN where unlabelled) and pi are aligned over every judged unit."""
+    f_all, y_all, pi = (np.asarray(a, dtype=float) for a in (f_all, y_all, pi))
+    labelled = np.asarray(labelled, dtype=bool)
+    m, n = len(f_all), int(labelled.sum())
+    if n < 2:
+        return Interval("ppi++ (weighted)", None, (None, None), None, n)
+    if lam is None:
+        lam = power_tuning(y_all[labelled], f_all[labelled], f_all[~labelled]) if (~labelled).any() else 0.0
+    rect = np.where(labelled, (np.nan_to_num(y_all) - lam * f_all) / pi, 0.0)
+    terms = lam * f_all + rect
+    return _interval("ppi++ (weighted)", terms.mean(), float(np.std(terms, ddof=1) / math.sqrt(m)), n, alpha, lam)
+
+
+def classical_mean(values, alpha=0.05, method="experts only") -> Interval:
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return Interval(method, float(v.mean()) if len(v) else None, (None, None), None, len(v))
+    return _interval(method, v.mean(), float(np.std(v) / math.sqrt(len(v))), len(v), alpha)  # as PPI (ddof 0)
+
+
+def effective_labels(corrected: Interval, experts: Interval) -> float | None:
+    """How many expert labels alone would give the corrected CI's width: n x (experts' variance / corrected)."""
+    if not corrected.se or not experts.se:
+        return None
+    return experts.n * (experts.se / corrected.se) ** 2
+
+
+def labels_needed(half_width: float, f_all, rectifier_var: float, lam: float = 1.0, alpha=0.05) -> int | None:
+    """Expert labels for a CI half-width W: z^2 (lam^2 Var(f) / N + Var(y - lam f) / n) = W^2, solved for n
+    (N: the judged units). None when even infinitely many labels cannot reach W (the judge's own noise)."""
+    f_all = np.asarray(f_all, dtype=float)
+    z = _z(alpha)
+    floor = lam ** 2 * float(np.var(f_all, ddof=1)) / len(f_all) if len(f_all) > 1 else 0.0
+    room = (half_width / z) ** 2 - floor
+    if room <= 0:
+        return None
+    return int(math.ceil(rectifier_var / room))

@@ -1,0 +1,89 @@
+"""medjudge sample / estimate: correct a run's figure with expert labels on a random sample (PPI++)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app
+from .options import DB
+
+
+@app.command()
+def sample(
+    run_id: str = typer.Argument(..., help="the run whose units to draw from"),
+    n: int = typer.Option(..., "--n", help="how many units to draw (uniformly at random among the scored ones)"),
+    name: str = typer.Option("sample", "--name", help="the sample's name, for estimate --labels"),
+    seed: int = typer.Option(0, "--seed", help="seed of the draw"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV for the physicians: fill rater and value, then `annotations import` it"),
+    db: Path = DB,
+):
+    """Draw units of a run at random for physicians to label; stored with their inclusion probability."""
+    from ..api import sample as draw
+
+    s = draw(db, run_id, n, name=name, seed=seed, output=output)
+    typer.echo(f"sample {s['name']!r}: {s['units']} of {s['of']} scored units (probability {s['prob']:.4f} each, "
+               f"seed {s['seed']})" + (f"; wrote {output}" if output else ""))
+
+
+@app.command()
+def estimate(
+    run_id: str = typer.Argument(..., help="the run whose figure to correct"),
+    labels: Optional[str] = typer.Option(None, "--labels", help="the sample (medjudge sample --name) the experts labelled"),
+    by: Optional[str] = typer.Option(None, "--by", help="unit | source | tag | none (default: unit for fixed units)"),
+    alpha: float = typer.Option(0.05, "--alpha", help="1 - confidence level of the intervals"),
+    raters: Optional[list[str]] = typer.Option(None, "--raters", metavar="NAMES", help="experts whose labels count (default: every expert)"),
+    plan: bool = typer.Option(False, "--plan", help="how many labels reach --half-width, instead of an estimate"),
+    half_width: Optional[float] = typer.Option(None, "--half-width", help="--plan: the CI half-width wanted"),
+    disagreement: Optional[float] = typer.Option(None, "--disagreement", help="--plan without a pilot: the judge-expert disagreement rate to assume"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write the results as JSON"),
+    db: Path = DB,
+):
+    """The run's figure corrected with expert labels on a random sample (PPI++), beside the judge-only and
+    experts-only estimates; or, with --plan, the labels a CI half-width needs."""
+    from ..api import estimate as run_estimate, plan_labels
+    from ..errors import MedjudgeError
+    from .calibrate import wide_console
+
+    console = wide_console()
+    if plan:
+        if half_width is None or half_width <= 0:
+            raise MedjudgeError("--plan needs --half-width W (a positive number)")
+        p = plan_labels(db, run_id, half_width=half_width, labels=labels, disagreement=disagreement, alpha=alpha)
+        need = p["labels_needed"]
+        console.print(f"{p['estimand']}: for a {1 - alpha:.0%} CI of half-width {half_width:g}, from {p['from']}: "
+                      + ("unreachable: the judge's own sampling noise over these units is wider than that" if need is None
+                         else f"about {need} expert labels (of {p['judged']} judged units)" if need < p["judged"]
+                         else f"{need} labels, more than the {p['judged']} judged units: label them all"))
+        if json_out:
+            json_out.write_text(json.dumps(p, indent=2), encoding="utf-8")
+        return
+    if not labels:
+        raise MedjudgeError("give --labels NAME: the random sample the experts labelled (medjudge sample)")
+    from rich.table import Table
+
+    from ..display import ci, num
+
+    result = run_estimate(db, run_id, labels=labels, by=by, alpha=alpha, raters=raters)
+    c = result.counts
+    t = Table("group", "units", "judge only", "experts only", "corrected (PPI++)", "labels", "worth",
+              title=f"{result.estimand}: {1 - alpha:.0%} CIs")
+    for r in result.rows:
+        j, e, k = r["judge_only"], r["experts_only"], r["corrected"]
+        t.add_row(r["group"], str(r["units"]), f"{num(j['estimate'])} {ci(j['ci'])}", f"{num(e['estimate'])} {ci(e['ci'])}",
+                  f"{num(k['estimate'])} {ci(k['ci'])}" + (f" lam {k['lam']:.2f}" if k.get("lam") is not None else ""),
+                  str(r["labelled"]), num(r["labels_worth"], ".0f"))
+    console.print(t)
+    console.print(f"labels: {c['labelled']} of the {c['sampled']} sampled units labelled"
+                  + (f"; {c['sampled_not_labelled']} sampled units without a label (if physicians skipped them for a "
+                     "reason, the sample is no longer random)" if c["sampled_not_labelled"] else ""))
+    if c["labels_outside_sample"]:
+        console.print(f"kept out: {c['labels_outside_sample']} expert labels on units outside the random sample "
+                      f"{labels!r} (chosen otherwise, they would bias the correction)")
+    console.print("judge only: the judge's mean with its sampling CI, blind to its bias; worth: expert labels alone "
+                  "that would give the corrected CI's width")
+    if json_out:
+        json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
