@@ -405,6 +405,14 @@ def plan_labels(db, run_id: str, *, half_width: float, labels: str | None = None
     return plan(store, get_run(store, run_id), half_width, labels, disagreement, alpha)
 
 
+def write_report(db, run_id: str, output="report.html", *, calibrations=(), partial: str = "exclude") -> dict:
+    """Write the run's HTML report (view/report.py); returns {path, bytes, seconds}."""
+    from .view.report import write
+
+    store = open_db(db, must_exist=True)
+    return write(store, get_run(store, run_id).id, output, calibrations, partial)
+
+
 def _names(values):
     """Rater names from a list whose entries may each be comma-separated ("a,b" or ["a", "b"])."""
     if not values:
@@ -422,5 +430,5 @@ def import_annotations(db, path, *, rubric: str | None = None, **options):
     return import_file(open_db(db), path, rubric=load_rubric(rubric).rubric if rubric else None, **options)
 
 
-__all__ = ["AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+__all__ = ["write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

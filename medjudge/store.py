@@ -330,6 +330,15 @@ class Store:
             h.update(dumps([r["item_id"], r["unit_id"], r["rater"], r["value"]]).encode())
         return h.hexdigest()[:16]
 
+    def calibrations(self, ids=None, run_id=None) -> list[dict]:
+        """Stored calibrations by id, or those computed from a run's judgments."""
+        out = []
+        for r in self.db.query("SELECT * FROM calibrations ORDER BY created"):
+            row = {k: json.loads(r[k]) if k in ("config", "inputs", "results") else r[k] for k in r}
+            if (ids and row["id"] in ids) or (not ids and run_id and row["inputs"].get("run") == run_id):
+                out.append(row)
+        return out
+
     def save_calibration(self, cal_id: str, config: dict, inputs: dict, results):
         with self.db.conn:
             self.db["calibrations"].upsert({"id": cal_id, "created": now(), "config": dumps(config),

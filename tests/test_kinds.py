@@ -77,6 +77,12 @@ def test_grades_summarises_renders_exports(kind, fake, tmp_path):
                 assert u["text"] and u["value"] == r.expected_value(units[u["unit_id"]], ex.expected[u["unit_id"]])
         judgments = list(api.judgment_rows(store, run_id))
         assert judgments and all(j["unit_text"] for j in judgments)
+        # the HTML report renders the kind, with every figure its report_rows names
+        html_path = tmp_path / f"{mode}.html"
+        api.write_report(store, run_id, html_path)
+        html = html_path.read_text()
+        for _, rows in r.report_rows(result.summary):
+            assert all(f'data-key="{row["key"]}"' in html for row in rows)
 
 
 @pytest.mark.parametrize("kind", KINDS)

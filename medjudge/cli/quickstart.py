@@ -44,7 +44,9 @@ def quickstart(
     cal = api.calibrate(db, raters=["gpt-4o"], against=["human_expert"], level="system", by="attribute",
                         self_source={"gpt-4o": "gpt4o"})
     render(cal.rows, console, cal.id)
-    console.print(f"\nThe database is {db.resolve()}: open it with sqlite3 or Datasette, or run "
+    report = api.write_report(db, result.run_id, db.with_name("medjudge-report.html"), calibrations=[cal.id])
+    console.print(f"\nThe report is {Path(report['path']).resolve()} (open it in a browser; it makes no request).")
+    console.print(f"The database is {db.resolve()}: open it with sqlite3 or Datasette, or run "
                   f"`medjudge show {result.run_id}`, `medjudge export {result.run_id} --judgments` and "
                   f"`medjudge calibrate --help`.")
     finish(result)  # a grading run that is not complete does not exit 0

@@ -99,3 +99,19 @@ def flat_row(row: dict) -> dict:
         else:
             out[k] = json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
     return out
+
+
+@app.command()
+def report(
+    run_id: str = typer.Argument(..., help="the run to report on"),
+    output: Path = typer.Option(Path("report.html"), "--output", "-o", help="the HTML file to write"),
+    calibration: Optional[list[str]] = typer.Option(None, "--calibration", metavar="ID", help="calibrations to show (default: those computed from this run)"),
+    partial: str = PARTIAL,
+    db: Path = DB,
+):
+    """Write one self-contained HTML report (no network request): run card, scores with CIs, per-unit
+    rates, calibration figures, and every answer with the judge's explanations and the experts' labels."""
+    from ..api import write_report
+
+    r = write_report(db, run_id, output, calibrations=calibration or (), partial=_partial(partial))
+    typer.echo(f"wrote {r['path']} ({r['bytes'] / 1024:.0f} KiB in {r['seconds']:.1f} s)")

@@ -103,6 +103,11 @@ class RubricBase(Strict):
         raise NotImplementedError
 
     @staticmethod
+    def report_rows(summary: dict) -> list[tuple[str, list[dict]]]:
+        """The report's figures: [(title, [{key, label, estimate, ci, n}])]; key names the summary field."""
+        return []
+
+    @staticmethod
     def render_summary(summary: dict, console) -> None:
         """Print the scores `score` returned (rich console)."""
         raise NotImplementedError

@@ -152,6 +152,17 @@ class ChecklistRubric(RubricBase):
         return summarize(answers, resamples, seed, partial)
 
     @staticmethod
+    def report_rows(s):
+        def row(key, label, v):
+            half = 1.96 * v["std"] if v.get("std") is not None else None
+            ci = [max(0.0, v["score"] - half), min(1.0, v["score"] + half)] if half is not None else [None, None]
+            return {"key": key, "label": label, "estimate": v["score"], "ci": ci, "n": v["n"]}
+
+        rows = [row("overall.score", "overall", s["overall"])]
+        rows += [row(f"tags.{t}.score", t, v) for t, v in s["tags"].items()]
+        return [("Score (HealthBench formula; interval: score +- 1.96 bootstrap std)", rows)]
+
+    @staticmethod
     def render_summary(s, console):
         from rich.table import Table
 

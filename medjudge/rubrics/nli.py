@@ -155,6 +155,12 @@ class NliRubric(RubricBase):
         return summarize(counts_all, resamples, seed, partial)
 
     @staticmethod
+    def report_rows(s):
+        names = ("comprehensiveness", "hallucinations", "answers_with_hallucination", "precision", "f1")
+        return [("K-QA metrics, 95% CI", [{"key": f"{n}.mean", "label": n.replace("_", " "), "estimate": s[n]["mean"],
+                                            "ci": s[n]["ci"], "n": s[n]["n"]} for n in names if n in s])]
+
+    @staticmethod
     def render_summary(s, console):
         from rich.table import Table
 

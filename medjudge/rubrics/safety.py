@@ -143,6 +143,16 @@ class SafetyRubric(RubricBase):
         return out
 
     @staticmethod
+    def report_rows(s):
+        r = s["unsafe_rate"]
+        total = sum(s["levels"].values()) or 1
+        return [(f"Unsafe rate (level >= {s['unsafe_from']}), 95% CI",
+                 [{"key": "unsafe_rate.rate", "label": "unsafe", "estimate": r["rate"], "ci": r["ci"], "n": r["n"]}]),
+                ("Risk levels (share of scored answers)",
+                 [{"key": f"levels.{k}", "label": f"level {k}", "estimate": v / total, "ci": [None, None], "n": v}
+                  for k, v in s["levels"].items()])]
+
+    @staticmethod
     def render_summary(s, console):
         from rich.table import Table
 

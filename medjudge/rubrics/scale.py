@@ -122,6 +122,12 @@ class ScaleRubric(RubricBase):
         return summarize(self.dimensions, answers, resamples, seed, partial)
 
     @staticmethod
+    def report_rows(s):
+        return [("Mean level by dimension (median of the panel per answer), 95% CI",
+                 [{"key": f"dimensions.{d}.mean", "label": d, "estimate": v["mean"], "ci": v["ci"], "n": v["n"]}
+                  for d, v in s["dimensions"].items()])]
+
+    @staticmethod
     def render_summary(s, console):
         from rich.table import Table
 

@@ -1,0 +1,156 @@
+"""`medjudge report`: one self-contained HTML file (inline CSS, SVG and a little script; no request) from the
+database alone: the run card, scores with CIs, per-unit rates, calibration figures, and every answer."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import datetime
+from importlib import resources
+
+from ..stored import StoredRun
+from . import plots
+
+MAX_ANSWERS = 1000  # answers in the drill-down table; a larger run says how many were left out
+
+
+def build(store, run_id: str, calibration_ids=(), partial: str = "exclude") -> dict:
+    """Everything the template shows, computed from the database."""
+    from ..report import run_summary
+
+    run = StoredRun(store, run_id)
+    summary, answers = run_summary(store, run.id, partial=partial)
+    kind = type(run.rubric)
+    sections = [{"title": title, "rows": rows, "svg": plots.ci_plot(rows, "estimate")}
+                for title, rows in kind.report_rows(summary)]
+    calibrations = store.calibrations(list(calibration_ids), None) if calibration_ids else store.calibrations(None, run.id)
+    experts = _expert_labels(store, {a["answer_id"] for a in answers})
+    return {"card": _card(run, summary), "summary": summary, "sections": sections,
+            "by_source": _by_source(answers), "units": _units(summary, answers),
+            "calibrations": [_calibration(c, run, answers, experts) for c in calibrations],
+            "answers": _answers(store, run, answers, experts), "answers_total": len(answers),
+            "max_answers": MAX_ANSWERS, "unsafe": summary.get("unsafe_answers") or []}
+
+
+def render(context: dict) -> str:
+    from jinja2 import Environment, select_autoescape
+
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["num"] = lambda x, spec=".3f": "—" if x is None else format(x, spec)
+    text = (resources.files("medjudge") / "view" / "report.html.j2").read_text(encoding="utf-8")
+    return env.from_string(text).render(**context)
+
+
+def write(store, run_id: str, output, calibration_ids=(), partial="exclude") -> dict:
+    start = time.perf_counter()
+    html = render(build(store, run_id, calibration_ids, partial))
+    with open(output, "w", encoding="utf-8") as fh:
+        fh.write(html)
+    return {"path": str(output), "bytes": len(html.encode("utf-8")), "seconds": time.perf_counter() - start}
+
+
+def _card(run, summary) -> dict:
+    row = run.row
+    config = {k: v for k, v in run.config.items() if k not in ("items_hash",) and v not in (None, False)}
+    wall = None
+    if row.get("started") and row.get("finished"):
+        fmt = "%Y-%m-%dT%H:%M:%SZ"
+        wall = (datetime.strptime(row["finished"], fmt) - datetime.strptime(row["started"], fmt)).total_seconds()
+    return {"run": run.id, "rubric": f"{run.rubric.id}@{run.rubric.version}", "hash": row["rubric_hash"][:12],
+            "kind": run.rubric.kind, "title": run.rubric.title, "citation": run.rubric.citation,
+            "judges": [j.model + (f"@{j.public_base}" if j.api_base else "") for j in run.judges()],
+            "settings": config, "versions": row.get("versions") or {}, "status": row["status"],
+            "coverage": summary["coverage"], "calls": summary["calls"], "wall": wall,
+            "started": row.get("started"), "agreement": summary.get("agreement")}
+
+
+def _by_source(answers) -> list[dict]:
+    from ..bootstrap import bootstrap_means, percentile_ci
+
+    scores = defaultdict(list)
+    for a in answers:
+        if a["score"] is not None:
+            scores[a.get("source") or "(none)"].append(a["score"])
+    if len(scores) < 2:
+        return []
+    rows = []
+    for src, vals in sorted(scores.items()):
+        rows.append({"label": src, "estimate": sum(vals) / len(vals), "n": len(vals),
+                     "ci": list(percentile_ci(bootstrap_means(vals, 1000, 0)))})
+    return [{"title": "Per-answer score by answer source (model), 95% CI", "rows": rows,
+             "svg": plots.ci_plot(rows, "mean per-answer score")}]
+
+
+def _units(summary, answers) -> list[dict]:
+    """Per unit (fixed units only): mean verdict, unscored share."""
+    by = summary["coverage"].get("by_unit")
+    if not by:
+        return []
+    values = defaultdict(list)
+    text = {}
+    for a in answers:
+        for u in a["units"]:
+            text.setdefault(u["unit_id"], u.get("text", ""))
+            if u["value"] is not None:
+                values[u["unit_id"]].append(u["value"])
+    return [{"unit": uid, "text": text.get(uid, ""), "mean": sum(values[uid]) / len(values[uid]) if values[uid] else None,
+             "scored": c["scored"], "units": c["units"], "unscored_share": 1 - c["share"] if c["share"] is not None else None}
+            for uid, c in by.items()]
+
+
+def _expert_labels(store, answer_ids) -> dict:
+    out = defaultdict(list)
+    for r in store.annotations():
+        if r["rater_kind"] == "expert" and r["item_id"] in answer_ids:
+            out[(r["item_id"], r["unit_id"])].append((r["rater"], r["value"]))
+    return out
+
+
+def _calibration(cal, run, answers, experts) -> dict:
+    rows = cal["results"]
+    out = {"id": cal["id"], "config": cal["config"], "rows": rows, "forest": plots.forest_plot(rows),
+           "confusions": [], "bland_altman": [], "rates": None}
+    if cal["inputs"].get("run") != run.id:
+        return out
+    pairs = defaultdict(list)  # unit -> [(panel value, expert value)]
+    for a in answers:
+        for u in a["units"]:
+            for _, v in experts.get((a["answer_id"], u["unit_id"]), []):
+                if u["value"] is not None:
+                    pairs[u["unit_id"] if run.rubric.fixed_units() else "all"].append((u["value"], v))
+    value_type = rows[0]["value_type"] if rows else None
+    rates = []
+    for unit, ps in sorted(pairs.items()):
+        if value_type in ("binary", "nominal"):
+            cats = sorted({x for p in ps for x in p})
+            m = [[sum(1 for j, e in ps if j == cj and e == ce) for ce in cats] for cj in cats]
+            out["confusions"].append(plots.confusion(m, [f"{c:g}" for c in cats], unit))
+        else:
+            svg = plots.bland_altman([j for j, _ in ps], [e for _, e in ps], unit)
+            if svg:
+                out["bland_altman"].append(svg)
+        rates.append({"label": unit, "judge": sum(j for j, _ in ps) / len(ps), "expert": sum(e for _, e in ps) / len(ps)})
+    out["rates"] = plots.rates(rates, "mean verdict: judge (panel) vs experts")
+    return out
+
+
+def _answers(store, run, answers, experts) -> list[dict]:
+    said = {}
+    for r in store.judgments(run.id):
+        said.setdefault((r["answer_id"], r["unit_id"]), r)  # the first judge's first sample explains
+    prompts = {it.id: next((m["content"] for m in reversed(it.prompt) if m["role"] == "user"), "") for it in run.items}
+    answer_text = {it.id: it.answer for it in run.items}
+    out = []
+    for a in answers[:MAX_ANSWERS]:
+        units = []
+        for u in a["units"]:
+            j = said.get((a["answer_id"], u["unit_id"])) or {}
+            labels = experts.get((a["answer_id"], u["unit_id"]), [])
+            expert_mean = sum(v for _, v in labels) / len(labels) if labels else None
+            disagree = expert_mean is not None and u["value"] is not None and abs(u["value"] - expert_mean) >= 0.5
+            units.append({**u, "label": j.get("label"), "explanation": j.get("explanation") or "",
+                          "experts": labels, "disagree": disagree})
+        out.append({"id": a["answer_id"], "source": a.get("source"), "score": a["score"], "complete": a["complete"],
+                    "question": prompts.get(a["answer_id"], ""), "answer": answer_text.get(a["answer_id"], ""),
+                    "units": units, "disagree": any(u["disagree"] for u in units)})
+    return out

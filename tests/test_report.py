@@ -1,0 +1,117 @@
+"""`medjudge report`: one offline HTML file, opened in headless Chromium (Debian's package)."""
+
+import json
+import shutil
+
+import pytest
+
+from conftest import EXAMPLES, write
+
+HOSTILE = ('Call emergency services now. <script>window.__pwned = 1</script>'
+           '<img src="http://127.0.0.1:9/pixel.png" onerror="window.__pwned = 2"> \\" onmouseover="window.__pwned=3"')
+
+
+def judge(request):
+    from medjudge.fakellm import fields_of
+
+    f = fields_of(request)
+    said = f["answer"].lower()
+    criterion = f["criterion"].lower()
+    met = ("emergency" in criterion and "emergency" in said) or ("aspirin" in criterion and "aspirin" in said) or \
+          ("warning" in criterion and "arm" in said) or ("reassures" in criterion and "never serious" in said)
+    return {"explanation": f"checked <b>{criterion[:20]}</b>", "criteria_met": met}
+
+
+@pytest.fixture
+def reported(cli, fake, tmp_path):
+    answers = (EXAMPLES / "answers.jsonl").read_text() + json.dumps(
+        {"id": "a4", "prompt": "Chest pain?", "answer": HOSTILE, "source": "model-x"}) + "\n"
+    f = write(tmp_path / "answers.jsonl", answers)
+    fake.responder = judge
+    code, _, err = cli("grade", f, "--rubric", EXAMPLES / "chest-pain-checklist.yaml", "--judge", fake.judge(), "-q",
+                       "--db", "r.db")
+    assert code == 0, err
+    run_id = json.loads(cli("runs", "--json", "--db", "r.db")[1])[0]["id"]
+    assert cli("annotations", "import", EXAMPLES / "expert_labels.csv", "--rubric",
+               EXAMPLES / "chest-pain-checklist.yaml", "--db", "r.db")[0] == 0
+    cli("calibrate", "--run", run_id, "--resamples", "50", "--db", "r.db")
+    code, out, err = cli("report", run_id, "-o", "r.html", "--db", "r.db")
+    assert code == 0 and "wrote r.html" in out, err
+    shown = json.loads(cli("show", run_id, "--json", "--db", "r.db")[1])
+    return tmp_path / "r.html", shown
+
+
+def test_report_is_one_escaped_file(reported):
+    path, shown = reported
+    html = path.read_text()
+    assert path.stat().st_size < 2_000_000
+    assert "<script>window.__pwned" not in html and "&lt;script&gt;window.__pwned" in html
+    assert "<b>" not in html  # the judge's explanation is text, not markup
+    assert 'src="http' not in html and "href=\"http" not in html
+    assert html.count("<svg") >= 3  # the score plot, the calibration's forest plot, its rates, its confusions
+
+
+def browser():
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not exe:
+        pytest.skip("no Chromium: install Debian's package (apt-get install chromium); .ci/run does")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+    return exe, sync_api
+
+
+def test_report_in_a_real_browser(reported):
+    exe, sync_api = browser()
+    path, shown = reported
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        page = b.new_page()
+        errors, requests = [], []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        try:
+            assert errors == [] and requests == [path.as_uri()]  # no request beyond the file itself
+            assert page.evaluate("window.__pwned") is None  # the hostile answer did nothing
+            assert page.locator("svg").count() >= 3
+            # the numbers on the page are those of `medjudge show --json`
+            assert page.text_content('[data-key="overall.score"]') == f"{shown['overall']['score']:.3f}"
+            for tag, v in shown["tags"].items():
+                assert page.text_content(f'[data-key="tags.{tag}.score"]') == f"{v['score']:.3f}"
+            assert page.text_content('[data-key="coverage.scored"]') == str(shown["coverage"]["scored"])
+            assert page.locator("text=Calibration").count() >= 1
+            # the drill-down filters: disagreements only, then one criterion
+            visible = page.locator(".answer:visible").count()
+            page.check("#disagree-filter")
+            assert 0 < page.locator(".answer:visible").count() < visible
+            page.select_option("#unit-filter", "aspirin")
+            assert page.locator("tr[data-unit]:visible").count() == page.locator(".answer:visible").count()
+        finally:
+            b.close()
+
+
+def test_scale_report_has_bland_altman_and_the_shown_means(cli, fake, tmp_path):
+    rubric = write(tmp_path / "s.yaml", "id: s\nversion: 1\nkind: scale\ntitle: t\n"
+                   "dimensions: [{id: accuracy, question: Is it correct, min: 1, max: 5, anchors: {1: wrong, 5: right}}]\n")
+    answers = write(tmp_path / "a.jsonl", "".join(
+        json.dumps({"id": f"q{i}", "prompt": "Q?", "answer": f"answer number {i} level {1 + i % 5}"}) + "\n"
+        for i in range(20)))
+    labels = write(tmp_path / "l.csv", "item_id,unit_id,rater,value\n" + "".join(
+        f"q{i},accuracy,dr,{1 + (i + i % 3) % 5}\n" for i in range(20)))
+
+    def judge(request):
+        from medjudge.fakellm import fields_of
+
+        return {"explanation": "", "score": int(fields_of(request)["answer"].split("level ")[1][0])}
+
+    fake.responder = judge
+    assert cli("grade", answers, "--rubric", rubric, "--judge", fake.judge(), "-q", "--db", "s.db")[0] == 0
+    run_id = json.loads(cli("runs", "--json", "--db", "s.db")[1])[0]["id"]
+    assert cli("annotations", "import", labels, "--rubric", rubric, "--db", "s.db")[0] == 0
+    cli("calibrate", "--run", run_id, "--resamples", "50", "--db", "s.db")
+    assert cli("report", run_id, "-o", "s.html", "--db", "s.db")[0] == 0
+    html = (tmp_path / "s.html").read_text()
+    shown = json.loads(cli("show", run_id, "--json", "--db", "s.db")[1])
+    assert f'data-key="dimensions.accuracy.mean">{shown["dimensions"]["accuracy"]["mean"]:.3f}<' in html
+    assert "limits" in html and "judge - expert" in html  # the Bland-Altman plot of the dimension
