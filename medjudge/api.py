@@ -405,12 +405,14 @@ def plan_labels(db, run_id: str, *, half_width: float, labels: str | None = None
     return plan(store, get_run(store, run_id), half_width, labels, disagreement, alpha)
 
 
-def write_report(db, run_id: str, output="report.html", *, calibrations=(), partial: str = "exclude") -> dict:
-    """Write the run's HTML report (view/report.py); returns {path, bytes, seconds}."""
+def write_report(db, run_id: str, output="report.html", *, calibrations=(), partial: str = "exclude",
+                 compare=()) -> dict:
+    """Write the run's HTML report (view/report.py), other runs of the same kind beside it with `compare`;
+    returns {path, bytes, seconds}."""
     from .view.report import write
 
     store = open_db(db, must_exist=True)
-    return write(store, get_run(store, run_id).id, output, calibrations, partial)
+    return write(store, get_run(store, run_id).id, output, calibrations, partial, compare)
 
 
 def _names(values):

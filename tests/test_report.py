@@ -115,3 +115,30 @@ def test_scale_report_has_bland_altman_and_the_shown_means(cli, fake, tmp_path):
     shown = json.loads(cli("show", run_id, "--json", "--db", "s.db")[1])
     assert f'data-key="dimensions.accuracy.mean">{shown["dimensions"]["accuracy"]["mean"]:.3f}<' in html
     assert "limits" in html and "judge - expert" in html  # the Bland-Altman plot of the dimension
+
+
+def test_compare_two_runs_and_browse_metadata(cli, fake, tmp_path, reported):
+    import sqlite3
+
+    from test_grade import scripted
+
+    fake.responder = scripted  # a second run of the same rubric: the examples' answers, another judge
+    assert cli("grade", EXAMPLES / "answers.jsonl", "--rubric", EXAMPLES / "chest-pain-checklist.yaml", "--judge",
+               fake.judge("other"), "-q", "--db", "r.db")[0] == 0
+    ids = [r["id"] for r in json.loads(cli("runs", "--json", "--db", "r.db")[1])]
+    code, out, err = cli("report", ids[1], "--compare", ids[0], "-o", "c.html", "--db", "r.db")
+    assert code == 0, err
+    html = (tmp_path / "c.html").read_text()
+    assert html.count("Compared:") == 1 and ids[0] in html and ids[1] in html
+    shown = [json.loads(cli("show", i, "--json", "--db", "r.db")[1]) for i in ids]
+    assert all(f"{s['overall']['score']:.3f} [" in html for s in shown)
+    # browse: the canned queries run on a real database, every table described exists
+    code, out, err = cli("browse", "--metadata", "m.json", "--db", "r.db")
+    assert code == 0, err
+    meta = json.loads((tmp_path / "m.json").read_text())["databases"]["r"]
+    con = sqlite3.connect(tmp_path / "r.db")
+    tables = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    assert set(meta["tables"]) <= tables
+    for name, q in meta["queries"].items():
+        con.execute(q["sql"], {"run": ids[0]}).fetchall()  # no SQL error
+    assert con.execute(meta["queries"]["worst_answers"]["sql"], {"run": ids[0]}).fetchall()

@@ -106,6 +106,7 @@ def report(
     run_id: str = typer.Argument(..., help="the run to report on"),
     output: Path = typer.Option(Path("report.html"), "--output", "-o", help="the HTML file to write"),
     calibration: Optional[list[str]] = typer.Option(None, "--calibration", metavar="ID", help="calibrations to show (default: those computed from this run)"),
+    compare: Optional[list[str]] = typer.Option(None, "--compare", metavar="RUN_ID", help="other runs of the same rubric kind to show beside it"),
     partial: str = PARTIAL,
     db: Path = DB,
 ):
@@ -113,5 +114,35 @@ def report(
     rates, calibration figures, and every answer with the judge's explanations and the experts' labels."""
     from ..api import write_report
 
-    r = write_report(db, run_id, output, calibrations=calibration or (), partial=_partial(partial))
+    r = write_report(db, run_id, output, calibrations=calibration or (), partial=_partial(partial), compare=compare or ())
     typer.echo(f"wrote {r['path']} ({r['bytes'] / 1024:.0f} KiB in {r['seconds']:.1f} s)")
+
+
+@app.command()
+def browse(
+    db: Path = DB,
+    port: int = typer.Option(8001, "--port", help="the local port Datasette listens on"),
+    metadata_out: Optional[Path] = typer.Option(None, "--metadata", help="write the metadata file here and stop (for your own Datasette)"),
+):
+    """Open the database in Datasette (pip install 'medjudge[browse]'), with table and column descriptions and
+    canned queries: worst answers, judge disagreements, unscored verdicts with reasons, cost by judge."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from ..view.browse import metadata
+
+    if not db.exists():
+        raise MedjudgeError(f"{db}: no database here (grade something first, or pass --db)")
+    text = json.dumps(metadata(db), indent=2)
+    if metadata_out:
+        metadata_out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {metadata_out}: datasette serve {db} --metadata {metadata_out}")
+        return
+    exe = shutil.which("datasette")
+    if exe is None:
+        raise MedjudgeError("medjudge browse needs Datasette: pip install 'medjudge[browse]'")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        fh.write(text)
+    typer.echo(f"Datasette on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    subprocess.run([exe, "serve", str(db), "--metadata", fh.name, "--port", str(port), "--host", "127.0.0.1"])

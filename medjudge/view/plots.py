@@ -47,6 +47,33 @@ def ci_plot(rows: list[dict], xlabel: str, xlim=None) -> str | None:
     return _svg(fig)
 
 
+def compare_plot(series: list[tuple[str, list[dict]]], xlabel: str) -> str | None:
+    """Several runs' rows ({label, estimate, ci}) on shared row labels: one colour a run, side by side."""
+    labels = list(dict.fromkeys(r["label"] for _, rows in series for r in rows))
+    if not labels:
+        return None
+    colours = ["#0d47a1", "#e65100", "#2e7d32", "#6a1b9a", "#c62828", "#00838f"]
+    fig, ax = _figure(6.5, 0.45 * len(labels) + 1.0)
+    step = 0.6 / max(1, len(series))
+    for s, (name, rows) in enumerate(series):
+        by = {r["label"]: r for r in rows if r.get("estimate") is not None}
+        colour = colours[s % len(colours)]
+        for i, label in enumerate(reversed(labels)):
+            r = by.get(label)
+            if r is None:
+                continue
+            y = i + 0.3 - (s + 0.5) * step
+            if r.get("ci") and r["ci"][0] is not None:
+                ax.plot(r["ci"], [y, y], color=colour, linewidth=2)
+            ax.plot([r["estimate"]], [y], "o", color=colour, label=name if i == 0 or label == labels[-1] else None)
+    ax.set_yticks(range(len(labels)), list(reversed(labels)))
+    handles, names = ax.get_legend_handles_labels()
+    seen = dict(zip(names, handles))
+    ax.legend(seen.values(), seen.keys(), frameon=False, loc="best")
+    ax.set_xlabel(xlabel)
+    return _svg(fig)
+
+
 def forest_plot(rows: list[dict]) -> str | None:
     """Calibration rows: the verdict statistic per group x judge with its CI (coloured by verdict) and the
     physicians' ceiling band (their CI on the same items) behind it."""

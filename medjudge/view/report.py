@@ -14,7 +14,7 @@ from . import plots
 MAX_ANSWERS = 1000  # answers in the drill-down table; a larger run says how many were left out
 
 
-def build(store, run_id: str, calibration_ids=(), partial: str = "exclude") -> dict:
+def build(store, run_id: str, calibration_ids=(), partial: str = "exclude", compare=()) -> dict:
     """Everything the template shows, computed from the database."""
     from ..report import run_summary
 
@@ -26,10 +26,37 @@ def build(store, run_id: str, calibration_ids=(), partial: str = "exclude") -> d
     calibrations = store.calibrations(list(calibration_ids), None) if calibration_ids else store.calibrations(None, run.id)
     experts = _expert_labels(store, {a["answer_id"] for a in answers})
     return {"card": _card(run, summary), "summary": summary, "sections": sections,
+            "compare": _compare(store, run, summary, compare, partial),
             "by_source": _by_source(answers), "units": _units(summary, answers),
             "calibrations": [_calibration(c, run, answers, experts) for c in calibrations],
             "answers": _answers(store, run, answers, experts), "answers_total": len(answers),
             "max_answers": MAX_ANSWERS, "unsafe": summary.get("unsafe_answers") or []}
+
+
+def _compare(store, run, summary, others, partial) -> list[dict]:
+    """The run's figures beside those of other runs of the same rubric kind (say, two answering models)."""
+    from ..report import summarize_run
+
+    if not others:
+        return []
+    kind = type(run.rubric)
+    runs = [(run.id, summary)]
+    for other in others:
+        o = StoredRun(store, other)
+        if type(o.rubric) is not kind:
+            from ..errors import MedjudgeError
+
+            raise MedjudgeError(f"--compare {o.id}: a {o.rubric.kind} rubric, not {run.rubric.kind} like {run.id}")
+        runs.append((o.id, summarize_run(store, o.id, partial=partial)))
+    out = []
+    for i, (title, _) in enumerate(kind.report_rows(summary)):
+        series = [(rid, kind.report_rows(s)[i][1]) for rid, s in runs]
+        labels = list(dict.fromkeys(r["label"] for _, rows in series for r in rows))
+        table = [{"label": label, "cells": [next((r for r in rows if r["label"] == label), None) for _, rows in series]}
+                 for label in labels]
+        out.append({"title": title, "runs": [rid for rid, _ in runs], "table": table,
+                    "svg": plots.compare_plot(series, "estimate")})
+    return out
 
 
 def render(context: dict) -> str:
@@ -41,9 +68,9 @@ def render(context: dict) -> str:
     return env.from_string(text).render(**context)
 
 
-def write(store, run_id: str, output, calibration_ids=(), partial="exclude") -> dict:
+def write(store, run_id: str, output, calibration_ids=(), partial="exclude", compare=()) -> dict:
     start = time.perf_counter()
-    html = render(build(store, run_id, calibration_ids, partial))
+    html = render(build(store, run_id, calibration_ids, partial, compare))
     with open(output, "w", encoding="utf-8") as fh:
         fh.write(html)
     return {"path": str(output), "bytes": len(html.encode("utf-8")), "seconds": time.perf_counter() - start}
