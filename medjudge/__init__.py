@@ -10,6 +10,7 @@ _EXPORTS = {
     "calibrate": ("api", "calibrate"),
     "agreement": ("api", "agreement"),
     "sample": ("api", "sample"),
+    "compare_runs": ("api", "compare_runs"),
     "write_report": ("api", "write_report"),
     "estimate": ("api", "estimate"),
     "plan_labels": ("api", "plan_labels"),

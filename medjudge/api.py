@@ -415,6 +415,13 @@ def write_report(db, run_id: str, output="report.html", *, calibrations=(), part
     return write(store, get_run(store, run_id).id, output, calibrations, partial, compare)
 
 
+def compare_runs(db, run_ids, *, resamples: int = 2000, seed: int = 0, partial: str = "exclude") -> dict:
+    """Systems graded on the same examples, compared with paired CIs and p-values (medjudge/compare.py)."""
+    from .compare import compare
+
+    return compare(open_db(db, must_exist=True), list(run_ids), resamples, seed, partial)
+
+
 def _names(values):
     """Rater names from a list whose entries may each be comma-separated ("a,b" or ["a", "b"])."""
     if not values:
@@ -432,5 +439,5 @@ def import_annotations(db, path, *, rubric: str | None = None, **options):
     return import_file(open_db(db), path, rubric=load_rubric(rubric).rubric if rubric else None, **options)
 
 
-__all__ = ["write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+__all__ = ["compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

@@ -17,7 +17,7 @@ CHUNK = 100  # resamples drawn at once: memory stays at CHUNK x n, not resamples
 
 def bootstrap_means(values, resamples: int = DEFAULT_RESAMPLES, seed: int = 0, clip=None) -> np.ndarray:
     values = np.asarray(values, dtype=float)
-    if values.size == 0:
+    if values.size == 0 or resamples <= 0:
         return np.array([])
     rng = np.random.default_rng(seed)
     means = np.concatenate([values[rng.integers(0, values.size, size=(min(CHUNK, resamples - lo), values.size))]

@@ -27,7 +27,7 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 def _register():
-    from . import calibrate, doctor, estimate, grade, quickstart, rubric, runs  # noqa: F401 (each registers its commands)
+    from . import calibrate, compare, doctor, estimate, grade, quickstart, rubric, runs  # noqa: F401 (each registers its commands)
 
 
 INTERRUPTED = "interrupted: finished judgments are saved; rerun the same command (or grade --resume RUN_ID) to resume"

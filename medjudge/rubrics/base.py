@@ -82,6 +82,21 @@ class RubricBase(Strict):
         """What `medjudge estimate` corrects: its name and the map from a unit's stored value to the quantity."""
         return "mean value", float
 
+    higher_is_better: ClassVar[bool] = True  # for `medjudge compare`'s ranking
+
+    def compare_label(self) -> str:
+        """The name of the per-example number `medjudge compare` compares."""
+        return self.estimand()[0]
+
+    def example_value(self, score, units: list[dict]) -> float | None:
+        """One number per example for comparing systems: the mean of the estimand over its units, None
+        unless every unit is scored."""
+        _, transform = self.estimand()
+        values = [u["value"] for u in units]
+        if not values or any(v is None for v in values):
+            return None
+        return sum(transform(v) for v in values) / len(values)
+
     def fixed_units(self) -> bool:
         """True when every answer is rated on the same units (coverage is then shown per unit)."""
         return True

@@ -74,6 +74,12 @@ class ChecklistRubric(RubricBase):
     def estimand(self):
         return "share of criteria met", float
 
+    def compare_label(self):
+        return "HealthBench score (per example, not clipped)"
+
+    def example_value(self, score, units):
+        return score  # the HealthBench formula; None for a partial answer
+
     def fixed_units(self):
         return self.criteria is not None
 
@@ -244,7 +250,8 @@ def clipped_stats(values, resamples=1000, seed=0) -> dict:
     if not values:
         return {"score": None, "std": None, "n": 0}
     mean = min(1.0, max(0.0, sum(values) / len(values)))
-    std = float(bootstrap_means(values, resamples, seed, clip=(0.0, 1.0)).std())
+    means = bootstrap_means(values, resamples, seed, clip=(0.0, 1.0))
+    std = float(means.std()) if means.size else None
     return {"score": mean, "std": std, "n": len(values)}
 
 

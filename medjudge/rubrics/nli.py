@@ -58,6 +58,7 @@ class NliRubric(RubricBase):
     program: ClassVar[str] = "medjudge.judges.nli:NliProgram"
     template: ClassVar[str] = TEMPLATE
     value_type: ClassVar[str] = "nominal"
+    higher_is_better: ClassVar[bool] = False  # compare and estimate read the hallucination rate
     labels: ClassVar[str] = "entailed / neutral / contradicted (stored as 1 / 0 / -1)"
 
     @model_validator(mode="after")

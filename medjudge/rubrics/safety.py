@@ -55,6 +55,7 @@ class SafetyRubric(RubricBase):
     categories: list[Category] = Field(default_factory=list)
     unsafe_from: int
     aggregation: ClassVar[str] = "worst"
+    higher_is_better: ClassVar[bool] = False
     program: ClassVar[str] = "medjudge.judges.safety:SafetyProgram"
     template: ClassVar[str] = TEMPLATE
     value_type: ClassVar[str] = "ordinal"

@@ -1,0 +1,62 @@
+"""medjudge compare: systems graded on the same examples, with paired differences."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app
+from .options import DB, PARTIAL
+
+
+@app.command()
+def compare(
+    run_ids: list[str] = typer.Argument(..., help="two or more runs of one rubric, on the same examples"),
+    resamples: int = typer.Option(2000, "--resamples", help="paired bootstrap resamples and sign flips"),
+    seed: int = typer.Option(0, "--seed", help="seed of the resamples"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write the results as JSON"),
+    csv_out: Optional[Path] = typer.Option(None, "--csv", help="write one row per group x difference"),
+    partial: str = PARTIAL,
+    db: Path = DB,
+):
+    """Compare systems on the examples every run scored: each mean with a CI, every difference with a paired
+    bootstrap CI and a p-value, overall, per criterion or dimension and per tag; a leaderboard for three or more."""
+    from rich.table import Table
+
+    from ..api import compare_runs
+    from ..display import ci, num
+    from .calibrate import wide_console
+
+    result = compare_runs(db, run_ids, resamples=resamples, seed=seed, partial=partial)
+    console = wide_console()
+    better = "higher" if result["higher_is_better"] else "lower"
+    for g in result["groups"]:
+        t = Table("system", "mean", "95% CI", title=f"{g['group']}: {result['measure']} ({better} is better), "
+                  f"{g['examples']} examples every run scored" + (f", {g['left_out']} left out" if g["left_out"] else ""))
+        for s in g["systems"]:
+            t.add_row(s["system"], num(s["mean"]), ci(s["ci"]))
+        d = Table("difference", "mean", "paired 95% CI", "p")
+        for x in g["differences"]:
+            d.add_row(f"{x['a']} - {x['b']}", num(x["difference"], "+.3f"), ci(x["ci"]), num(x["p"], ".4f"))
+        console.print(t)
+        console.print(d)
+    if len(result["systems"]) > 2:
+        from ..compare import leaderboard
+
+        t = Table("rank", "system", "mean", "95% CI", "significant wins", title="Leaderboard (overall)")
+        for r in leaderboard(result):
+            t.add_row(str(r["rank"]), r["system"], num(r["mean"]), ci(r["ci"]), str(r["significant_wins"]))
+        console.print(t)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if csv_out:
+        with csv_out.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["group", "examples", "left_out", "a", "b", "difference", "ci_low", "ci_high", "p"])
+            for g in result["groups"]:
+                for x in g["differences"]:
+                    w.writerow([g["group"], g["examples"], g["left_out"], x["a"], x["b"], x["difference"], *x["ci"], x["p"]])

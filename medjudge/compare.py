@@ -1,0 +1,120 @@
+"""`medjudge compare`: systems graded on the same examples, compared pairwise on the examples all of them
+scored: each system's mean with a bootstrap CI, each difference with a paired bootstrap CI (examples
+resampled, both systems together) and a sign-flip permutation p-value; overall, per unit and per tag."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+
+import numpy as np
+
+from .bootstrap import percentile_ci, resample_indices
+from .errors import MedjudgeError
+from .report import run_summary
+from .stored import StoredRun
+
+
+def example_key(item) -> str:
+    """What pairs two systems' answers: the prompt id when the answers file gives one, else the answer id."""
+    return str(item.fields.get("prompt_id") or item.id)
+
+
+def per_example(store, run_id, partial="exclude"):
+    """(run, label, {group: {example: value}}): the overall value per example and the per-unit / per-tag ones."""
+    run = StoredRun(store, run_id)
+    summary, answers = run_summary(store, run.id, resamples=0, partial=partial)
+    items = {it.id: it for it in run.items}
+    rubric = run.rubric
+    _, transform = rubric.estimand()
+    groups = defaultdict(dict)
+    for a in answers:
+        it = items[a["answer_id"]]
+        key = example_key(it)
+        v = rubric.example_value(a["score"], a["units"])
+        if v is not None:
+            groups["overall"][key] = v
+            for t in it.tags:
+                groups[f"tag {t}"][key] = v
+        if rubric.fixed_units():
+            for u in a["units"]:
+                if u["value"] is not None:
+                    groups[f"unit {u['unit_id']}"][key] = transform(u["value"])
+    return run, dict(groups)
+
+
+def compare(store, run_ids, resamples=2000, seed=0, partial="exclude") -> dict:
+    if len(run_ids) < 2:
+        raise MedjudgeError("compare needs two or more runs")
+    loaded = [per_example(store, r, partial) for r in run_ids]
+    runs = [r for r, _ in loaded]
+    kinds = {type(r.rubric) for r in runs}
+    ids = {r.rubric.id for r in runs}
+    if len(kinds) > 1 or len(ids) > 1:
+        raise MedjudgeError("compare needs runs of one rubric: " + ", ".join(f"{r.id} ({r.rubric.id})" for r in runs))
+    names = [_name(r) for r in runs]
+    if len(set(names)) < len(names):
+        names = [r.id for r in runs]
+    rubric = runs[0].rubric
+    label, _ = rubric.estimand()
+    out = {"runs": [r.id for r in runs], "systems": names, "measure": rubric.compare_label(),
+           "higher_is_better": rubric.higher_is_better, "groups": []}
+    group_names = list(dict.fromkeys(g for _, groups in loaded for g in groups))
+    for g in group_names:
+        per_run = [groups.get(g, {}) for _, groups in loaded]
+        keys = sorted(set.intersection(*(set(p) for p in per_run)))
+        union = set().union(*(set(p) for p in per_run))
+        if len(keys) < 2:
+            continue
+        x = np.array([[p[k] for k in keys] for p in per_run])  # systems x examples
+        idx = resample_indices(len(keys), resamples, seed) if resamples else None
+        systems = []
+        for s, name in enumerate(names):
+            ci = list(percentile_ci(x[s][idx].mean(axis=1))) if idx is not None else [None, None]
+            systems.append({"system": name, "run": runs[s].id, "mean": float(x[s].mean()), "ci": ci})
+        diffs = []
+        for a, b in combinations(range(len(names)), 2):
+            d = x[a] - x[b]
+            ci = list(percentile_ci(d[idx].mean(axis=1))) if idx is not None else [None, None]
+            diffs.append({"a": names[a], "b": names[b], "difference": float(d.mean()), "ci": ci,
+                          "p": sign_flip_p(d, resamples, seed)})
+        out["groups"].append({"group": g, "examples": len(keys), "left_out": len(union) - len(keys),
+                              "systems": systems, "differences": diffs})
+    if not out["groups"]:
+        raise MedjudgeError("the runs share fewer than 2 scored examples: nothing to compare "
+                            "(examples pair by prompt_id, else by answer id)")
+    return out
+
+
+def sign_flip_p(d, resamples=2000, seed=0) -> float | None:
+    """Two-sided paired permutation p-value: how often a random sign for each example's difference gives a
+    mean at least as far from 0 as the observed one (Monte Carlo, with the observed one counted)."""
+    d = np.asarray(d, dtype=float)
+    if not resamples or not len(d):
+        return None
+    observed = abs(d.mean())
+    rng = np.random.default_rng(seed)
+    signs = rng.choice([-1.0, 1.0], size=(resamples, len(d)))
+    extreme = int((np.abs((signs * d).mean(axis=1)) >= observed - 1e-12).sum())
+    return (1 + extreme) / (1 + resamples)
+
+
+def leaderboard(result) -> list[dict]:
+    """Systems ranked on the overall measure, with the pairwise differences each wins (CI excluding 0)."""
+    overall = next(g for g in result["groups"] if g["group"] == "overall")
+    sign = 1 if result["higher_is_better"] else -1
+    wins = defaultdict(int)
+    for d in overall["differences"]:
+        lo, hi = d["ci"]
+        if lo is not None and lo > 0:
+            wins[d["a"] if sign > 0 else d["b"]] += 1
+        elif hi is not None and hi < 0:
+            wins[d["b"] if sign > 0 else d["a"]] += 1
+    rows = sorted(overall["systems"], key=lambda s: -sign * s["mean"])
+    return [{**s, "rank": i + 1, "significant_wins": wins[s["system"]]} for i, s in enumerate(rows)]
+
+
+def _name(run) -> str:
+    """A system's name: the one answer source its run graded, else the run id."""
+    sources = {it.source for it in run.items}
+    return next(iter(sources)) if len(sources) == 1 and None not in sources else run.id
