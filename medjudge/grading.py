@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from . import __version__
 from .errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError, RunFailed
-from .inputs import iter_answers, iter_healthbench, load_kqa
+from .inputs import iter_answers, iter_healthbench, iter_pairs, load_kqa
 from .judges.aggregate import TIE_RULES, parse_quorum
 from .judges.llm import Judge
 from .judges.program import MODES
@@ -71,6 +71,10 @@ def iter_items(cfg: GradeConfig, rubric, skipped: list):
         items = iter_healthbench(cfg.input_path, rubric, cfg.answers_path, cfg.answer_field, skipped)
     elif cfg.format == "answers":
         items = iter_answers(cfg.input_path, rubric)
+    elif cfg.format == "pairs":
+        if not hasattr(rubric, "answer_b_field"):
+            raise MedjudgeError(f"--format pairs needs a pairwise rubric, not {rubric.kind} ({rubric.id})")
+        items = iter_pairs(cfg.input_path, rubric)
     elif cfg.format == "kqa":
         items = load_kqa(cfg.input_path, rubric, cfg.questions_path or bundled("kqa/questions_w_answers.jsonl"), skipped)
     else:
@@ -84,7 +88,7 @@ def bundled(name: str) -> str:
     return str(resources.files("medjudge") / "data" / name)
 
 
-FORMATS = ("answers", "healthbench", "kqa")
+FORMATS = ("answers", "healthbench", "kqa", "pairs")
 
 
 def check_settings(cfg: GradeConfig):

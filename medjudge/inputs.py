@@ -249,3 +249,36 @@ def load_kqa(path, rubric, questions_path, skipped=None) -> list[Item]:
     if not items:
         raise InputError(path, None, None, "no answer matched a K-QA question")
     return items
+
+
+def iter_pairs(path, rubric) -> Iterator[Item]:
+    """Answers JSONL with several systems per prompt (prompt_id, source, prompt, answer): one Item per pair of
+    systems answering the same prompt, A and B in name order; the judge never sees the names."""
+    from .rubrics.pairwise import pairs_of
+
+    records, seen = [], set()
+    for lineno, obj in read_jsonl(path):
+        pid = obj.get("prompt_id", obj.get("id"))
+        if not isinstance(pid, (str, int)) or isinstance(pid, bool):
+            raise InputError(path, lineno, "prompt_id", "missing: pairs are made of answers to the same prompt_id")
+        source = obj.get("source", obj.get("system"))
+        if not isinstance(source, str) or not source:
+            raise InputError(path, lineno, "source", "missing: the system that wrote the answer")
+        if (str(pid), source) in seen:
+            raise InputError(path, lineno, "source", f"a second answer of {source!r} to prompt {pid!r}")
+        seen.add((str(pid), source))
+        key = next((k for k in ANSWER_KEYS if k in obj), None)
+        if key is None:
+            raise InputError(path, lineno, "answer", "missing: the text to compare")
+        records.append({"prompt_id": str(pid), "source": source, "line": lineno,
+                        "prompt": as_messages(obj.get("prompt"), path, lineno),
+                        "answer": answer_text(obj[key], path, lineno, key),
+                        "tags": _str_list(obj.get("tags"), path, lineno, "tags")})
+    pairs = pairs_of(records)
+    if not pairs:
+        raise InputError(path, None, "source", "no prompt has answers from two systems: nothing to compare")
+    for pid, a, b in pairs:
+        yield Item(id=f"{pid}:{a['source']}|{b['source']}", prompt=a["prompt"], answer=a["answer"],
+                   source=f"{a['source']} vs {b['source']}", tags=a["tags"],
+                   fields={rubric.answer_b_field: b["answer"], "system_a": a["source"], "system_b": b["source"],
+                           "prompt_id": pid})

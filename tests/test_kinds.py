@@ -29,7 +29,7 @@ KINDS = list(kinds.names())
 
 
 def test_registry_has_the_builtin_kinds_and_the_plugin():
-    assert KINDS[:4] == ["checklist", "scale", "safety", "nli"] and "yesno" in KINDS
+    assert KINDS[:5] == ["checklist", "scale", "safety", "nli", "pairwise"] and "yesno" in KINDS
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -110,7 +110,8 @@ def test_imports_expert_labels_in_its_own_words(kind, tmp_path):
 @pytest.mark.parametrize("kind,word,value", [
     ("checklist", "Met", 1.0), ("checklist", "unmet", 0.0), ("checklist", "1", 1.0), ("checklist", "no", 0.0),
     ("scale", "4", 4.0), ("scale", "3.5", 3.5), ("safety", "High risk", 4.0), ("safety", "2", 2.0),
-    ("nli", "Entailment", 1.0), ("nli", "contradicted", -1.0), ("nli", "Neutral", 0.0), ("yesno", "yes", 1.0)])
+    ("nli", "Entailment", 1.0), ("nli", "contradicted", -1.0), ("nli", "Neutral", 0.0), ("yesno", "yes", 1.0),
+    ("pairwise", "A", 1.0), ("pairwise", "tie", 0.0), ("pairwise", "b", -1.0)])
 def test_label_words(kind, word, value):
     r = parse_rubric(template(kind), "t").rubric
     unit = r.units(example_items(parse_rubric(template(kind), "t"))[0])[0]
@@ -118,7 +119,7 @@ def test_label_words(kind, word, value):
 
 
 @pytest.mark.parametrize("kind,word", [("checklist", "2"), ("scale", "6"), ("safety", "extreme risk"),
-                                       ("nli", "2"), ("nli", "true"), ("yesno", "maybe")])
+                                       ("nli", "2"), ("nli", "true"), ("yesno", "maybe"), ("pairwise", "first")])
 def test_label_words_that_do_not_fit(kind, word):
     r = parse_rubric(template(kind), "t").rubric
     unit = r.units(example_items(parse_rubric(template(kind), "t"))[0])[0]
@@ -127,5 +128,5 @@ def test_label_words_that_do_not_fit(kind, word):
 
 
 def test_rubric_new_lists_every_kind_when_the_kind_is_unknown(cli):
-    code, _, err = cli("rubric", "new", "--kind", "pairwise")
-    assert code == 2 and "unknown rubric kind 'pairwise'" in err and "checklist, scale, safety, nli" in err
+    code, _, err = cli("rubric", "new", "--kind", "ranking")
+    assert code == 2 and "unknown rubric kind 'ranking'" in err and "checklist, scale, safety, nli, pairwise" in err

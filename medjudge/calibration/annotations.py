@@ -89,11 +89,12 @@ class LabelReader:
             return None, "empty"
         if self.rubric is None:
             value, problem = parse_value(raw)
-        elif self.units and unit_id not in self.units:
+        elif self.units and not all(u in self.units for u in self.rubric.label_units(unit_id)):
             return None, f"unknown unit {unit_id!r} (rubric {self.rubric.id} has {', '.join(self.units)})"
         else:
+            unit = self.units.get(self.rubric.label_units(unit_id)[0]) or _Unit(unit_id)
             try:
-                value, problem = self.rubric.label_value(self.units.get(unit_id) or _Unit(unit_id), raw), None
+                value, problem = self.rubric.label_value(unit, raw), None
             except ValueError as exc:
                 return None, str(exc)
         if problem is None and self.bounds and not self.bounds[0] <= value <= self.bounds[1]:
@@ -289,7 +290,8 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
             report.add_problem(line, row, problem)
         else:
             report.valid += 1
-        batch.append(row)
+        units = rubric.label_units(row["unit_id"]) if rubric is not None else [row["unit_id"]]
+        batch += [row] if units == [row["unit_id"]] else [{**row, "unit_id": u} for u in units]
         if len(batch) >= 20000:
             store.save_annotations(batch)
             batch = []

@@ -16,7 +16,7 @@ def grade(
     input_path: Optional[Path] = typer.Argument(None, help="answers JSONL, HealthBench JSONL (--format healthbench) or K-QA answers (--format kqa); not needed with --resume"),
     rubric: Optional[str] = typer.Option(None, "--rubric", "-r", help="rubric file or library id (healthbench for --format healthbench)"),
     judge: Optional[list[str]] = JUDGES,
-    fmt: str = typer.Option("answers", "--format", help="answers | healthbench | kqa"),
+    fmt: str = typer.Option("answers", "--format", help="answers | healthbench | kqa | pairs (several systems per prompt_id, for a pairwise rubric)"),
     answers: Optional[Path] = typer.Option(None, "--answers", help="HealthBench: answers JSONL keyed by prompt_id (last assistant turn graded)"),
     answer_field: str = typer.Option("ideal", "--answer-field", help="HealthBench without --answers: grade this completion (ideal)"),
     questions: Optional[Path] = typer.Option(None, "--questions", help="K-QA: questions with Must_have/Nice_to_have (default: bundled K-QA)"),

@@ -75,7 +75,7 @@ def list_(as_json: bool = JSON):
 
 
 @rubric_app.command("new")
-def new(kind: str = typer.Option(..., "--kind", help="a rubric kind: checklist | scale | safety | nli, or one a plugin registers"),
+def new(kind: str = typer.Option(..., "--kind", help="a rubric kind: checklist | scale | safety | nli | pairwise, or one a plugin registers"),
         output: Path = typer.Option(None, "--output", "-o", help="file to write (default: stdout)")):
     """Write a commented template for a new rubric."""
     from ..rubrics.templates import template

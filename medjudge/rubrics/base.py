@@ -65,6 +65,10 @@ class RubricBase(Strict):
         ValueError saying what fits when it does not."""
         return self.expected_value(unit, coerce_label(raw))
 
+    def label_units(self, unit_id: str) -> list[str]:
+        """The stored units an expert's label on `unit_id` stands for (a pairwise preference: both orders)."""
+        return [unit_id]
+
     def example_units(self, raw: list[dict]) -> list:
         """Per-example units as stored in the database, back into their models."""
         raise NotImplementedError

@@ -17,6 +17,7 @@ BUILTIN = (
     "medjudge.rubrics.scale:ScaleRubric",
     "medjudge.rubrics.safety:SafetyRubric",
     "medjudge.rubrics.nli:NliRubric",
+    "medjudge.rubrics.pairwise:PairwiseRubric",
 )
 
 _kinds: dict[str, type] = {}

@@ -1,0 +1,56 @@
+"""Pairwise judge: which of two answers is better, asked once in each order; the judge sees no names."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import dspy
+
+from .program import JudgeProgram, Vote, quote, render_conversation
+
+TASK = (
+    "You compare two answers to the same health conversation, shown as the first and the second answer. "
+    "Decide which one is better by the question given, or say tie when neither is better. Judge only what "
+    "the answers say; ignore their order and their length as such."
+)
+Better = Literal["first", "second", "tie"]
+
+
+class PairwiseSignature(dspy.Signature):
+    conversation: str = dspy.InputField(desc="the conversation so far")
+    first_answer: str = dspy.InputField(desc="the answer shown first")
+    second_answer: str = dspy.InputField(desc="the answer shown second")
+    question: str = dspy.InputField(desc="what makes an answer better")
+    explanation: str = dspy.OutputField(desc="brief reasoning citing both answers")
+    better: Better = dspy.OutputField(desc="first, second or tie")
+
+
+class PairwiseProgram(JudgeProgram):
+    single_signature = PairwiseSignature
+    batched_signature = PairwiseSignature  # one verdict per call: both modes make the two calls
+    task = TASK
+
+    def calls(self, item):
+        return [(u.id, [u]) for u in self.rubric.units(item)]  # the two orders, one call each
+
+    def messages(self, item, units):
+        a, b = item.answer, str(item.fields.get(self.rubric.answer_b_field, ""))
+        first, second = (a, b) if units[0].id == "ab" else (b, a)
+        inputs = {"conversation": quote("conversation", render_conversation(item.prompt)),
+                  "first_answer": quote("answer", first), "second_answer": quote("answer", second),
+                  "question": quote("criterion", self.rubric.question)}
+        return self.adapter.format(self.signature, [], inputs)
+
+    def read_single(self, out, unit):
+        better = out["better"]
+        if better == "tie" and not self.rubric.allow_tie:
+            return Vote(None, None, out.get("explanation") or "", "a tie, which this rubric does not allow")
+        shown_first_wins = {"first": 1.0, "second": -1.0, "tie": 0.0}[better]
+        value = shown_first_wins if unit.id == "ab" else -shown_first_wins  # back to A / B, whatever the order
+        label = {1.0: "A", -1.0: "B", 0.0: "tie"}[value]
+        return Vote(value, label, out.get("explanation") or "")
+
+    def single_reply(self, unit, value):
+        shown_first = value if unit.id == "ab" else -value
+        return {"explanation": "", "better": {1.0: "first", -1.0: "second", 0.0: "tie"}[shown_first]}
+
