@@ -36,6 +36,8 @@ def per_example(store, run_id, partial="exclude"):
             groups["overall"][key] = v
             for t in it.tags:
                 groups[f"tag {t}"][key] = v
+        for t, tv in rubric.unit_tag_values(a["units"]).items():
+            groups[f"tag {t}"][key] = tv
         if rubric.fixed_units():
             for u in a["units"]:
                 if u["value"] is not None:

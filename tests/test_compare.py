@@ -54,6 +54,9 @@ def test_a_better_system_wins_with_a_paired_ci(cli, fake, tmp_path):
     assert d["ci"][0] > 0 and d["p"] < 0.05  # 8 non-zero differences, all one way: exact p = 2/256
     assert [r[0] for r in csv.reader(open(tmp_path / "c.csv"))][0] == "group"
     assert any(g["group"] == "unit emergency" for g in res["groups"])
+    # per axis, the HealthBench formula over that axis' criteria: accuracy is emergency (+10) and reassure (-8)
+    acc = next(g for g in res["groups"] if g["group"] == "tag axis:accuracy")
+    assert abs(acc["differences"][0]["difference"] - 8 * (1.0 - (-0.8)) / 11) < 1e-12
 
 
 def test_identical_systems_differ_by_nothing_and_three_make_a_leaderboard(cli, fake, tmp_path):

@@ -101,6 +101,10 @@ class RubricBase(Strict):
             return None
         return sum(transform(v) for v in values) / len(values)
 
+    def unit_tag_values(self, units: list[dict]) -> dict[str, float]:
+        """Per tag of the units (a checklist's axis:*), one number per example for `medjudge compare`."""
+        return {}
+
     def fixed_units(self) -> bool:
         """True when every answer is rated on the same units (coverage is then shown per unit)."""
         return True

@@ -80,6 +80,16 @@ class ChecklistRubric(RubricBase):
     def example_value(self, score, units):
         return score  # the HealthBench formula; None for a partial answer
 
+    def unit_tag_values(self, units):
+        """The HealthBench formula over the criteria of each tag (axis:*), as simple-evals scores tags."""
+        out = {}
+        for tag in sorted({t for u in units for t in u.get("tags", [])}):
+            crit = [u for u in units if tag in u.get("tags", [])]
+            possible = sum(u["points"] for u in crit if u["points"] > 0)
+            if possible > 0 and all(u["value"] is not None for u in crit):
+                out[tag] = sum(u["points"] for u in crit if u["value"] == 1.0) / possible
+        return out
+
     def fixed_units(self):
         return self.criteria is not None
 

@@ -110,8 +110,11 @@ class PairwiseRubric(RubricBase):
         pairs = {}
         for (a, b), outcomes in sorted(by_pair.items()):
             n = len(outcomes)
-            share = {k: sum(o == v for o in outcomes) / n for k, v in (("win", 1.0), ("tie", 0.0), ("loss", -1.0))}
-            share["inconclusive"] = sum(o is None for o in outcomes) / n
+            share = {}
+            for k, v in (("win", 1.0), ("tie", 0.0), ("loss", -1.0), ("inconclusive", None)):
+                hits = [1.0 if o == v or (v is None and o is None) else 0.0 for o in outcomes]
+                share[k] = sum(hits) / n
+                share[f"{k}_ci"] = list(percentile_ci(bootstrap_means(hits, resamples, seed))) if resamples else [None, None]
             points = [0.5 + 0.5 * o if o is not None else 0.5 for o in outcomes]  # inconclusive counts as a tie
             ci = list(percentile_ci(bootstrap_means(points, resamples, seed))) if resamples else [None, None]
             pairs[f"{a} vs {b}"] = {"a": a, "b": b, "pairs": n, **share, "win_rate": float(np.mean(points)),
