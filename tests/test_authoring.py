@@ -113,6 +113,15 @@ def test_draft_gives_up_with_a_clear_error(cli, fake):
     fake.responder = lambda r: {"id": "x"}
     code, out, err = cli("rubric", "draft", "--question", "q?", "--judge", fake.judge(), "-o", "d.yaml")
     assert code == 2 and "gave no valid ChecklistRubric" in err
+    assert f"after {fake.count} tries" in err  # the attempts made, as many as the requests the judge got (issue 14)
+
+
+def test_draft_with_an_unreachable_key_counts_no_tries(cli, fake):
+    from medjudge.fakellm import Fault
+
+    fake.responder = lambda r: Fault("401")
+    code, out, err = cli("rubric", "draft", "--question", "q?", "--judge", fake.judge(), "-o", "d.yaml")
+    assert code == 2 and "tries" not in err and "AuthenticationError" in err and fake.count == 1
 
 
 def test_atomize_splits_compound_criteria_keeping_points(cli, fake, tmp_path):
