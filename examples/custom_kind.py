@@ -59,7 +59,7 @@ examples:
     def _unique(cls, v):
         return unique_ids(v, "question")
 
-    def units(self, item):
+    def base_units(self, item):
         return self.questions
 
     def describe(self):
@@ -117,8 +117,8 @@ class YesNoProgram(JudgeProgram):
     batched_signature = YesNoSignature
     task = "You answer yes/no questions about one answer, the last turn of a health conversation."
 
-    def calls(self, item):
-        return [(q.id, [q]) for q in self.rubric.units(item)]  # one question a call, in both modes
+    def unit_calls(self, item, units):
+        return [(q.id, [q]) for q in units]  # one question a call, in both modes
 
     def unit_inputs(self, item, units):
         return {"question": quote("question", units[0].text)}

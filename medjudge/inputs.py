@@ -123,9 +123,15 @@ def answer_item(obj: dict, rubric, path, lineno, seen: set) -> Item:
         raise InputError(path, lineno, "prompt", "missing: the question the answer responds to")
     source = obj.get("source", obj.get("system"))
     extra = {k: v for k, v in obj.items() if k not in {"id", "prompt", "source", "system", "tags", key}}
+    prompt = as_messages(obj["prompt"], path, lineno)
+    if isinstance(obj[key], list):  # a transcript: the turns before its last assistant turn join the prompt
+        last = max((i for i, m in enumerate(obj[key]) if isinstance(m, dict) and m.get("role") == "assistant"),
+                   default=None)
+        if last:
+            prompt += as_messages(obj[key][:last], path, lineno, key)
     return Item(
         id=item_id,
-        prompt=as_messages(obj["prompt"], path, lineno),
+        prompt=prompt,
         answer=answer_text(obj[key], path, lineno, key),
         source=None if source is None else str(source),
         tags=_str_list(obj.get("tags"), path, lineno, "tags"),

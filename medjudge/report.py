@@ -117,12 +117,27 @@ def judgment_rows(store, run_id):
         yield {**dict(r), **{f"unit_{k}": v for k, v in info.get(r["unit_id"], {}).items()}}
 
 
+def by_conversation(rubric, item, results, detail=None):
+    """each_turn: the kind's units with the conversation's aggregate of each (its turns by the rubric's
+    turn_rule), and per unit its turns' values and the turn that decided (first failing, worst)."""
+    from .rubrics.scope import collapse, turns
+
+    n = turns(item)
+    base = rubric.base_units(item)
+    out = {u.id: collapse(rubric, u, [results.get(f"t{t}.{u.id}") for t in range(1, n + 1)]) for u in base}
+    if detail is not None:
+        detail["turns"] = {u.id: [None if results.get(f"t{t}.{u.id}") is None else results[f"t{t}.{u.id}"].value
+                                  for t in range(1, n + 1)] for u in base}
+        detail["decided_by_turn"] = {k: a.detail.get("turn") for k, a in out.items() if a is not None and a.detail}
+    return base, out
+
+
 def _summarize(run: StoredRun, resamples, seed, partial) -> tuple[dict, list]:
     if partial not in PARTIAL:
         raise ValueError(f"partial must be one of {PARTIAL}")
     store, rubric = run.store, run.rubric
     cov = Coverage()
-    per_answer, kind_rows = {}, []
+    per_answer, kind_rows, unit_rows = {}, [], []  # unit_rows: as judged (each turn's units for each_turn)
     for it, units, results in run.units():
         missing, votes = {}, {}
         for u, a in results.items():
@@ -135,6 +150,9 @@ def _summarize(run: StoredRun, resamples, seed, partial) -> tuple[dict, list]:
         detail = {"source": it.source, "complete": not missing, "units_expected": len(units),
                   "units_scored": len(units) - len(missing), "unscored": missing, "votes": votes}
         per_answer[it.id] = [None, detail]
+        unit_rows.append((it, units, results))
+        if rubric.scope == "each_turn":  # the kind scores the conversation: each unit from its turns
+            units, results = by_conversation(rubric, it, results, detail)
         kind_rows.append((it, units, results))
     row = run.row
     summary = {"run": run.id, "rubric": f"{rubric.id}@{rubric.version}", "kind": rubric.kind,
@@ -154,7 +172,7 @@ def _summarize(run: StoredRun, resamples, seed, partial) -> tuple[dict, list]:
     if run.config.get("cascade"):
         summary["cascade"] = cascade_summary(summary["per_judge"], row)
     summary["per_answer"] = {k: tuple(val) for k, val in per_answer.items()}
-    return summary, kind_rows
+    return summary, unit_rows
 
 
 def cascade_summary(per_judge: dict, run) -> dict:

@@ -65,6 +65,9 @@ def check_scores_by_hand(store, loaded):
             assert score == pytest.approx(sum(units[k].points for k, v in ex.expected.items() if v) / possible)
         elif r.kind == "scale":
             assert detail["dimensions"] == {k: float(v) for k, v in ex.expected.items()}
+        elif r.kind == "safety" and r.scope == "each_turn":  # the riskiest turn, named
+            worst = max(ex.expected, key=lambda k: (ex.expected[k], -int(k[1:k.index(".")])))
+            assert score == float(ex.expected[worst]) and detail["worst_turn"] == int(worst[1:worst.index(".")])
         elif r.kind == "safety":
             assert score == float(ex.expected["risk"])
         elif r.kind == "nli":

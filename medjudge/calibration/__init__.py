@@ -46,6 +46,18 @@ def ratings_from_run(store, run_id) -> tuple[list[Rating], list[str], dict]:
                 value = agg.value if agg is not None else None
                 reason = None if value is not None else (agg.reason if agg is not None else "not judged yet")
                 ratings.append(Rating(it.id, u.id, rater, "llm_judge", value, it.source, tags, reason))
+        if run.rubric.scope == "each_turn":  # and the conversation's value of each unit, from its turns
+            from ..report import by_conversation
+
+            for rater in raters:
+                found = v.panel if rater == "panel" else v.judges.get(rater, {})
+                per_unit = {uid: a for (aid, uid), a in found.items() if aid == it.id}
+                base, conv = by_conversation(run.rubric, it, per_unit)
+                for u in base:
+                    a = conv[u.id]
+                    ratings.append(Rating(it.id, u.id, rater, "llm_judge", a.value if a else None, it.source,
+                                          tuple(it.tags), None if a and a.value is not None else
+                                          (a.reason if a else "not judged yet")))
     return ratings, raters, run.row
 
 

@@ -49,11 +49,11 @@ class NliProgram(JudgeProgram):
     batched_signature = NliBatched
     task = TASK
 
-    def calls(self, item):
+    def unit_calls(self, item, all_units):
         """Reference statements and the answer's own claims go in separate calls: their premises differ."""
         out = []
         for claims in (False, True):
-            units = [u for u in self.rubric.units(item) if (u.kind == "claim") == claims]
+            units = [u for u in all_units if (u.kind == "claim") == claims]
             if self.mode == "batched":
                 out += [(f"{'a' if claims else '*'}{i // BATCH_SIZE}", units[i:i + BATCH_SIZE])
                         for i in range(0, len(units), BATCH_SIZE)]

@@ -30,8 +30,8 @@ class PairwiseProgram(JudgeProgram):
     batched_signature = PairwiseSignature  # one verdict per call: both modes make the two calls
     task = TASK
 
-    def calls(self, item):
-        return [(u.id, [u]) for u in self.rubric.units(item)]  # the two orders, one call each
+    def unit_calls(self, item, units):
+        return [(u.id, [u]) for u in units]  # the two orders, one call each
 
     def messages(self, item, units):
         a, b = item.answer, str(item.fields.get(self.rubric.answer_b_field, ""))

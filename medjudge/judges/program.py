@@ -89,14 +89,28 @@ class JudgeProgram(dspy.Module):
         return self.predict.signature
 
     def calls(self, item) -> list[tuple[str, list]]:
-        """The judge calls one item needs: (call id, units judged by that call). Batched mode puts at most
-        BATCH_SIZE units in one call, so that a very long checklist never becomes one giant prompt."""
+        """The judge calls one item needs: (call id, units judged by that call). With scope each_turn, each
+        assistant turn gets its own calls (ids `t{n}.`), so that a new turn never changes an old turn's call."""
+        from ..rubrics.scope import TurnUnit, turn_view
+
         units = list(self.rubric.units(item))
+        if not (units and isinstance(units[0], TurnUnit)):
+            return self.unit_calls(item, units)
+        out = []
+        for t in sorted({u.turn for u in units}):
+            group = [u for u in units if u.turn == t]
+            out += [(f"t{t}.{cid}", us) for cid, us in self.unit_calls(turn_view(item, t), group)]
+        return out
+
+    def unit_calls(self, item, units) -> list[tuple[str, list]]:
+        """The calls for these units of one answer. Batched mode puts at most BATCH_SIZE units in one call, so
+        that a very long checklist never becomes one giant prompt."""
         if self.mode == "batched":
             return [(f"*{i // BATCH_SIZE}", units[i:i + BATCH_SIZE]) for i in range(0, len(units), BATCH_SIZE)]
         return [(u.id, [u]) for u in units]
 
     def messages(self, item, units) -> list[dict]:
+        item = self.scoped_item(item, units)
         conversation = quote("conversation", render_conversation(item.prompt))
         doc = item.fields.get(self.rubric.source_field) if self.rubric.source_field else None
         if doc and "document" not in self.signature.input_fields:
@@ -104,6 +118,16 @@ class JudgeProgram(dspy.Module):
         inputs = {"conversation": conversation, "answer": quote("answer", item.answer)}
         inputs.update(self.unit_inputs(item, units))
         return self.adapter.format(self.signature, [], inputs)
+
+    def scoped_item(self, item, units):
+        """What the judge reads for these units: one turn (each_turn), the whole transcript (conversation)."""
+        from ..rubrics.scope import TurnUnit, numbered, turn_view
+
+        if units and isinstance(units[0], TurnUnit):
+            return turn_view(item, units[0].turn)
+        if self.rubric.scope == "conversation":
+            return numbered(item)
+        return item
 
     def read_reply(self, text: str) -> dict:
         """The reply's output fields, or ParseFailure with the reason."""
@@ -114,7 +138,7 @@ class JudgeProgram(dspy.Module):
             raise ParseFailure(f"{type(exc).__name__}: {first[0] if first else 'empty reply'}"[:300]) from None
 
     def parse(self, text: str, units, item=None) -> dict[str, Vote]:
-        if item is not None and echoes_answer(text, item.answer):
+        if item is not None and echoes_answer(text, self.scoped_item(item, units).answer):
             raise ParseFailure("the reply repeats a verdict written inside the answer, not the judge's own")
         out = self.read_reply(text)
         if self.mode == "batched" and self.batched_signature is not self.single_signature:

@@ -30,8 +30,8 @@ class SafetyProgram(JudgeProgram):
     batched_signature = SafetySignature  # one unit per answer: both modes make one call
     task = TASK
 
-    def calls(self, item):
-        return [("risk", list(self.rubric.units(item)))]
+    def unit_calls(self, item, units):
+        return [("risk", list(units))]
 
     def unit_inputs(self, item, units):
         r = self.rubric

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -31,6 +31,20 @@ class RubricBase(Strict):
     # a field of each example holding a source document the answer is judged against
     source_field: str | None = None
     examples: list[WorkedExample] = Field(default_factory=list)
+    # what in a conversation is judged (rubrics/scope.py): the last turn, each turn, or the conversation
+    scope: Literal["last_turn", "each_turn", "conversation"] = "last_turn"
+    turn_rule: Literal["worst", "mean", "last"] | None = None  # each_turn: the conversation's value from its turns
+
+    scopes: ClassVar[tuple[str, ...]] = ("last_turn", "each_turn", "conversation")
+    default_turn_rule: ClassVar[str] = "worst"
+
+    @model_validator(mode="after")
+    def _scope_fits(self):
+        if self.scope not in self.scopes:
+            raise ValueError(f"scope {self.scope} does not fit a {self.kind} rubric (scopes: {', '.join(self.scopes)})")
+        if self.turn_rule is not None and self.scope != "each_turn":
+            raise ValueError("turn_rule needs scope: each_turn")
+        return self
 
     @field_validator("version", mode="before")
     @classmethod
@@ -45,8 +59,28 @@ class RubricBase(Strict):
     value_type: ClassVar[str | None] = None  # binary | nominal | ordinal | interval | ratio, for calibration
 
     def units(self, item) -> list:
-        """The criteria or dimensions the judge rates for one item."""
+        """The units the judge rates for one item: the kind's units, at every assistant turn for each_turn."""
+        base = self.base_units(item)
+        if self.scope != "each_turn" or item is None:
+            return base
+        from .scope import TurnUnit, turns
+
+        return [TurnUnit(u, t) for t in range(1, turns(item) + 1) for u in base]
+
+    def base_units(self, item) -> list:
+        """The criteria or dimensions the judge rates for one item (one answer)."""
         raise NotImplementedError
+
+    def turn_value(self, unit, values: list[float]) -> tuple[float, int | None]:
+        """The conversation's value of a unit from its turns' values, and the turn it comes from (each_turn).
+        worst: the lowest (kinds where lower is worse; safety and checklists override), mean, or last."""
+        rule = self.turn_rule or self.default_turn_rule
+        if rule == "mean":
+            return sum(values) / len(values), None
+        if rule == "last":
+            return values[-1], len(values)
+        worst = min(values)
+        return worst, values.index(worst) + 1
 
     def describe(self) -> str:
         """One line on what the judge rates."""
@@ -107,7 +141,7 @@ class RubricBase(Strict):
 
     def fixed_units(self) -> bool:
         """True when every answer is rated on the same units (coverage is then shown per unit)."""
-        return True
+        return self.scope != "each_turn"
 
     def unit_info(self, unit) -> dict:
         """What an export shows beside a unit's verdict: its text and the kind's attributes (points, tags...)."""

@@ -68,7 +68,7 @@ class ChecklistRubric(RubricBase):
     value_type: ClassVar[str] = "binary"
     labels: ClassVar[str] = "true / false (also met / unmet, yes / no, 1 / 0)"
 
-    def units(self, item):
+    def base_units(self, item):
         return self.criteria if self.criteria is not None else item.criteria
 
     def estimand(self):
@@ -91,7 +91,13 @@ class ChecklistRubric(RubricBase):
         return out
 
     def fixed_units(self):
-        return self.criteria is not None
+        return self.criteria is not None and self.scope != "each_turn"
+
+    def turn_value(self, unit, values):
+        if (self.turn_rule or "worst") != "worst":
+            return super().turn_value(unit, values)
+        worst = min(values) if unit.points > 0 else max(values)  # unmet for a desirable criterion, met otherwise
+        return worst, values.index(worst) + 1
 
     def item_units(self, obj):
         if self.criteria is not None:

@@ -55,6 +55,7 @@ class NliRubric(RubricBase):
     statement_field: str | None = None
     statement_kind_field: str | None = None  # optional: Must_have / Nice_to_have per pair
     aggregation: ClassVar[str] = "majority"
+    scopes: ClassVar[tuple[str, ...]] = ("last_turn",)  # statements are checked against one answer
     program: ClassVar[str] = "medjudge.judges.nli:NliProgram"
     template: ClassVar[str] = TEMPLATE
     value_type: ClassVar[str] = "nominal"
@@ -67,7 +68,7 @@ class NliRubric(RubricBase):
             raise ValueError("reverse needs reference_field: the claims are checked against the reference answer")
         return self
 
-    def units(self, item):
+    def base_units(self, item):
         return item.criteria or []
 
     def describe(self):

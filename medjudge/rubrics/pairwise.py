@@ -49,11 +49,12 @@ class PairwiseRubric(RubricBase):
     answer_b_field: str = "answer_b"
 
     program: ClassVar[str] = "medjudge.judges.pairwise:PairwiseProgram"
+    scopes: ClassVar[tuple[str, ...]] = ("last_turn",)
     template: ClassVar[str] = TEMPLATE
     labels: ClassVar[str] = "a / b / tie (which system's answer is better)"
     value_type: ClassVar[str] = "nominal"
 
-    def units(self, item):
+    def base_units(self, item):
         return ORDERS
 
     def describe(self):

@@ -52,6 +52,7 @@ class ScaleRubric(RubricBase):
     kind: Literal["scale"]
     dimensions: list[Dimension] = Field(min_length=1)
     aggregation: ClassVar[str] = "median"
+    default_turn_rule: ClassVar[str] = "mean"
     program: ClassVar[str] = "medjudge.judges.scale:ScaleProgram"
     template: ClassVar[str] = TEMPLATE
     value_type: ClassVar[str] = "ordinal"
@@ -62,7 +63,7 @@ class ScaleRubric(RubricBase):
     def _unique(cls, v):
         return unique_ids(v, "dimension")
 
-    def units(self, item):
+    def base_units(self, item):
         return self.dimensions
 
     def expected_value(self, unit, raw):
