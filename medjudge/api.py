@@ -264,16 +264,13 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
     self_source = dict(self_source or {})
     inputs = {}
     if run:
-        from .stored import StoredRun
-
-        rubric = StoredRun(store, run).rubric
-        value_type = value_type or rubric.value_type
-        by = by or ("unit" if rubric.fixed_units() else "none")
-        ratings, judges, run_row = ratings_from_run(store, run)
+        ratings, judges, stored = ratings_from_run(store, run)
+        value_type = value_type or stored.rubric.value_type
+        by = by or ("unit" if stored.rubric.fixed_units() else "none")
         experts = ratings_from_annotations(store, against) if against else [
             r for r in ratings_from_annotations(store) if r.kind == "expert"]
         ratings += experts
-        inputs["run"] = run_row["id"]
+        inputs["run"] = stored.id
     elif raters:
         judges = list(raters)
         present = sorted({r["rater"] for r in store.annotation_summary()})

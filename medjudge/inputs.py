@@ -25,6 +25,11 @@ class Item:
     criteria: list | None = None
 
 
+def last_question(item) -> str:
+    """The last user message before the answer: what a physician reads as the question."""
+    return next((m["content"] for m in reversed(item.prompt) if m["role"] == "user"), "")
+
+
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     path = Path(path)
     try:

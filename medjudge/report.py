@@ -134,7 +134,9 @@ def by_conversation(rubric, item, results, detail=None):
 
 def _summarize(run: StoredRun, resamples, seed, partial) -> tuple[dict, list]:
     if partial not in PARTIAL:
-        raise ValueError(f"partial must be one of {PARTIAL}")
+        from .errors import MedjudgeError
+
+        raise MedjudgeError("--partial must be exclude or include")
     store, rubric = run.store, run.rubric
     cov = Coverage()
     per_answer, kind_rows, unit_rows = {}, [], []  # unit_rows: as judged (each turn's units for each_turn)

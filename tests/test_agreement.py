@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from conftest import ROOT
 
 PUBLISHED = ROOT / "tests" / "data" / "published"

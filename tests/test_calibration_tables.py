@@ -55,6 +55,30 @@ def test_binary_statistics_match_direct_formulas():
     assert out["alpha"] == pytest.approx(stats.krippendorff_alpha([x, y], "nominal"))
 
 
+@pytest.mark.parametrize("level", ["interval", "ratio"])
+def test_interval_and_ratio_alpha_match_krippendorff(level):
+    rng = np.random.default_rng(7)
+    x = rng.integers(1, 6, 300).astype(float)
+    y = np.clip(x + rng.integers(-1, 2, 300), 1, 5)
+    cats = np.unique(np.r_[x, y])
+    out = tables.all_stats(table_of(x, y, cats), cats, level)
+    assert out["alpha"][0] == pytest.approx(stats.krippendorff_alpha([x, y], level), abs=1e-12)
+
+
+def test_nominal_statistics_by_hand():
+    rng = np.random.default_rng(9)
+    y = rng.integers(-1, 2, 300).astype(float)  # NLI-coded: contradicted, neutral, entailed
+    x = np.where(rng.random(300) < 0.3, rng.integers(-1, 2, 300), y).astype(float)
+    cats = np.array([-1.0, 0.0, 1.0])
+    out = {k: v[0] for k, v in tables.all_stats(table_of(x, y, cats), cats, "nominal").items()}
+    f1 = [2 * np.sum((x == c) & (y == c)) / (np.sum(x == c) + np.sum(y == c)) for c in cats]
+    recall = [np.sum((x == c) & (y == c)) / np.sum(y == c) for c in cats]
+    assert out["macro_f1"] == pytest.approx(np.mean(f1), abs=1e-12)
+    assert out["balanced_accuracy"] == pytest.approx(np.mean(recall), abs=1e-12)
+    assert out["kappa"] == pytest.approx(hand_kappa(x, y), abs=1e-12)
+    assert out["alpha"] == pytest.approx(stats.krippendorff_alpha([x, y], "nominal"), abs=1e-12)
+
+
 def test_resampled_tables_count_pairs_of_drawn_items():
     # 3 items; item 0 has two pairs, items 1 and 2 one each
     pair_code = np.array([0, 3, 3, 1])

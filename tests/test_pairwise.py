@@ -50,7 +50,7 @@ def test_a_better_system_wins_and_names_stay_hidden(cli, fake, tmp_path):
     assert p["win_rate_ci"][0] > 0.5  # the CI excludes a coin toss
     assert fake.count == 24  # every pair in both orders
     assert not any(name in json.dumps(r["messages"]) for r in fake.requests for name in ("good", "poor"))
-    assert s["position_consistency"][f"openai/fake-judge"]["share"] == 1.0
+    assert s["position_consistency"]["openai/fake-judge"]["share"] == 1.0
     assert "Pairwise: decided only when both orders agree" in out
 
 

@@ -20,7 +20,7 @@ def ratings_from_annotations(store, raters=None, unscored_for=()) -> list[Rating
     return out
 
 
-def ratings_from_run(store, run_id) -> tuple[list[Rating], list[str], dict]:
+def ratings_from_run(store, run_id) -> tuple[list[Rating], list[str], object]:
     """Each judge's rating per answer x unit (its samples aggregated by the rubric's rule, with the run's
     quorum) and the panel's, exactly as `grade` reports it (stored.verdicts). A unit the judge was asked and
     left unscored, or not yet judged, is a Rating with value None and the reason: coverage counts it."""
@@ -58,7 +58,7 @@ def ratings_from_run(store, run_id) -> tuple[list[Rating], list[str], dict]:
                     ratings.append(Rating(it.id, u.id, rater, "llm_judge", a.value if a else None, it.source,
                                           tuple(it.tags), None if a and a.value is not None else
                                           (a.reason if a else "not judged yet")))
-    return ratings, raters, run.row
+    return ratings, raters, run  # the stored.StoredRun
 
 
 __all__ = ["Options", "Rating", "calibrate", "ratings_from_annotations", "ratings_from_run"]

@@ -52,8 +52,7 @@ def _point_stats(data, domain):
     rated = ~np.isnan(data)
     complete = data[:, rated.all(axis=0)].T  # items x raters
     if len(complete) >= 2:
-        counts = np.stack([(complete == v).sum(axis=1) for v in domain], axis=1)
-        out["fleiss_kappa"] = _finite(stats.fleiss_kappa(counts))
+        out["fleiss_kappa"] = _finite(stats.fleiss_kappa(stats.counts_table(complete)))
         forms = stats.icc(complete)
         for name, form in SHROUT_FLEISS.items():
             out[name] = _finite(forms[form])

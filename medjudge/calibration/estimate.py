@@ -9,6 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..errors import MedjudgeError
+from ..inputs import last_question
 from . import ppi
 
 
@@ -39,8 +40,7 @@ def draw(store, run, n: int, name: str, seed: int = 0, output=None) -> dict:
             w.writerow(["item_id", "unit_id", "rater", "value", "unit", "question", "answer"])
             for k in picked:
                 it, u, _ = units[k]
-                question = next((m["content"] for m in reversed(it.prompt) if m["role"] == "user"), "")
-                w.writerow([k[0], k[1], "", "", run.rubric.unit_info(u).get("text", ""), question, it.answer])
+                w.writerow([k[0], k[1], "", "", run.rubric.unit_info(u).get("text", ""), last_question(it), it.answer])
     return {"name": name, "units": n, "of": len(keys), "prob": prob, "seed": seed}
 
 
@@ -122,10 +122,8 @@ def plan(store, run, half_width: float, labels: str | None = None, disagreement:
     else:
         raise MedjudgeError("--plan needs a pilot (--labels NAME) or an assumed --disagreement rate")
     needed = ppi.labels_needed(half_width, list(f.values()), rect, lam, alpha)
-    spread = float(np.var(list(f.values()))) if f else 0.0
-    experts_only = int(np.ceil(spread * (ppi._z(alpha) / half_width) ** 2)) if spread else None
     return {"run": run.id, "estimand": name, "half_width": half_width, "alpha": alpha, "from": source, "lam": lam,
-            "labels_needed": needed, "judged": len(f), "experts_only_needed_about": experts_only}
+            "labels_needed": needed, "judged": len(f)}
 
 
 def _group(key, unit_triplet, by):

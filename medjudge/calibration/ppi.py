@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def _z(alpha: float) -> float:
+def z_value(alpha: float) -> float:
     from scipy.stats import norm
 
     return float(norm.ppf(1 - alpha / 2))
@@ -45,7 +45,7 @@ class Interval:
 def _interval(method, point, se, n, alpha, lam=None) -> Interval:
     if point is None or se is None or not math.isfinite(se):
         return Interval(method, point, (None, None), None, n, lam)
-    z = _z(alpha)
+    z = z_value(alpha)
     return Interval(method, float(point), (float(point - z * se), float(point + z * se)), float(se), n, lam)
 
 
@@ -105,7 +105,7 @@ def labels_needed(half_width: float, f_all, rectifier_var: float, lam: float = 1
     """Expert labels for a CI half-width W: z^2 (lam^2 Var(f) / N + Var(y - lam f) / n) = W^2, solved for n
     (N: the judged units). None when even infinitely many labels cannot reach W (the judge's own noise)."""
     f_all = np.asarray(f_all, dtype=float)
-    z = _z(alpha)
+    z = z_value(alpha)
     floor = lam ** 2 * float(np.var(f_all, ddof=1)) / len(f_all) if len(f_all) > 1 else 0.0
     room = (half_width / z) ** 2 - floor
     if room <= 0:

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import MedjudgeError
 from . import app
-from .options import DB, JSON, print_table
+from .options import DB, JSON, print_table, wide_console
 
 annotations_app = typer.Typer(help="Import expert labels (long, wide, answers JSONL, HealthBench meta-eval) and list the raters.",
                               no_args_is_help=True, rich_markup_mode=None)
@@ -143,15 +143,6 @@ def calibrate(
         raise typer.Exit(result.exit_code)
 
 
-def wide_console():
-    """A rich console; when the output is not a terminal, wide enough that table headers are never cut."""
-    import sys
-
-    from rich.console import Console
-
-    return Console() if sys.stdout.isatty() else Console(width=max(Console().width, 200))
-
-
 @app.command()
 def agreement(
     raters: Optional[list[str]] = typer.Option(None, "--raters", metavar="NAMES", help="whose agreement (default: every expert; a,b or repeat)"),
@@ -169,7 +160,7 @@ def agreement(
     from rich.table import Table
 
     from ..api import agreement as run_agreement
-    from .calibrate_report import _stat
+    from .calibrate_report import stat_cell
 
     result = run_agreement(db, raters=raters, by=by, value_type=value_type, rubric=rubric, items_of=items_of,
                            resamples=resamples, seed=seed)
@@ -181,7 +172,7 @@ def agreement(
                   f"({', '.join(r['raters'])}), {r['items']} items with two or more ratings, {r['value_type']} values")
         for name, s in r["stats"].items():
             on = "every item" if name.startswith("alpha") or name == "unanimous" else f"{r['items_all_raters']} items all rated"
-            t.add_row(name + ("  (lead)" if name == r["primary"] else ""), _stat(s), on)
+            t.add_row(name + ("  (lead)" if name == r["primary"] else ""), stat_cell(s), on)
         console.print(t)
     if json_out:
         json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")

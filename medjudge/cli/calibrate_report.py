@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import csv
 
+from ..display import num
+
 VERDICT_STYLE = {"trust": "green", "use with care": "yellow", "do not trust": "red", "insufficient coverage": "red",
                  "no verdict": "red"}
 
 
-def _f(x, spec=".3f"):
-    return "—" if x is None else format(x, spec)
-
-
-def _stat(s):
+def stat_cell(s):
+    """A statistic as "estimate [CI]"; "undefined" where it cannot be defined, "—" where it is absent."""
     if not s:
         return "—"
     if s.get("estimate") is None:
         return "undefined" if s.get("undefined") else "—"
     lo, hi = s["ci"]
     est = 0.0 if abs(s["estimate"]) < 5e-4 else s["estimate"]  # never "-0.000"
-    return f"{est:.3f} [{_f(lo, '.2f')}, {_f(hi, '.2f')}]"
+    return f"{est:.3f} [{num(lo, '.2f')}, {num(hi, '.2f')}]"
 
 
 def render(results, console, cal_id=None):
@@ -42,10 +41,10 @@ def render(results, console, cal_id=None):
     for r in results:
         n = str(r["systems"] if r["level"] == "system" else r["items"])
         ceiling = r.get("ceiling")
-        c = [_stat(ceiling["stats"].get(r["primary"])) if ceiling else "—"] if has_ceiling else []
-        w = [_stat((r.get("worst_case") or {}).get("stats", {}).get(r["primary"]))] if has_worst else []
+        c = [stat_cell(ceiling["stats"].get(r["primary"])) if ceiling else "—"] if has_ceiling else []
+        w = [stat_cell((r.get("worst_case") or {}).get("stats", {}).get(r["primary"]))] if has_worst else []
         style = VERDICT_STYLE.get(r["verdict"], "")
-        t.add_row(r["group"], r["judge"], n, _coverage(r.get("coverage")), *[_stat(r["stats"].get(s)) for s in shown],
+        t.add_row(r["group"], r["judge"], n, _coverage(r.get("coverage")), *[stat_cell(r["stats"].get(s)) for s in shown],
                   *c, *w, f"[{style}]{r['verdict']}[/{style}]")
     console.print(t)
     if not has_ceiling:

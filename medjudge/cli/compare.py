@@ -29,7 +29,7 @@ def compare(
 
     from ..api import compare_runs
     from ..display import ci, num
-    from .calibrate import wide_console
+    from .options import wide_console
 
     result = compare_runs(db, run_ids, resamples=resamples, seed=seed, partial=partial)
     console = wide_console()

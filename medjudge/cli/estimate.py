@@ -46,7 +46,7 @@ def estimate(
     experts-only estimates; or, with --plan, the labels a CI half-width needs."""
     from ..api import estimate as run_estimate, plan_labels
     from ..errors import MedjudgeError
-    from .calibrate import wide_console
+    from .options import wide_console
 
     console = wide_console()
     if plan:

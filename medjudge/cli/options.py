@@ -38,3 +38,12 @@ def print_table(columns: list[str], rows: list[list], as_json: bool = False, key
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
     Console().print(t)
+
+
+def wide_console():
+    """A rich console; when the output is not a terminal, wide enough that table headers are never cut."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=max(Console().width, 200))

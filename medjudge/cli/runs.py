@@ -15,12 +15,6 @@ from . import app
 from .options import DB, JSON, PARTIAL, print_table
 
 
-def _partial(value: str) -> str:
-    if value not in ("exclude", "include"):
-        raise MedjudgeError("--partial must be exclude or include")
-    return value
-
-
 @app.command()
 def runs(db: Path = DB, as_json: bool = JSON):
     """List the runs in the database (whole run ids, tab-separated, when the output is not a terminal)."""
@@ -45,7 +39,7 @@ def show(run_id: str, db: Path = DB,
     from ..api import summarize
     from ..report import render
 
-    result = summarize(db, run_id, partial=_partial(partial))
+    result = summarize(db, run_id, partial=partial)
     if as_json:
         typer.echo(json.dumps(result.summary, indent=2, default=str))
         return
@@ -67,7 +61,7 @@ def export(
 
     if fmt not in ("jsonl", "csv"):
         raise MedjudgeError("--format must be jsonl or csv")
-    rows = judgment_rows(db, run_id) if judgments else iter(summarize(db, run_id, partial=_partial(partial)).answers)
+    rows = judgment_rows(db, run_id) if judgments else iter(summarize(db, run_id, partial=partial).answers)
     out = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
         if fmt == "jsonl":
@@ -114,7 +108,7 @@ def report(
     rates, calibration figures, and every answer with the judge's explanations and the experts' labels."""
     from ..api import write_report
 
-    r = write_report(db, run_id, output, calibrations=calibration or (), partial=_partial(partial), compare=compare or ())
+    r = write_report(db, run_id, output, calibrations=calibration or (), partial=partial, compare=compare or ())
     typer.echo(f"wrote {r['path']} ({r['bytes'] / 1024:.0f} KiB in {r['seconds']:.1f} s)")
 
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import datetime
 from importlib import resources
 
+from ..inputs import last_question
 from ..stored import StoredRun
 from . import plots
 
@@ -63,7 +64,9 @@ def render(context: dict) -> str:
     from jinja2 import Environment, select_autoescape
 
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters["num"] = lambda x, spec=".3f": "—" if x is None else format(x, spec)
+    from ..display import num
+
+    env.filters["num"] = num
     text = (resources.files("medjudge") / "view" / "report.html.j2").read_text(encoding="utf-8")
     return env.from_string(text).render(**context)
 
@@ -165,8 +168,8 @@ def _answers(store, run, answers, experts) -> list[dict]:
     said = {}
     for r in store.judgments(run.id):
         said.setdefault((r["answer_id"], r["unit_id"]), r)  # the first judge's first sample explains
-    prompts = {it.id: next((m["content"] for m in reversed(it.prompt) if m["role"] == "user"), "") for it in run.items}
-    answer_text = {it.id: it.answer for it in run.items}
+    shown = {a["answer_id"] for a in answers[:MAX_ANSWERS]}
+    texts = {it.id: (last_question(it), it.answer) for it in run.items if it.id in shown}
     out = []
     for a in answers[:MAX_ANSWERS]:
         units = []
@@ -178,6 +181,6 @@ def _answers(store, run, answers, experts) -> list[dict]:
             units.append({**u, "label": j.get("label"), "explanation": j.get("explanation") or "",
                           "experts": labels, "disagree": disagree})
         out.append({"id": a["answer_id"], "source": a.get("source"), "score": a["score"], "complete": a["complete"],
-                    "question": prompts.get(a["answer_id"], ""), "answer": answer_text.get(a["answer_id"], ""),
+                    "question": texts[a["answer_id"]][0], "answer": texts[a["answer_id"]][1],
                     "units": units, "disagree": any(u["disagree"] for u in units)})
     return out
