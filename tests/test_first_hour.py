@@ -2,8 +2,6 @@
 
 import json
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -11,6 +9,7 @@ import pytest
 from conftest import EXAMPLES, write
 from medjudge.fakellm import Fault
 from test_grade import db_rows, scripted
+from test_resume import start_grade
 
 
 def grade(cli, answers_file, checklist_file, judge, *extra):
@@ -62,14 +61,14 @@ def test_ctrl_c_under_load_exits_with_the_resume_command(fake, tmp_path):
         for i in range(100)))
     fake.latency = 30  # every call hangs: the panel is full when Ctrl-C comes
     fake.responder = lambda r: {"explanation": "", "criteria_met": True}
-    p = subprocess.Popen([sys.executable, "-c", "from medjudge.cli import main; main()", "grade", str(answers), "--rubric",
-                          str(EXAMPLES / "chest-pain-checklist.yaml"), "--judge", fake.judge(), "-q", "-c", "64",
-                          "--db", str(tmp_path / "c.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = start_grade(["grade", answers, "--rubric", EXAMPLES / "chest-pain-checklist.yaml", "--judge", fake.judge(), "-q",
+                     "-c", "64", "--db", tmp_path / "c.db"], tmp_path)
     deadline = time.monotonic() + 60
     while fake.count < 32 and time.monotonic() < deadline:
         time.sleep(0.2)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=20)  # a hang guard, not a timing: it exits in about 1.5 s (README)
+    err = err.decode()
     run_id = db_rows(tmp_path / "c.db", "SELECT id FROM runs")[0]["id"]
     assert p.returncode == 130
     assert f"resume with: medjudge grade --resume {run_id} --db {tmp_path / 'c.db'}" in err

@@ -12,9 +12,12 @@ from test_grade import db_rows, grade_args, scripted
 
 
 def start_grade(args, cwd):
+    """`medjudge ARGS` in a child process that takes Ctrl-C as a terminal delivers it: a job started in the
+    background of a shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
     env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-c", "from medjudge.cli import main; main()", *map(str, args)],
-                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(fake, n, proc, limit=60):
