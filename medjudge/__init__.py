@@ -13,6 +13,7 @@ _EXPORTS = {
     "compare_runs": ("api", "compare_runs"),
     "write_report": ("api", "write_report"),
     "estimate": ("api", "estimate"),
+    "optimize": ("api", "optimize"),
     "plan_labels": ("api", "plan_labels"),
     "summarize": ("api", "summarize"),
     "runs": ("api", "runs"),

@@ -50,6 +50,7 @@ class RunInfo:
     started: str
     finished: str | None
     purpose: str = "grade"  # or "rubric test" (the runs `medjudge rubric test` leaves)
+    program: str | None = None  # the optimised judge program it graded with (medjudge optimize)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,7 +81,8 @@ def runs(db="medjudge.db") -> RunList:
     return RunList([RunInfo(id=r["id"], rubric_id=r["rubric_id"], kind=r["kind"], mode=r["mode"],
                             judges=[j["model"] for j in json.loads(r["panel"])], samples=r["samples"],
                             answers=r["answers"], judgments=r["judgments"], status=r["status"], started=r["started"],
-                            finished=r["finished"], purpose=json.loads(r["config"] or "{}").get("purpose", "grade"))
+                            finished=r["finished"], purpose=json.loads(r["config"] or "{}").get("purpose", "grade"),
+                            program=json.loads(r["config"] or "{}").get("program"))
                     for r in store.list_runs()])
 
 
@@ -436,5 +438,29 @@ def import_annotations(db, path, *, rubric: str | None = None, **options):
     return import_file(open_db(db), path, rubric=load_rubric(rubric).rubric if rubric else None, **options)
 
 
-__all__ = ["compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+def optimize(input_path, *, rubric: str, labels: str | None = None, judge: str | None = None, db="medjudge.db",
+             optimizer: str = "bootstrap-fewshot", budget: int | None = None, seed: int = 0,
+             split: tuple = (0.3, 0.2, 0.5), raters: list[str] | None = None, dry_run: bool = False,
+             output=None, listeners=(), **settings):
+    """Optimise a rubric's judge program on expert labels and check it on held-out questions (docs/OPTIMIZE.md).
+
+    `labels` is a labels file to import first (else the experts already in the database); `settings` are
+    demos, candidates, steps, threads (judges.optimize.Settings) and format, false_safe_cost, resamples,
+    timeout, max_retries (optimizing.OptimizeConfig). Returns optimizing.OptimizeResult: `.program` the
+    artifact, `.report` the held-out report, `.adopted`."""
+    from .config import resolve_judges
+    from .judges.optimize import Settings
+    from .optimizing import OptimizeConfig, optimize as run
+
+    tuning = {k: settings.pop(k) for k in ("demos", "candidates", "steps", "threads") if k in settings}
+    specs, _ = resolve_judges([judge] if judge else None)
+    if len(specs) != 1:
+        raise MedjudgeError("optimize tunes one judge: give one --judge")
+    cfg = OptimizeConfig(input_path=str(input_path), rubric=rubric, judge=specs[0], labels=str(labels) if labels else None,
+                         raters=_names(raters), optimizer=optimizer, budget=budget, seed=seed, fractions=tuple(split),
+                         settings=Settings(**tuning), dry_run=dry_run, output=str(output) if output else None, **settings)
+    return run(open_db(db), cfg, listeners)
+
+
+__all__ = ["optimize", "compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

@@ -33,8 +33,9 @@ class Fault:
 
 def fields_of(request: dict) -> dict[str, str]:
     """The DSPy input fields of the last user message, with medjudge's block tags removed."""
-    user = [m for m in request.get("messages", []) if m.get("role") == "user"]
-    text = user[0]["content"] if user else ""
+    # the last user message with field blocks: demonstrations come before it, a re-ask after it
+    user = [m for m in request.get("messages", []) if m.get("role") == "user" and "[[ ## " in (m.get("content") or "")]
+    text = user[-1]["content"] if user else ""
     out = {}
     for name, body in FIELD.findall(text):
         body = re.sub(r"^<\w+>\n|\n</\w+>$", "", body.strip())

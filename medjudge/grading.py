@@ -37,6 +37,7 @@ class GradeConfig:
     cascade: bool = False  # first judge grades all; the others only what it leaves in doubt
     quorum: str | None = None  # scored votes a unit needs: None/majority (more than half), all, or a share
     local_only: bool = False
+    program: str | None = None  # an optimised judge program (judges/artifact.py): its id, or a file at first
     # execution settings: not part of the run's identity
     concurrency: int = 16
     timeout: float = 60.0
@@ -48,7 +49,7 @@ class GradeConfig:
     min_coverage: float = 1.0  # share of units that must be scored for exit code 0
 
     IDENTITY = ("format", "answer_field", "samples", "mode", "temperature", "seed", "max_tokens", "tie", "limit",
-                "cascade", "quorum")
+                "cascade", "quorum", "program")
     rpm: dict = field(default_factory=dict)  # model (or "*") -> requests per minute
     tpm: dict = field(default_factory=dict)  # model (or "*") -> tokens per minute
 
@@ -157,6 +158,12 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
     rubric = loaded.rubric
     judges = [Judge.parse(s) for s in cfg.judges]
     check(cfg, judges)
+    if cfg.program:
+        from .judges.artifact import check_fits, resolve
+
+        art = resolve(store, cfg.program)
+        check_fits(art, loaded, cfg.mode)
+        cfg.program = art["id"]  # the run's identity holds the program's hash, never a file name
     preflight(judges)
     skipped: list = []
 
@@ -205,6 +212,11 @@ def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None):
     from .judges.panel import Panel
 
     program = compile_rubric(rubric, cfg.mode)
+    if cfg.program:
+        found = store.program(cfg.program)
+        if found is None:
+            raise MedjudgeError(f"program {cfg.program} is not in {store.path}")
+        program.apply(found["artifact"])
     params = {"temperature": cfg.temperature}
     if cfg.max_tokens:
         params["max_tokens"] = cfg.max_tokens

@@ -91,9 +91,10 @@ def run_summary(store, run_id, resamples=1000, seed=0, partial: str = "exclude")
     summary, rows = _summarize(run, resamples, seed, partial)
     per_answer = summary.pop("per_answer")
     answers = []
+    program = {"program": run.config["program"]} if run.config.get("program") else {}
     for it, units, results in rows:
         score, detail = per_answer[it.id]
-        answers.append({"run_id": run.id, "answer_id": it.id, "source": it.source, "score": score,
+        answers.append({"run_id": run.id, **program, "answer_id": it.id, "source": it.source, "score": score,
                         **{k: v for k, v in detail.items() if k != "source"},
                         "units": [unit_row(run.rubric, u, results[u.id]) for u in units]})
     return summary, answers
@@ -112,9 +113,10 @@ def judgment_rows(store, run_id):
     fixed = {u.id: run.rubric.unit_info(u) for u in run.rubric.units(None)} if run.rubric.fixed_units() else None
     per_answer = None if fixed is not None else {
         it.id: {u.id: run.rubric.unit_info(u) for u in run.rubric.units(it)} for it in run.items}
+    program = {"program": run.config["program"]} if run.config.get("program") else {}
     for r in store.judgments(run.id, full=True):
         info = fixed if fixed is not None else per_answer.get(r["answer_id"], {})
-        yield {**dict(r), **{f"unit_{k}": v for k, v in info.get(r["unit_id"], {}).items()}}
+        yield {**dict(r), **program, **{f"unit_{k}": v for k, v in info.get(r["unit_id"], {}).items()}}
 
 
 def by_conversation(rubric, item, results, detail=None):
@@ -161,6 +163,8 @@ def _summarize(run: StoredRun, resamples, seed, partial) -> tuple[dict, list]:
                "mode": row["mode"], "judges": run.models, "samples": row["samples"],
                "answers": store.answer_count(run.id), "status": row["status"], "partial": partial,
                "quorum": run.config.get("quorum") or "majority"}
+    if run.config.get("program"):
+        summary["program"] = run.config["program"]  # an optimised judge program (medjudge optimize)
     summary.update(rubric.score(kind_rows, per_answer, run, partial, resamples, seed))
     summary["coverage"] = cov.as_dict(fixed_units=rubric.fixed_units())
     summary["unscored"] = {"count": summary["coverage"]["unscored"], "reasons": summary["coverage"]["reasons"]}
@@ -207,7 +211,8 @@ def render(summary: dict, console, wall_time: float | None = None):
 
     s = summary
     console.print(f"[bold]run {s['run']}[/bold]  rubric {s['rubric']} ({s['kind']}, {s['mode']})  "
-                  f"judges {', '.join(s['judges'])} x{s['samples']}  answers {s['answers']}  status {s['status']}")
+                  f"judges {', '.join(s['judges'])} x{s['samples']}  answers {s['answers']}  status {s['status']}"
+                  + (f"  program {s['program']}" if s.get("program") else ""))
     console.print(coverage_line(s))
     get(s["kind"]).render_summary(s, console)
     u = s["unscored"]

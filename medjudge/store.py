@@ -10,6 +10,8 @@ Tables
   scores       per-answer results written when a run completes
   annotations  ratings by experts (and published LLM judges) per item x criterion/dimension x rater
   calibrations agreement results with the run / annotation versions they were computed from
+  programs     optimised judge programs (instructions, demonstrations, how they were made) and their
+               held-out report
 View
   judgments_full  judgments joined with their call (raw response, tokens, cost, latency)
 """
@@ -23,7 +25,8 @@ from pathlib import Path
 import sqlite_utils
 
 DEFAULT_DB = "medjudge.db"
-SCHEMA_VERSION = 3  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts)
+SCHEMA_VERSION = 4  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
+# 4: programs (optimised judge programs), annotations.rationale
 MAX_ROUNDS = 3  # a unit left unscored is asked again by at most this many runs in all
 
 
@@ -105,11 +108,15 @@ class Store:
                                   "value": float, "raw": str, "valid": int, "problem": str, "source": str,
                                   "tags": str, "unit_text": str, "file": str, "line": int, "imported": str},
                                  pk=("item_id", "unit_id", "rater"), if_not_exists=True)
+        if "rationale" not in db["annotations"].columns_dict:  # before version 4
+            db.execute("ALTER TABLE annotations ADD COLUMN rationale TEXT")
         db["samples"].create({"name": str, "run_id": str, "answer_id": str, "unit_id": str, "prob": float,
                               "seed": int, "created": str}, pk=("run_id", "name", "answer_id", "unit_id"),
                              if_not_exists=True)
         db["calibrations"].create({"id": str, "created": str, "config": str, "inputs": str, "results": str},
                                   pk="id", if_not_exists=True)
+        db["programs"].create({"id": str, "created": str, "rubric_hash": str, "rubric_id": str, "optimizer": str,
+                               "adopted": int, "artifact": str, "report": str}, pk="id", if_not_exists=True)
         db.execute("""CREATE VIEW IF NOT EXISTS judgments_full AS
             SELECT j.*, c.model, c.prompt_hash, c.response AS raw_response, c.input_tokens, c.output_tokens,
                    c.cost, c.latency
@@ -284,7 +291,7 @@ class Store:
             self.db["annotations"].upsert_all(rows, pk=("item_id", "unit_id", "rater"), batch_size=2000)
 
     def annotations(self, raters=None):
-        sql = "SELECT item_id, unit_id, rater, rater_kind, value, source, tags FROM annotations WHERE valid = 1"
+        sql = "SELECT item_id, unit_id, rater, rater_kind, value, source, tags, rationale FROM annotations WHERE valid = 1"
         args = []
         if raters:
             sql += f" AND rater IN ({','.join('?' * len(raters))})"
@@ -343,3 +350,23 @@ class Store:
         with self.db.conn:
             self.db["calibrations"].upsert({"id": cal_id, "created": now(), "config": dumps(config),
                                             "inputs": dumps(inputs), "results": dumps(results)}, pk="id")
+
+    # -- optimised judge programs ------------------------------------------------------------------
+    def save_program(self, artifact: dict, report: dict | None = None):
+        row = {"id": artifact["id"], "created": artifact.get("created") or now(), "rubric_hash": artifact["rubric_hash"],
+               "rubric_id": artifact.get("rubric_id"), "optimizer": (artifact.get("optimizer") or {}).get("name"),
+               "adopted": None if report is None else int(bool(report.get("adopted"))),
+               "artifact": dumps(artifact)}
+        if report is not None:
+            row["report"] = dumps(report)
+        with self.db.conn:
+            self.db["programs"].upsert(row, pk="id")
+
+    def program(self, program_id: str) -> dict | None:
+        row = self.db.execute("SELECT artifact, report FROM programs WHERE id = ?", [program_id]).fetchone()
+        if row is None:
+            return None
+        return {"artifact": json.loads(row[0]), "report": json.loads(row[1]) if row[1] else None}
+
+    def programs(self) -> list[dict]:
+        return list(self.db.query("SELECT id, created, rubric_id, optimizer, adopted FROM programs ORDER BY created"))

@@ -19,6 +19,7 @@ COLUMNS = {
     "kind": ("rater_kind", "kind"),
     "value": ("value", "score", "label", "rating"),
     "source": ("source", "response_source", "system"),
+    "rationale": ("rationale", "comment", "reason", "note"),  # why the expert chose the label (optimize's feedback)
 }
 KINDS = ("expert", "llm_judge")
 
@@ -179,6 +180,7 @@ def long_rows(path: Path, opts: dict, kind_default: str):
             "rater_kind": kind,
             "raw": rec.get(cols["value"][0]),
             "source": str(rec[cols["source"][0]]) if cols["source"] and rec.get(cols["source"][0]) not in (None, "") else None,
+            "rationale": str(rec[cols["rationale"][0]]) if cols["rationale"] and rec.get(cols["rationale"][0]) else None,
         }
 
 

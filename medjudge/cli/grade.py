@@ -38,6 +38,7 @@ def grade(
     rpm: Optional[list[str]] = typer.Option(None, "--rpm", metavar="[MODEL=]N", help="requests per minute, N for every judge or MODEL=N"),
     tpm: Optional[list[str]] = typer.Option(None, "--tpm", metavar="[MODEL=]N", help="tokens per minute, N for every judge or MODEL=N"),
     workers: int = typer.Option(1, "--workers", help="processes sharing the calls (for high call rates)"),
+    program: Optional[str] = typer.Option(None, "--program", help="grade with an optimised judge program: its file or stored id (medjudge optimize)"),
     resume: Optional[str] = typer.Option(None, "--resume", help="finish a stored run (its rubric, answers and panel)"),
     db: Path = DB,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -64,7 +65,7 @@ def grade(
         settings = dict(format=fmt, answers_path=str(answers) if answers else None, answer_field=answer_field,
                         questions_path=str(questions) if questions else None, samples=samples, mode=mode,
                         temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie, local_only=local_only,
-                        limit=limit, cascade=cascade, quorum=quorum)
+                        limit=limit, cascade=cascade, quorum=quorum, program=program)
         check_settings(GradeConfig(input_path=str(input_path), **settings, **execution))  # before any banner
         judges_spec, origin = resolve_judges(judge)
         if origin == "embedded":

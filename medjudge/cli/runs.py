@@ -25,7 +25,9 @@ def runs(db: Path = DB, as_json: bool = JSON):
         typer.echo(json.dumps(found.to_dict(), indent=2))
         return
     cols = ["id", "rubric_id", "kind", "mode", "judges", "samples", "answers", "judgments", "status", "purpose", "started"]
-    rows = [[", ".join(r.judges) if c == "judges" else str(getattr(r, c)) for c in cols] for r in found]
+    if any(r.program for r in found):
+        cols.insert(5, "program")
+    rows = [[", ".join(r.judges) if c == "judges" else str(getattr(r, c) or "") for c in cols] for r in found]
     print_table(["run", "rubric", *cols[2:]], rows, keys=cols)
 
 

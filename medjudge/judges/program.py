@@ -83,6 +83,21 @@ class JudgeProgram(dspy.Module):
         text = "\n\n".join(p for p in (self.task, DATA_NOTICE, rubric.instructions.strip()) if p)
         self.predict = dspy.Predict(base.with_instructions(text))
         self.adapter = JSONAdapter()
+        self.program_id = None  # an optimised program's id (judges/artifact.py) once applied
+
+    def apply(self, artifact: dict):
+        """Use an optimised program's instructions and demonstrations (judges/artifact.py) in every prompt."""
+        self.predict.signature = self.predict.signature.with_instructions(artifact["instructions"])
+        self.predict.demos = [dspy.Example(**d) for d in artifact["demos"]]
+        self.program_id = artifact["id"]
+
+    @property
+    def demos(self) -> list:
+        return self.predict.demos
+
+    def forward(self, **inputs):
+        """DSPy's entry point, used by the optimisers (judges/optimize.py); grading formats and parses itself."""
+        return self.predict(**inputs)
 
     @property
     def signature(self):
@@ -109,7 +124,8 @@ class JudgeProgram(dspy.Module):
             return [(f"*{i // BATCH_SIZE}", units[i:i + BATCH_SIZE]) for i in range(0, len(units), BATCH_SIZE)]
         return [(u.id, [u]) for u in units]
 
-    def messages(self, item, units) -> list[dict]:
+    def inputs(self, item, units) -> dict:
+        """The signature's input fields for these units of one answer."""
         item = self.scoped_item(item, units)
         conversation = quote("conversation", render_conversation(item.prompt))
         doc = item.fields.get(self.rubric.source_field) if self.rubric.source_field else None
@@ -117,7 +133,10 @@ class JudgeProgram(dspy.Module):
             conversation += "\n\nSource document the answer is judged against:\n" + quote("document", str(doc))
         inputs = {"conversation": conversation, "answer": quote("answer", item.answer)}
         inputs.update(self.unit_inputs(item, units))
-        return self.adapter.format(self.signature, [], inputs)
+        return inputs
+
+    def messages(self, item, units) -> list[dict]:
+        return self.adapter.format(self.signature, self.demos, self.inputs(item, units))
 
     def scoped_item(self, item, units):
         """What the judge reads for these units: one turn (each_turn), the whole transcript (conversation)."""

@@ -122,6 +122,23 @@ class RubricBase(Strict):
 
     higher_is_better: ClassVar[bool] = True  # for `medjudge compare`'s ranking
 
+    # -- what `medjudge optimize` tunes a judge for (judges/optimize.py, docs/OPTIMIZE.md) --
+    metric_name: ClassVar[str] = "accuracy"
+    balanced_metric: ClassVar[bool] = False  # True: every expert class weighs the same (balanced accuracy)
+
+    def gold_value(self, unit, values: list[float]) -> float | None:
+        """The experts' label on a unit, the target of optimisation: their majority, None on a tie."""
+        from collections import Counter
+
+        top = Counter(values).most_common(2)
+        if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+            return None
+        return top[0][0]
+
+    def unit_score(self, unit, judged: float, gold: float, costs: dict | None = None) -> float:
+        """How well one verdict matches the experts' label: 1 right, 0 wrong, between for near misses."""
+        return float(judged == gold)
+
     def compare_label(self) -> str:
         """The name of the per-example number `medjudge compare` compares."""
         return self.estimand()[0]

@@ -66,6 +66,8 @@ class ChecklistRubric(RubricBase):
     program: ClassVar[str] = "medjudge.judges.checklist:ChecklistProgram"
     template: ClassVar[str] = TEMPLATE
     value_type: ClassVar[str] = "binary"
+    metric_name: ClassVar[str] = "balanced accuracy"
+    balanced_metric: ClassVar[bool] = True  # a rare "met" counts as much as the common "unmet"
     labels: ClassVar[str] = "true / false (also met / unmet, yes / no, 1 / 0)"
 
     def base_units(self, item):

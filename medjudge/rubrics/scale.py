@@ -56,6 +56,17 @@ class ScaleRubric(RubricBase):
     program: ClassVar[str] = "medjudge.judges.scale:ScaleProgram"
     template: ClassVar[str] = TEMPLATE
     value_type: ClassVar[str] = "ordinal"
+    metric_name: ClassVar[str] = "1 - quadratic-weighted error"
+
+    def gold_value(self, unit, values):
+        """The experts' median level (the lower middle one for an even count), rounded to a level."""
+        import statistics
+
+        return float(round(statistics.median_low(values)))
+
+    def unit_score(self, unit, judged, gold, costs=None):
+        """1 - the squared distance as a share of the scale's span: one level off on 1-5 scores 0.9375."""
+        return 1.0 - ((judged - gold) / max(1, unit.max - unit.min)) ** 2
     labels: ClassVar[str] = "a number within each dimension's min..max"
 
     @field_validator("dimensions")
