@@ -325,3 +325,15 @@ def test_paired_gain_ci_matches_scipy_bootstrap():
     assert g["ci"][0] == pytest.approx(ref.low, abs=0.012) and g["ci"][1] == pytest.approx(ref.high, abs=0.012)
     adopted, why = adoption(g)
     assert adopted == (g["ci"][0] > 0) and (why == []) == adopted
+
+
+def test_unreadable_replies_stay_unscored_with_a_program(cli, fake, tmp_path, labelled):
+    fake.responder = scripted(labelled, "gp", [])
+    assert cli(*optimize_args(fake))[0] == 0
+    fake.responder = lambda request: "I think it is fine."  # no JSON at all
+    code, out, err = cli("grade", "answers.jsonl", "--rubric", "rubric.yaml", "--judge", fake.judge(), "--program",
+                         "prog.json", "--db", "g.db", "--limit", "3", "-q")
+    assert code == 5, out + err  # complete, but nothing scored: coverage below --min-coverage
+    rows = db_rows(tmp_path / "g.db", "SELECT status, value, reason FROM judgments")
+    assert len(rows) == 3 and all(r["status"] == "unscored" and r["value"] is None and "unparseable" in r["reason"]
+                                  for r in rows)

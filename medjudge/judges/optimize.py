@@ -54,8 +54,9 @@ def labelled_units(rubric, items, annotations) -> list[Labelled]:
 
 
 def split(units: list[Labelled], fractions=(0.3, 0.2, 0.5), seed: int = 0) -> dict[str, str]:
-    """question -> train | dev | test. Questions are stratified by their most common gold label; within a
-    stratum they are shuffled (seeded) and each goes to the split furthest below its share of units."""
+    """question -> train | dev | test. Questions are ordered by their most common gold label (the stratum) and
+    shuffled (seeded) within it; each in turn goes to the split furthest below its share of the units so far,
+    so that every stratum is spread over the splits in their shares."""
     groups = defaultdict(list)
     for u in units:
         groups[u.group].append(u)
@@ -69,10 +70,10 @@ def split(units: list[Labelled], fractions=(0.3, 0.2, 0.5), seed: int = 0) -> di
     for g in sorted(groups):
         strata[stratum(g)].append(g)
     out = {}
+    count = dict.fromkeys(SPLITS, 0)
     for s in sorted(strata):
         members = strata[s]
         rng.shuffle(members)
-        count = dict.fromkeys(SPLITS, 0)
         for g in members:
             total = sum(count.values()) + len(groups[g])
             name = max(SPLITS, key=lambda n: (fractions[SPLITS.index(n)] * total - count[n], -SPLITS.index(n)))
