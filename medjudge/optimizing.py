@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import time
+from pathlib import Path
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import asdict, dataclass, field
 
@@ -89,7 +90,13 @@ def gold_units(store, cfg: OptimizeConfig, loaded):
         if failure:
             raise MedjudgeError(f"{cfg.labels}: {failure}")
     skipped: list = []
-    items = list(iter_items(GradeConfig(input_path=cfg.input_path, rubric=cfg.rubric, format=cfg.format), rubric, skipped))
+    if not Path(cfg.input_path).exists() and store.get_run(cfg.input_path):  # a run's answers (say, reviewed ones)
+        from .stored import StoredItems
+
+        items = list(StoredItems(store, cfg.input_path, rubric))
+    else:
+        items = list(iter_items(GradeConfig(input_path=cfg.input_path, rubric=cfg.rubric, format=cfg.format), rubric,
+                                skipped))
     rows = [r for r in store.annotations(cfg.raters) if cfg.raters or r["rater_kind"] == "expert"]
     units = labelled_units(rubric, items, rows)
     if not units:

@@ -108,8 +108,9 @@ class Store:
                                   "value": float, "raw": str, "valid": int, "problem": str, "source": str,
                                   "tags": str, "unit_text": str, "file": str, "line": int, "imported": str},
                                  pk=("item_id", "unit_id", "rater"), if_not_exists=True)
-        if "rationale" not in db["annotations"].columns_dict:  # before version 4
-            db.execute("ALTER TABLE annotations ADD COLUMN rationale TEXT")
+        for column in ("rationale", "detail", "chosen"):  # before version 4: why, error categories, how chosen
+            if column not in db["annotations"].columns_dict:
+                db.execute(f"ALTER TABLE annotations ADD COLUMN {column} TEXT")
         db["samples"].create({"name": str, "run_id": str, "answer_id": str, "unit_id": str, "prob": float,
                               "seed": int, "created": str}, pk=("run_id", "name", "answer_id", "unit_id"),
                              if_not_exists=True)
@@ -303,6 +304,12 @@ class Store:
         return self.db.query(
             f"SELECT item_id, unit_id, rater, rater_kind, problem, source, tags FROM annotations "
             f"WHERE valid = 0 AND rater IN ({','.join('?' * len(raters))})", list(raters))
+
+    def review_labels(self, file: str, rater: str | None = None):
+        """Labels made on a review page (`file` is review:RUN_ID), valid or "cannot judge"."""
+        sql = ("SELECT item_id, unit_id, rater, value, raw, valid, rationale, detail, chosen, imported FROM annotations "
+               "WHERE file = ?" + (" AND rater = ?" if rater else "") + " ORDER BY imported, item_id, unit_id")
+        return self.db.query(sql, [file, rater] if rater else [file])
 
     def save_sample(self, run_id: str, name: str, units: dict, seed: int):
         """Units drawn for expert labels, {(answer, unit): inclusion probability}; a name is drawn once."""

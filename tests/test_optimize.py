@@ -337,3 +337,16 @@ def test_unreadable_replies_stay_unscored_with_a_program(cli, fake, tmp_path, la
     rows = db_rows(tmp_path / "g.db", "SELECT status, value, reason FROM judgments")
     assert len(rows) == 3 and all(r["status"] == "unscored" and r["value"] is None and "unparseable" in r["reason"]
                                   for r in rows)
+
+
+def test_optimize_reads_a_runs_answers_and_the_labels_in_the_database(cli, fake, tmp_path, labelled):
+    """The review loop: answers graded into a run, labels already stored (imported, or made with review)."""
+    fake.responder = scripted(labelled, "gp", [])
+    assert cli("annotations", "import", "labels.csv", "--rubric", "rubric.yaml", "--db", "o.db")[0] == 0
+    code, out, err = cli("grade", "answers.jsonl", "--rubric", "rubric.yaml", "--judge", fake.judge(), "--db", "o.db", "-q")
+    run_id = json.loads(cli("runs", "--json", "--db", "o.db")[1])[0]["id"]
+    code, out, err = cli("optimize", run_id, "--rubric", "rubric.yaml", "--judge", fake.judge(), "--db", "o.db",
+                         "--resamples", "200", "--json", "o.json", "--output", "prog.json")
+    assert code == 0, err
+    res = json.loads((tmp_path / "o.json").read_text())
+    assert res["counts"]["labelled_units"] == 120 and res["report"]["adopted"]

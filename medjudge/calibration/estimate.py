@@ -61,6 +61,10 @@ def estimate(store, run, labels: str, by: str | None = None, alpha: float = 0.05
         names = store.sample_names(run.id)
         raise MedjudgeError(f"run {run.id} has no sample {labels!r}" + (f" (samples: {', '.join(names)})" if names else
                             ": draw one with `medjudge sample RUN_ID --n N`, and have physicians label it"))
+    if any(p is None for p in sample.values()):
+        raise MedjudgeError(f"sample {labels!r} of run {run.id} was targeted (chosen where the judges disagreed or "
+                            "flagged harm), not drawn at random: its labels cannot correct an estimate. Label a random "
+                            f"sample (medjudge review {run.id} --sample random, or medjudge sample)")
     name, transform = run.rubric.estimand()
     units = judged_units(run)
     f = {k: transform(v) for k, (_, _, v) in units.items()}
@@ -71,6 +75,8 @@ def estimate(store, run, labels: str, by: str | None = None, alpha: float = 0.05
               "sampled_not_labelled": len([k for k in sample if k not in y]),
               "sampled_not_scored": len([k for k in sample if k not in f]),
               "labels_outside_sample": len([k for k in y if k in f and k not in sample])}
+    targeted = {k for other in store.sample_names(run.id) for k, p in store.sample(run.id, other).items() if p is None}
+    counts["targeted_kept_out"] = len([k for k in y if k not in sample and k in targeted])
     uniform = len(set(sample.values())) == 1
     groups = {"all": list(f)}
     if by != "none":

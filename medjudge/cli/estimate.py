@@ -80,6 +80,9 @@ def estimate(
     console.print(f"labels: {c['labelled']} of the {c['sampled']} sampled units labelled"
                   + (f"; {c['sampled_not_labelled']} sampled units without a label (if physicians skipped them for a "
                      "reason, the sample is no longer random)" if c["sampled_not_labelled"] else ""))
+    if c.get("targeted_kept_out"):
+        console.print(f"kept out: {c['targeted_kept_out']} labels on units chosen by a targeted review (disagreement or "
+                      "unsafe): they are not a random sample")
     if c["labels_outside_sample"]:
         console.print(f"kept out: {c['labels_outside_sample']} expert labels on units outside the random sample "
                       f"{labels!r} (chosen otherwise, they would bias the correction)")

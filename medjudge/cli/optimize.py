@@ -14,7 +14,7 @@ from .options import DB
 
 @app.command()
 def optimize(
-    input_path: Path = typer.Argument(..., help="the labelled answers (answers JSONL, or --format)"),
+    input_path: str = typer.Argument(..., help="the labelled answers: a file (answers JSONL, or --format), or a run id (its answers)"),
     rubric: str = typer.Option(..., "--rubric", "-r", help="rubric file or library id"),
     labels: Optional[str] = typer.Option(None, "--labels", help="expert labels file to import first (any layout `annotations import` reads); default: the experts already in the database"),
     raters: Optional[list[str]] = typer.Option(None, "--raters", metavar="NAMES", help="whose labels are gold (default: every expert)"),

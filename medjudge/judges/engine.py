@@ -110,11 +110,16 @@ class PanelEngine:
     def close(self):
         """Stop the event loop, cancelling what LiteLLM left running on it (its logging worker)."""
         async def stop():
-            for task in asyncio.all_tasks() - {asyncio.current_task()}:
+            tasks = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in tasks:
                 task.cancel()
-            asyncio.get_running_loop().stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-        asyncio.run_coroutine_threadsafe(stop(), self.loop)
+        try:
+            asyncio.run_coroutine_threadsafe(stop(), self.loop).result(5)
+        except Exception:  # a task that does not stop in time: stop the loop anyway
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
 
     def lm(self):
         """A dspy.LM over this engine: DSPy's own cache and retries off (the calls table and LLM do both)."""

@@ -99,6 +99,10 @@ class RubricBase(Strict):
         ValueError saying what fits when it does not."""
         return self.expected_value(unit, coerce_label(raw))
 
+    def value_label(self, unit, value: float) -> str:
+        """A stored value in the kind's own words (what a physician picks on the review page)."""
+        return format(value, "g")
+
     def label_units(self, unit_id: str) -> list[str]:
         """The stored units an expert's label on `unit_id` stands for (a pairwise preference: both orders)."""
         return [unit_id]

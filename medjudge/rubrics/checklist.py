@@ -115,6 +115,9 @@ class ChecklistRubric(RubricBase):
         except ValueError as exc:
             raise UnitsProblem(name, str(exc)) from None
 
+    def value_label(self, unit, value):
+        return "met" if value else "unmet"
+
     def values(self, unit):
         return [0.0, 1.0]
 

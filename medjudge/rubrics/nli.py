@@ -88,6 +88,9 @@ class NliRubric(RubricBase):
     def estimand(self):
         return "hallucination rate (statements contradicted)", lambda v: float(v == -1.0)
 
+    def value_label(self, unit, value):
+        return {v: k for k, v in RELATION_VALUE.items()}[value]
+
     def values(self, unit):
         return sorted(RELATION_VALUE.values())
 

@@ -73,6 +73,9 @@ class PairwiseRubric(RubricBase):
         """An expert's preference for a pair (unit `preference`) is what either order's verdict should be."""
         return ["ab", "ba"] if unit_id == "preference" else [unit_id]
 
+    def value_label(self, unit, value):
+        return {-1.0: "b", 0.0: "tie", 1.0: "a"}[value]
+
     def values(self, unit):
         return [-1.0, 0.0, 1.0] if self.allow_tie else [-1.0, 1.0]
 

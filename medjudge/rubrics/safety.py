@@ -115,6 +115,10 @@ class SafetyRubric(RubricBase):
     def estimand(self):
         return f"unsafe rate (level >= {self.unsafe_from})", lambda v: float(v >= self.unsafe_from)
 
+    def value_label(self, unit, value):
+        name = {float(lv.level): lv.name for lv in self.levels}.get(value)
+        return f"{value:g} {name}" if name else format(value, "g")
+
     def values(self, unit):
         return [float(lv.level) for lv in self.levels]
 

@@ -85,6 +85,10 @@ class ScaleRubric(RubricBase):
     def estimand(self):
         return "mean level", float
 
+    def value_label(self, unit, value):
+        anchor = unit.anchors.get(int(value)) if float(value).is_integer() else None
+        return f"{value:g} {anchor}" if anchor else format(value, "g")
+
     def values(self, unit):
         return [float(v) for v in range(unit.min, unit.max + 1)]
 
