@@ -133,3 +133,91 @@ def atomize(path: str | Path, judge: str, only_compound: bool = True, max_retrie
     header = (f"# Atomized by {judge_name(judge)} from {Path(path).name}: review the split criteria and add worked\n"
               "# examples for them, then delete the drafted_by line.\n")
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), split
+
+
+# -- drafts for `medjudge probe` (probing.py): stored in the drafts table, shown for review, never drafted twice --
+
+PARAPHRASE_PROMPT = """Reword this evaluation criterion {k} different ways. Each rewording must keep exactly the same
+meaning: the same requirement, as strict as the original, neither broader nor narrower; change the words and the
+sentence structure only.
+
+Criterion: {text}"""
+
+COMPRESS_PROMPT = """Rewrite this answer to a health question in about half as many words. Keep every claim, every
+recommendation and every warning, with the same meaning; remove only repetition and filler. Add nothing.
+
+Answer:
+{answer}"""
+
+PERTURB_PROMPT = """You are building a test of an automated grader. Edit the answer below as little as possible so that,
+judged on the rubric item, the correct verdict becomes "{target}" (today it is "{current}"). Use one of these kinds of
+edit, the one that fits: inject a clinical error (a wrong dose, drug, threshold or fact), negate a recommendation,
+or remove a safety warning. Change nothing else. Return the whole edited answer and the kind of edit.
+
+Rubric item: {unit}
+
+Answer:
+{answer}"""
+
+EDIT_KINDS = ("injected_error", "negated_recommendation", "removed_warning")
+
+
+def drafted(store, kind: str, drafter: str, given: dict, make):
+    """A draft from the drafts table, or made now (an LLM call through instructor) and stored at once."""
+    import hashlib
+
+    from .store import dumps
+
+    key = hashlib.sha256(dumps([kind, judge_name(drafter), given]).encode()).hexdigest()
+    found = store.draft(key)
+    if found is not None:
+        return found
+    out = make()
+    store.save_draft(key, kind, judge_name(drafter), given, out)
+    return out
+
+
+def paraphrases(store, drafter: str, text: str, k: int, max_retries: int = 3) -> list[str]:
+    from pydantic import BaseModel, Field
+
+    class Rewordings(BaseModel):
+        rewordings: list[str] = Field(min_length=k)
+
+    def make():
+        msgs = [{"role": "user", "content": PARAPHRASE_PROMPT.format(k=k, text=text)}]
+        got = [r.strip() for r in _call(drafter, msgs, Rewordings, max_retries).rewordings if r.strip()]
+        return got[:k]
+
+    return drafted(store, "paraphrase", drafter, {"text": text, "k": k}, make)
+
+
+def compressed(store, drafter: str, answer: str, max_retries: int = 3) -> str:
+    from pydantic import BaseModel
+
+    class Compressed(BaseModel):
+        answer: str
+
+    def make():
+        msgs = [{"role": "user", "content": COMPRESS_PROMPT.format(answer=answer)}]
+        return _call(drafter, msgs, Compressed, max_retries).answer.strip()
+
+    return drafted(store, "compress", drafter, {"answer": answer}, make)
+
+
+def must_flip_edit(store, drafter: str, answer: str, unit: str, current: str, target: str,
+                   max_retries: int = 3) -> dict:
+    from typing import Literal
+
+    from pydantic import BaseModel
+
+    class Edit(BaseModel):
+        edited_answer: str
+        edit_kind: Literal[EDIT_KINDS]  # type: ignore[valid-type]
+
+    def make():
+        msgs = [{"role": "user", "content": PERTURB_PROMPT.format(answer=answer, unit=unit, current=current,
+                                                                  target=target)}]
+        e = _call(drafter, msgs, Edit, max_retries)
+        return {"answer": e.edited_answer.strip(), "edit": e.edit_kind}
+
+    return drafted(store, "perturb", drafter, {"answer": answer, "unit": unit, "target": target}, make)

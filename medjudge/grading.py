@@ -38,6 +38,7 @@ class GradeConfig:
     quorum: str | None = None  # scored votes a unit needs: None/majority (more than half), all, or a share
     local_only: bool = False
     program: str | None = None  # an optimised judge program (judges/artifact.py): its id, or a file at first
+    probe: dict | None = None  # a probe's controlled change of the judge's input (probing.py, JudgeProgram.varied)
     # execution settings: not part of the run's identity
     concurrency: int = 16
     timeout: float = 60.0
@@ -49,7 +50,7 @@ class GradeConfig:
     min_coverage: float = 1.0  # share of units that must be scored for exit code 0
 
     IDENTITY = ("format", "answer_field", "samples", "mode", "temperature", "seed", "max_tokens", "tie", "limit",
-                "cascade", "quorum", "program")
+                "cascade", "quorum", "program", "probe")
     rpm: dict = field(default_factory=dict)  # model (or "*") -> requests per minute
     tpm: dict = field(default_factory=dict)  # model (or "*") -> tokens per minute
 
@@ -217,6 +218,7 @@ def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None):
         if found is None:
             raise MedjudgeError(f"program {cfg.program} is not in {store.path}")
         program.apply(found["artifact"])
+    program.variant = dict(cfg.probe or {})
     params = {"temperature": cfg.temperature}
     if cfg.max_tokens:
         params["max_tokens"] = cfg.max_tokens

@@ -12,6 +12,8 @@ Tables
   calibrations agreement results with the run / annotation versions they were computed from
   programs     optimised judge programs (instructions, demonstrations, how they were made) and their
                held-out report
+  drafts       LLM-drafted texts (probe paraphrases, compressions, must-flip edits): kept for review and reuse
+  probes       bias and robustness probes of a run, with their results
 View
   judgments_full  judgments joined with their call (raw response, tokens, cost, latency)
 """
@@ -26,7 +28,7 @@ import sqlite_utils
 
 DEFAULT_DB = "medjudge.db"
 SCHEMA_VERSION = 4  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
-# 4: programs (optimised judge programs), annotations.rationale
+# 4: programs (optimised judge programs), drafts and probes, annotations.rationale/detail/chosen
 MAX_ROUNDS = 3  # a unit left unscored is asked again by at most this many runs in all
 
 
@@ -116,6 +118,10 @@ class Store:
                              if_not_exists=True)
         db["calibrations"].create({"id": str, "created": str, "config": str, "inputs": str, "results": str},
                                   pk="id", if_not_exists=True)
+        db["drafts"].create({"key": str, "kind": str, "model": str, "input": str, "output": str, "created": str},
+                             pk="key", if_not_exists=True)
+        db["probes"].create({"id": str, "run_id": str, "created": str, "config": str, "results": str}, pk="id",
+                            if_not_exists=True)
         db["programs"].create({"id": str, "created": str, "rubric_hash": str, "rubric_id": str, "optimizer": str,
                                "adopted": int, "artifact": str, "report": str}, pk="id", if_not_exists=True)
         db.execute("""CREATE VIEW IF NOT EXISTS judgments_full AS
@@ -377,3 +383,23 @@ class Store:
 
     def programs(self) -> list[dict]:
         return list(self.db.query("SELECT id, created, rubric_id, optimizer, adopted FROM programs ORDER BY created"))
+
+    # -- drafts and probes -------------------------------------------------------------------------
+    def draft(self, key: str):
+        row = self.db.execute("SELECT output FROM drafts WHERE key = ?", [key]).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def save_draft(self, key: str, kind: str, model: str, given, output):
+        with self.db.conn:
+            self.db["drafts"].upsert({"key": key, "kind": kind, "model": model, "input": dumps(given),
+                                      "output": dumps(output), "created": now()}, pk="key")
+
+    def save_probe(self, probe_id: str, run_id: str, config: dict, results: dict):
+        with self.db.conn:
+            self.db["probes"].upsert({"id": probe_id, "run_id": run_id, "created": now(), "config": dumps(config),
+                                      "results": dumps(results)}, pk="id")
+
+    def probes(self, run_id: str) -> list[dict]:
+        return [{"id": r["id"], "created": r["created"], "config": json.loads(r["config"]),
+                 "results": json.loads(r["results"])}
+                for r in self.db.query("SELECT * FROM probes WHERE run_id = ? ORDER BY created", [run_id])]

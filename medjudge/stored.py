@@ -106,8 +106,11 @@ class StoredRun:
     def units(self):
         """(item, its units, {unit id: the panel's Aggregate or None when not judged yet}) per answer."""
         panel = self.verdicts.panel
+        only = (self.config.get("probe") or {}).get("only")  # a probe run judges only some units of each answer
         for it in self.items:
             units = self.rubric.units(it)
+            if only is not None:
+                units = [u for u in units if u.id in set(only.get(it.id, ()))]
             yield it, units, {u.id: panel.get((it.id, u.id)) for u in units}
 
     def categories(self) -> dict[str, set]:

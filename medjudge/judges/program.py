@@ -84,6 +84,7 @@ class JudgeProgram(dspy.Module):
         self.predict = dspy.Predict(base.with_instructions(text))
         self.adapter = JSONAdapter()
         self.program_id = None  # an optimised program's id (judges/artifact.py) once applied
+        self.variant: dict = {}  # a probe's controlled change (probing.py): shuffle, reword, only
 
     def apply(self, artifact: dict):
         """Use an optimised program's instructions and demonstrations (judges/artifact.py) in every prompt."""
@@ -108,7 +109,7 @@ class JudgeProgram(dspy.Module):
         assistant turn gets its own calls (ids `t{n}.`), so that a new turn never changes an old turn's call."""
         from ..rubrics.scope import TurnUnit, turn_view
 
-        units = list(self.rubric.units(item))
+        units = self.varied(item, list(self.rubric.units(item)))
         if not (units and isinstance(units[0], TurnUnit)):
             return self.unit_calls(item, units)
         out = []
@@ -116,6 +117,26 @@ class JudgeProgram(dspy.Module):
             group = [u for u in units if u.turn == t]
             out += [(f"t{t}.{cid}", us) for cid, us in self.unit_calls(turn_view(item, t), group)]
         return out
+
+    def varied(self, item, units) -> list:
+        """The units as a probe changes them: only some (`only`: {item id: [unit ids]}), reworded (`reword`:
+        {unit text: new text}), in another order (`shuffle`: a seed, per item)."""
+        v = self.variant
+        if not v:
+            return units
+        if "only" in v:
+            keep = set(v["only"].get(item.id, ()))
+            units = [u for u in units if u.id in keep]
+        if "reword" in v:
+            texts = v["reword"]
+            units = [self.rubric.reword(u, texts[t]) if (t := self.rubric.unit_info(u).get("text")) in texts else u
+                     for u in units]
+        if "shuffle" in v:
+            import random
+
+            units = list(units)
+            random.Random(f"{v['shuffle']}:{item.id}").shuffle(units)
+        return units
 
     def unit_calls(self, item, units) -> list[tuple[str, list]]:
         """The calls for these units of one answer. Batched mode puts at most BATCH_SIZE units in one call, so

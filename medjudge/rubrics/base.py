@@ -103,6 +103,19 @@ class RubricBase(Strict):
         """A stored value in the kind's own words (what a physician picks on the review page)."""
         return format(value, "g")
 
+    # -- what `medjudge probe` changes (probing.py, docs/PROBES.md) --
+    def reword(self, unit, text: str):
+        """The unit with its wording replaced (the paraphrase probe); None when the kind has no wording to change."""
+        for field in ("text", "question"):
+            if hasattr(unit, field) and hasattr(unit, "model_copy"):
+                return unit.model_copy(update={field: text})
+        return None
+
+    def flip_target(self, unit, value: float) -> float:
+        """The verdict a must-flip edit of the answer should bring this unit to: the value farthest from the
+        current one (met <-> unmet, the far end of a scale, an unsafe level, contradicted)."""
+        return max(self.values(unit), key=lambda v: (abs(v - value), -v))
+
     def label_units(self, unit_id: str) -> list[str]:
         """The stored units an expert's label on `unit_id` stands for (a pairwise preference: both orders)."""
         return [unit_id]

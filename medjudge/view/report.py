@@ -31,7 +31,34 @@ def build(store, run_id: str, calibration_ids=(), partial: str = "exclude", comp
             "by_source": _by_source(answers), "units": _units(summary, answers),
             "calibrations": [_calibration(c, run, answers, experts) for c in calibrations],
             "answers": _answers(store, run, answers, experts), "answers_total": len(answers),
-            "max_answers": MAX_ANSWERS, "unsafe": summary.get("unsafe_answers") or []}
+            "max_answers": MAX_ANSWERS, "unsafe": summary.get("unsafe_answers") or [],
+            "probes": _probes(store, run.id)}
+
+
+def _probes(store, run_id) -> list[dict]:
+    """The stored probes of the run as table rows: probe, what changed, effect [CI], baseline, verdict."""
+    out = []
+    for p in store.probes(run_id):
+        rows = []
+        for name, res in p["results"].items():
+            parts = res.items() if name in ("length", "self") and "verdict" not in res else [(None, res)]
+            for sub, x in parts:
+                label = f"{name} ({sub})" if sub else name
+                if "flip_rate" in x:
+                    rows.append({"probe": label, "measure": "flip rate - rerun noise", "estimate": x["effect"],
+                                 "ci": x["ci"], "baseline": x["noise_flip_rate"], "n": x["used"], "verdict": x["verdict"]})
+                elif "miss_rate" in x:
+                    rows.append({"probe": label, "measure": "share of must-flip edits missed", "estimate": x["miss_rate"],
+                                 "ci": x["ci"], "baseline": None, "n": x["used"], "verdict": x["verdict"]})
+                elif x.get("effect") is not None:
+                    rows.append({"probe": label, "measure": "own-family over-rating beyond the others'",
+                                 "estimate": x["effect"], "ci": x["ci"], "baseline": x.get("other_excess"),
+                                 "n": x.get("used"), "verdict": x["verdict"]})
+                else:
+                    rows.append({"probe": label, "measure": x.get("why", ""), "estimate": None, "ci": [None, None],
+                                 "baseline": None, "n": None, "verdict": x.get("verdict")})
+        out.append({"id": p["id"], "created": p["created"], "n": len(p["config"].get("answers", [])), "rows": rows})
+    return out
 
 
 def _compare(store, run, summary, others, partial) -> list[dict]:

@@ -1,0 +1,340 @@
+"""`medjudge probe`: re-judge a sample of a run's answers under controlled changes and measure each change's
+effect beside the rerun-noise baseline (docs/PROBES.md).
+
+Every re-judging is a stored run of its own (purpose "probe NAME"), made through the same panel path as
+grading: the cache, capped retries, cost accounting, resume. A change of the judge's input that is not a
+change of the answer (criteria order, reworded criteria, only some units) travels in the run's `probe`
+setting and is applied by the judge program (JudgeProgram.varied). LLM-drafted texts (paraphrases,
+compressions, must-flip edits) are stored in the drafts table, shown, and never drafted twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import asdict, dataclass, field, replace
+
+from .errors import EXIT_INCOMPLETE, EXIT_OK, MedjudgeError
+from .store import dumps
+
+PROBES = ("position", "length", "paraphrase", "perturb", "self")
+RERUN_SEED_OFFSET = 1000  # the noise baseline: the same inputs judged again with seed + this
+PAD = ("This information is general. It is provided for general reading. The text above is the answer; this "
+       "paragraph adds no further information. ")
+
+
+@dataclass
+class ProbeConfig:
+    run_id: str
+    probes: list = field(default_factory=lambda: list(PROBES))
+    n: int = 20  # answers sampled from the run
+    k: int = 2  # paraphrases per unit
+    seed: int = 0
+    drafter: str | None = None  # the model that drafts paraphrases, compressions and edits (default: the first judge)
+    self_source: dict = field(default_factory=dict)  # judge model -> the answer source that is its own family
+    resamples: int = 1000
+    dry_run: bool = False
+    concurrency: int = 16
+    timeout: float = 60.0
+    max_retries: int = 4
+
+
+@dataclass
+class ProbeResult:
+    id: str
+    run_id: str
+    status: str  # planned | complete | incomplete
+    exit_code: int
+    reason: str
+    results: dict
+    planned_calls: dict = field(default_factory=dict)
+    runs: dict = field(default_factory=dict)
+    drafts: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def judge_spec(j) -> str:
+    return j.model + (f"@{j.public_base}" if j.api_base else "") + (f"#{j.key_env}" if j.key_env else "")
+
+
+def family(model_or_source: str) -> str:
+    """A model family from a model string or an answer source: openai/gpt-4.1 -> gpt, claude-3.7-sonnet -> claude."""
+    import re
+
+    name = (model_or_source or "").lower().split("@")[0].split("/")[-1]
+    m = re.match(r"[a-z]+", name)
+    return m.group(0) if m else name
+
+
+class Prober:
+    def __init__(self, store, cfg: ProbeConfig):
+        from .rubrics import parse_rubric
+        from .stored import StoredRun
+
+        bad = [p for p in cfg.probes if p not in PROBES]
+        if bad:
+            raise MedjudgeError(f"--probe takes {', '.join(PROBES)}, not {', '.join(bad)}")
+        if cfg.n < 1 or cfg.k < 1:
+            raise MedjudgeError("--n and --k must be at least 1")
+        self.store, self.cfg = store, cfg
+        self.run = StoredRun(store, cfg.run_id)
+        self.loaded = parse_rubric(store.rubric_text(self.run.row["rubric_hash"]), f"run {self.run.id}")
+        self.rubric = self.loaded.rubric
+        self.judges = self.run.judges()
+        self.drafter = cfg.drafter or judge_spec(self.judges[0])
+        self.original = self.run.verdicts.panel
+        self.items = self.sample()
+        self.runs, self.complete, self.drafts = {}, True, {}
+        self.planned = {}
+
+    def sample(self) -> list:
+        """n answers of the run, drawn at random (seeded) among those with at least one scored unit."""
+        scored = [it for it, units, res in self.run.units() if any(a is not None and a.value is not None
+                                                                   for a in res.values())]
+        rng = random.Random(self.cfg.seed)
+        picked = rng.sample(scored, min(self.cfg.n, len(scored)))
+        return sorted(picked, key=lambda it: it.id)
+
+    # -- re-judging through the panel -----------------------------------------------------------------
+    def grade(self, name: str, items, probe: dict | None = None, seed_offset: int = 0):
+        """A stored run of these items with the run's panel and settings (and a probe's change): its verdicts."""
+        from .grading import GradeConfig, execute, prepare
+        from .stored import StoredRun
+
+        conf = {k: v for k, v in self.run.config.items() if k in GradeConfig.IDENTITY and k not in ("limit", "probe")}
+        conf["seed"] = (conf.get("seed") or 0) + seed_offset
+        cfg = GradeConfig(input_path=f"probe of {self.run.id}", judges=[judge_spec(j) for j in self.judges],
+                          probe=probe, purpose=f"probe {name}", concurrency=self.cfg.concurrency,
+                          timeout=self.cfg.timeout, max_retries=self.cfg.max_retries, **conf)
+        if self.cfg.dry_run:
+            self.planned[name] = self.calls(cfg, items)
+            return {}
+        run, rubric, stored_items, judges, _ = prepare(self.store, cfg, loaded=self.loaded, items=list(items))
+        panel = execute(self.store, cfg, run, rubric, stored_items, judges)
+        self.runs[name] = run["id"]
+        self.complete = self.complete and bool(panel.summary and panel.summary["status"] == "complete")
+        return StoredRun(self.store, run["id"]).verdicts.panel
+
+    def calls(self, cfg, items) -> int:
+        from .judges import compile_rubric
+
+        program = compile_rubric(self.rubric, cfg.mode)
+        program.variant = dict(cfg.probe or {})
+        per_judge = sum(len(program.calls(it)) for it in items) * cfg.samples
+        return per_judge * (1 if cfg.cascade else len(self.judges))
+
+    def rerun(self):
+        if not hasattr(self, "_rerun"):
+            self._rerun = self.grade("rerun", self.items, seed_offset=RERUN_SEED_OFFSET)
+        return self._rerun
+
+    def rows(self, probed, items=None, key=None):
+        """Per unit of the sampled answers: the original verdict, the probe's and the rerun's."""
+        rerun = self.rerun()
+        out = []
+        for it in items or self.items:
+            for u in self.rubric.units(it):
+                k = (it.id, u.id)
+                pk = key(it, u) if key else k
+                out.append({"answer": it.id, "unit": u.id, "original": _value(self.original.get(k)),
+                            "probe": _value(probed.get(pk)), "rerun": _value(rerun.get(k))})
+        return out
+
+    # -- the probes ---------------------------------------------------------------------------------
+    def position(self) -> dict:
+        from .calibration.probes import flip_effect
+
+        if hasattr(self.rubric, "answer_b_field"):  # pairwise: both orders were judged; compare them
+            rerun = self.rerun()
+            rows = [{"answer": it.id, "original": _value(self.original.get((it.id, "ab"))),
+                     "probe": _value(self.original.get((it.id, "ba"))), "rerun": _value(rerun.get((it.id, "ab")))}
+                    for it in self.items]
+            return {"change": "the two answers' order swapped (the run judged both orders)",
+                    **flip_effect(rows, self.cfg.resamples, self.cfg.seed)}
+        if self.run.row["mode"] != "batched":
+            return {"change": "criteria order shuffled", "verdict": "not applicable",
+                    "why": "a per-criterion run judges one unit per call: there is no order to change (probe a "
+                           "--mode batched run)"}
+        probed = self.grade("position", self.items, {"shuffle": self.cfg.seed})
+        return {"change": "the order of the units in each batched call shuffled",
+                **flip_effect(self.rows(probed), self.cfg.resamples, self.cfg.seed)}
+
+    def length(self) -> dict:
+        from .authoring import compressed
+        from .calibration.probes import flip_effect
+
+        out = {}
+        padded = [replace(it, answer=pad(it.answer)) for it in self.items]
+        probed = self.grade("length-padded", padded)
+        out["padded"] = {"change": "the answer followed by content-free text of its own length",
+                         **flip_effect(self.rows(probed), self.cfg.resamples, self.cfg.seed)}
+        if self.cfg.dry_run:
+            self.planned["drafts: compress"] = len(self.items)
+            self.grade("length-compressed", self.items)
+        else:
+            short, failed = [], []
+            for it in self.items:
+                try:
+                    text = compressed(self.store, self.drafter, it.answer)
+                    short.append(replace(it, answer=text))
+                    self.drafts.setdefault("compressed", {})[it.id] = text
+                except MedjudgeError as exc:
+                    failed.append(f"{it.id}: {exc}")
+            probed = self.grade("length-compressed", short) if short else {}
+            out["compressed"] = {"change": "the answer compressed to about half by the drafter, meaning kept",
+                                 "drafts_failed": failed,
+                                 **flip_effect(self.rows(probed, [it for it in self.items if it.id in
+                                                                  {s.id for s in short}]),
+                                               self.cfg.resamples, self.cfg.seed)}
+        return out
+
+    def paraphrase(self) -> dict:
+        from .authoring import paraphrases
+        from .calibration.probes import flip_effect
+
+        texts = sorted({t for it in self.items for u in self.rubric.units(it)
+                        if (t := self.rubric.unit_info(u).get("text")) and self.rubric.reword(u, t) is not None})
+        if not texts:
+            return {"change": "units reworded", "verdict": "not applicable", "why": "this rubric's units have no wording"}
+        if self.cfg.dry_run:
+            self.planned["drafts: paraphrase"] = len(texts)
+            for i in range(self.cfg.k):
+                self.grade(f"paraphrase-{i + 1}", self.items, {"reword": {t: t for t in texts}})
+            return {}
+        words, failed = {}, []
+        for t in texts:
+            try:
+                words[t] = paraphrases(self.store, self.drafter, t, self.cfg.k)
+            except MedjudgeError as exc:
+                failed.append(f"{t[:60]}: {exc}")
+        self.drafts["paraphrases"] = words
+        rows = []
+        for i in range(self.cfg.k):
+            mapping = {t: p[i] for t, p in words.items() if len(p) > i}
+            if not mapping:
+                continue
+            probed = self.grade(f"paraphrase-{i + 1}", self.items, {"reword": mapping})
+            rows += [r for r in self.rows(probed)
+                     if self.rubric.unit_info(_unit(self.rubric, self.items, r)).get("text") in mapping]
+        return {"change": f"each unit's wording replaced by one of {self.cfg.k} drafted paraphrases (same meaning)",
+                "drafts_failed": failed, **flip_effect(rows, self.cfg.resamples, self.cfg.seed)}
+
+    def perturb(self) -> dict:
+        from .authoring import must_flip_edit
+        from .calibration.probes import miss_effect
+
+        rng = random.Random(self.cfg.seed)
+        edited, only, rows, failed = [], {}, [], []
+        for it in self.items:
+            units = [u for u in self.rubric.units(it) if _value(self.original.get((it.id, u.id))) is not None]
+            if not units:
+                continue
+            u = rng.choice(units)
+            value = _value(self.original[(it.id, u.id)])
+            target = self.rubric.flip_target(u, value)
+            new_id = f"{it.id}~edit~{u.id}"
+            if self.cfg.dry_run:
+                edited.append(replace(it, id=new_id))
+                only[new_id] = [u.id]
+                continue
+            try:
+                e = must_flip_edit(self.store, self.drafter, it.answer, self.rubric.unit_info(u).get("text") or u.id,
+                                   self.rubric.value_label(u, value), self.rubric.value_label(u, target))
+            except MedjudgeError as exc:
+                failed.append(f"{it.id}: {exc}")
+                continue
+            self.drafts.setdefault("edits", {})[new_id] = e
+            edited.append(replace(it, id=new_id, answer=e["answer"]))
+            only[new_id] = [u.id]
+            rows.append({"answer": it.id, "unit": u.id, "edit": e["edit"], "original": value, "target": target,
+                         "key": (new_id, u.id)})
+        if self.cfg.dry_run:
+            self.planned["drafts: perturb"] = len(edited)
+            self.grade("perturb", edited, {"only": only})
+            return {}
+        probed = self.grade("perturb", edited, {"only": only}) if edited else {}
+        for r in rows:
+            r["probe"] = _value(probed.get(r.pop("key")))
+        res = miss_effect(rows, self.cfg.resamples, self.cfg.seed)
+        by_edit = {}
+        for kind in sorted({r["edit"] for r in rows}):
+            sub = miss_effect([r for r in rows if r["edit"] == kind], 0)
+            by_edit[kind] = {"edits": sub["used"], "miss_rate": sub["miss_rate"]}
+        return {"change": "a must-flip edit of the answer (injected clinical error, negated recommendation or "
+                          "removed warning) drafted to move one unit's verdict to its opposite",
+                "drafts_failed": failed, "by_edit": by_edit, **res}
+
+    def self_preference(self) -> dict:
+        """For runs with answer sources: per judge, own-family over-rating beyond the others' (no calls)."""
+        from .calibration.probes import self_preference
+
+        experts = {}
+        for r in self.store.annotations():
+            if r["rater_kind"] == "expert":
+                experts.setdefault((r["item_id"], r["unit_id"]), []).append(r["value"])
+        per_judge = self.run.verdicts.judges
+        sources = {it.id: it.source for it in self.run.items}
+        if not any(sources.values()):
+            return {"verdict": "not applicable", "why": "the run's answers have no source (model) to compare"}
+        out = {}
+        for j in self.judges:
+            mine = per_judge.get(j.name, {})
+            others = [v for name, v in per_judge.items() if name != j.name]
+            own_source = self.cfg.self_source.get(j.model)
+            rows = []
+            for (answer, unit), agg in mine.items():
+                ref = experts.get((answer, unit))
+                ref_kind = "experts"
+                if not ref:
+                    ref = [_value(o.get((answer, unit))) for o in others]
+                    ref = [x for x in ref if x is not None]
+                    ref_kind = "other judges"
+                src = sources.get(answer)
+                own = (src == own_source) if own_source else family(src or "") == family(j.model)
+                rows.append({"answer": answer, "own": own, "judge": _value(agg),
+                             "reference": sum(ref) / len(ref) if ref else None, "ref": ref_kind})
+            res = self_preference(rows, self.cfg.resamples, self.cfg.seed)
+            res["reference"] = sorted({r["ref"] for r in rows if r["reference"] is not None})
+            res["family"] = own_source or family(j.model)
+            out[j.model] = res
+        return out
+
+    def execute(self) -> ProbeResult:
+        cfg = self.cfg
+        identity = dumps({"run": self.run.id, "probes": sorted(cfg.probes), "n": cfg.n, "k": cfg.k, "seed": cfg.seed,
+                          "drafter": self.drafter, "self_source": cfg.self_source})
+        probe_id = "b" + hashlib.sha256(identity.encode()).hexdigest()[:11]
+        results = {}
+        for name in PROBES:
+            if name in cfg.probes:
+                results[name] = self.self_preference() if name == "self" else getattr(self, name)()
+        if cfg.dry_run:
+            return ProbeResult(probe_id, self.run.id, "planned", EXIT_OK, "", {}, self.planned)
+        config = {"probes": sorted(cfg.probes), "n": cfg.n, "k": cfg.k, "seed": cfg.seed, "drafter": self.drafter,
+                  "answers": [it.id for it in self.items], "runs": self.runs, "resamples": cfg.resamples}
+        self.store.save_probe(probe_id, self.run.id, config | {"drafts": self.drafts}, results)
+        return ProbeResult(probe_id, self.run.id, "complete" if self.complete else "incomplete",
+                           EXIT_OK if self.complete else EXIT_INCOMPLETE,
+                           "" if self.complete else "some re-judging is incomplete: rerun the same command",
+                           results, runs=self.runs, drafts=self.drafts)
+
+
+def pad(answer: str) -> str:
+    """The answer followed by content-free text about as long as itself."""
+    reps = max(1, len(answer) // len(PAD))
+    return answer + "\n\n" + (PAD * reps).strip()
+
+
+def _value(agg):
+    return None if agg is None else agg.value
+
+
+def _unit(rubric, items, row):
+    it = next(i for i in items if i.id == row["answer"])
+    return next(u for u in rubric.units(it) if u.id == row["unit"])
+
+
+def probe(store, cfg: ProbeConfig) -> ProbeResult:
+    return Prober(store, cfg).execute()

@@ -1,0 +1,206 @@
+"""medjudge probe with planted biases: fake judges at the HTTP edge with a position, a length or a self-preference
+bias, or blind to injected errors, are flagged with CIs excluding 0; unbiased ones are not (and, at the level of
+the decision rule, raise a false alarm in at most 5% of 100 seeds)."""
+
+import json
+import random
+import re
+import zlib
+
+import numpy as np
+import pytest
+
+from conftest import write
+from medjudge.fakellm import fields_of
+
+WORDS = ["aspirin", "ambulance", "hydration", "followup"]
+RUBRIC = "id: words\nversion: 1\nkind: checklist\ntitle: Mentions\ncriteria:\n" + "".join(
+    f"  - id: c{i}\n    text: The answer mentions {w}.\n    points: 1\n" for i, w in enumerate(WORDS))
+
+
+def make_answers(tmp_path, n=30):
+    rng = random.Random(4)
+    rows, labels = [], []
+    for i in range(n):
+        has = [w for w in WORDS if rng.random() < 0.5]
+        src = "gpt-4o" if i % 2 == 0 else "claude-3"
+        rows.append({"id": f"a{i:02d}", "prompt": f"Question {i}: chest pain, what now?",
+                     "answer": f"Answer {i}: " + " ".join(f"Consider {w}." for w in has), "source": src})
+        for c, w in enumerate(WORDS):
+            labels.append(f"a{i:02d},c{c},dr_x,expert,{'met' if w in has else 'unmet'}")
+    write(tmp_path / "a.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    write(tmp_path / "labels.csv", "item_id,unit_id,rater,rater_kind,value\n" + "\n".join(labels) + "\n")
+    write(tmp_path / "r.yaml", RUBRIC)
+
+
+def criteria_listed(f):
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"- id: (\S+) \| (.*)", f.get("criteria", ""))]
+
+
+def drafter(request):
+    """The drafting model: paraphrases, compressions, must-flip edits (the edit adds or removes the word)."""
+    text = request["messages"][-1]["content"]
+    if "Reword this evaluation criterion" in text:
+        crit = re.search(r"Criterion: (.*)", text).group(1)
+        k = int(re.search(r"criterion (\d+) different", text).group(1))
+        word = next(w for w in WORDS if w in crit)
+        return {"rewordings": [f"Does the answer name {word}? (wording {j})" for j in range(k)]}
+    if "in about half as many words" in text:
+        return {"answer": text.split("Answer:\n", 1)[1].strip()}
+    if "building a test of an automated grader" in text:
+        answer = text.split("Answer:\n", 1)[1].strip()
+        word = next(w for w in WORDS if w in re.search(r"Rubric item: (.*)", text).group(1))
+        target = re.search(r'verdict becomes "(\w+)"', text).group(1)
+        edited = answer + f" Consider {word}." if target == "met" else answer.replace(f"Consider {word}.", "")
+        return {"edited_answer": edited, "edit_kind": "removed_warning" if target == "unmet" else "injected_error"}
+    return None
+
+
+def judge_with(bias=None, noise=0.0):
+    """A batched checklist judge: met when the criterion's word is in the answer, unless biased."""
+    originals = {}
+
+    def judge(request):
+        drafted = drafter(request)
+        if drafted is not None:
+            return drafted
+        f = fields_of(request)
+        answer = f["answer"]
+        number = re.search(r"Answer (\d+)", answer).group(1)
+        seed = request.get("seed", 0)
+        verdicts = []
+        for pos, (cid, text) in enumerate(criteria_listed(f)):
+            word = next(w for w in WORDS if w in text)
+            met = f"Consider {word}" in answer
+            if bias == "position" and pos == 0:
+                met = True
+            if bias == "length" and len(answer) > 150:
+                met = True
+            if bias == "self" and "gpt" in request.get("model", "") and int(number) % 2 == 0:
+                met = True  # the gpt judge favours the gpt-4o answers (the even ones)
+            if bias == "blind":  # judges the first answer it saw under this number: edits go unnoticed
+                met = originals.setdefault((number, cid), met)
+            if noise and zlib.crc32(f"{answer}|{cid}|{seed}".encode()) % 1000 < noise * 1000:
+                met = not met
+            verdicts.append({"id": cid, "explanation": "scripted", "met": met})
+        return {"verdicts": verdicts}
+
+    return judge
+
+
+@pytest.fixture
+def graded(cli, fake, tmp_path):
+    make_answers(tmp_path)
+
+    def grade(responder, judge="gpt-judge"):
+        fake.responder = responder
+        code, out, err = cli("grade", "a.jsonl", "--rubric", "r.yaml", "--judge", fake.judge(judge), "--mode",
+                             "batched", "--db", "p.db", "-q", "--json-summary", "s.json")
+        assert code == 0, err
+        return json.loads((tmp_path / "s.json").read_text())["run"]
+
+    return grade
+
+
+def probe(cli, tmp_path, run_id, probes, *extra):
+    code, out, err = cli("probe", run_id, "--probe", probes, "--n", "30", "--db", "p.db", "--json", "pr.json",
+                         "--resamples", "500", *extra)
+    assert code == 0, out + err
+    return json.loads((tmp_path / "pr.json").read_text())["results"], out
+
+
+def test_position_bias_is_flagged_and_an_unbiased_judge_is_not(cli, graded, tmp_path):
+    run_id = graded(judge_with("position"))
+    res, out = probe(cli, tmp_path, run_id, "position")
+    p = res["position"]
+    assert p["verdict"] == "sensitive" and p["ci"][0] > 0 and p["noise_flip_rate"] == 0
+    assert "sensitive" in out and p["used"] == 120
+    run_id = graded(judge_with(None), judge="other-judge")
+    res, _ = probe(cli, tmp_path, run_id, "position")
+    assert res["position"]["verdict"] == "robust" and res["position"]["effect"] == 0
+
+
+def test_length_bias_is_flagged_in_its_direction(cli, graded, tmp_path):
+    run_id = graded(judge_with("length"))
+    res, out = probe(cli, tmp_path, run_id, "length")
+    padded, compressed = res["length"]["padded"], res["length"]["compressed"]
+    assert padded["verdict"] == "sensitive" and padded["ci"][0] > 0 and padded["shift"] > 0  # longer: more met
+    assert compressed["verdict"] == "robust"  # the fake drafter keeps the text: nothing to change
+
+
+def test_paraphrases_are_drafted_stored_and_shown(cli, graded, tmp_path):
+    run_id = graded(judge_with(None))
+    res, out = probe(cli, tmp_path, run_id, "paraphrase", "--show-drafts", "--k", "2")
+    assert res["paraphrase"]["verdict"] == "robust" and res["paraphrase"]["used"] == 240  # 120 units x 2 wordings
+    assert "Does the answer name aspirin? (wording 1)" in out
+    from test_grade import db_rows
+
+    drafts = db_rows(tmp_path / "p.db", "SELECT kind, output FROM drafts WHERE kind = 'paraphrase'")
+    assert len(drafts) == 4 and all(len(json.loads(d["output"])) == 2 for d in drafts)
+
+
+def test_a_judge_blind_to_injected_errors_is_flagged_by_perturb(cli, graded, fake, tmp_path):
+    run_id = graded(judge_with("blind"))
+    res, out = probe(cli, tmp_path, run_id, "perturb")
+    p = res["perturb"]
+    assert p["verdict"] == "insensitive" and p["miss_rate"] == 1.0 and p["used"] == 30
+    run_id = graded(judge_with(None), judge="careful-judge")
+    res, out = probe(cli, tmp_path, run_id, "perturb")
+    assert res["perturb"]["verdict"] == "sensitive to errors" and res["perturb"]["miss_rate"] == 0.0
+
+
+def test_self_preference_against_experts_and_without_calls(cli, graded, fake, tmp_path):
+    run_id = graded(judge_with("self"))
+    assert cli("annotations", "import", "labels.csv", "--rubric", "r.yaml", "--db", "p.db")[0] == 0
+    calls = fake.count
+    res, out = probe(cli, tmp_path, run_id, "self")
+    s = res["self"]["openai/gpt-judge"]
+    assert fake.count == calls  # read from the stored verdicts
+    assert s["verdict"] == "self-preferring" and s["ci"][0] > 0 and s["reference"] == ["experts"]
+    assert s["own_units"] == 60 and s["other_units"] == 60 and s["other_excess"] == 0
+    run_id = graded(judge_with(None), judge="gpt-fair")
+    res, _ = probe(cli, tmp_path, run_id, "self")
+    assert res["self"]["openai/gpt-fair"]["verdict"] == "no self-preference shown"
+
+
+def test_noise_is_the_baseline_and_probes_resume_from_the_cache(cli, graded, fake, tmp_path):
+    run_id = graded(judge_with(None, noise=0.1))
+    res, _ = probe(cli, tmp_path, run_id, "position,length")
+    assert res["position"]["noise_flip_rate"] > 0  # the rerun with other seeds flips some verdicts
+    calls = fake.count
+    res2, _ = probe(cli, tmp_path, run_id, "position,length")
+    assert fake.count == calls and res2 == res  # every re-judging answered from the stored runs
+    code, out, err = cli("probe", run_id, "--db", "p.db", "--dry-run")
+    assert code == 0 and fake.count == calls and "in all:" in out
+    # the HTML report shows the stored probes
+    code, out, err = cli("report", run_id, "--db", "p.db", "-o", "rep.html")
+    html = (tmp_path / "rep.html").read_text()
+    assert code == 0 and "Probes" in html
+    row = html.split('<tr data-probe="position">')[1].split("</tr>")[0]
+    assert f"{res['position']['effect']:.3f}" in row and res["position"]["verdict"] in row
+
+
+def test_false_alarms_of_an_unbiased_judge_at_most_5_percent_of_100_seeds():
+    """The decision rule on rows an unbiased, noisy judge produces: the probe flips as often as a rerun."""
+    from medjudge.calibration.probes import flip_effect, self_preference
+
+    alarms = self_alarms = 0
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        rows, srows = [], []
+        for a in range(20):
+            for u in range(4):
+                orig = float(rng.random() < 0.5)
+                flip = lambda: float(1 - orig) if rng.random() < 0.15 else orig  # noqa: E731
+                rows.append({"answer": a, "original": orig, "probe": flip(), "rerun": flip()})
+                srows.append({"answer": a, "own": a % 2 == 0, "judge": orig + rng.normal(0, 0.3),
+                              "reference": orig})
+        alarms += flip_effect(rows, 300, seed)["verdict"] == "sensitive"
+        self_alarms += self_preference(srows, 300, seed)["verdict"] == "self-preferring"
+    assert alarms <= 5 and self_alarms <= 5
+
+
+def test_probe_needs_known_probes(cli, graded, tmp_path):
+    run_id = graded(judge_with(None))
+    code, out, err = cli("probe", run_id, "--probe", "position,vibes", "--db", "p.db")
+    assert code == 2 and "vibes" in err
