@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import EXIT_COVERAGE, EXIT_OK, MedjudgeError
+from .errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError
 from .store import Store, dumps
 
 
@@ -154,6 +154,7 @@ class GradeResult:
     tasks_total: int = 0
     skipped: list = field(default_factory=list)
     db: str = ""
+    batch: dict | None = None  # grade --batch: the run's batches and their states
 
     @property
     def ok(self) -> bool:
@@ -192,6 +193,8 @@ def grade(input_path=None, *, rubric: str | None = None, judges: list[str] | Non
         cfg = GradeConfig(input_path=str(input_path), rubric=rubric, judges=specs, **settings)
         run, rubric_obj, items, panel_judges, skipped = prepare(store, cfg)
     start = time.perf_counter()
+    if cfg.batch:
+        return _batch(store, cfg, run, rubric_obj, items, panel_judges, listeners, skipped, start)
     panel = execute(store, cfg, run, rubric_obj, items, panel_judges, listeners)
     code, reason = exit_status(panel.summary, cfg.min_coverage)
     p = panel.progress
@@ -201,6 +204,60 @@ def grade(input_path=None, *, rubric: str | None = None, judges: list[str] | Non
     return GradeResult(run["id"], summary["status"] if summary else "failed", code, reason, summary,
                        time.perf_counter() - start, p.calls, p.cached, panel.llm.retries, panel.reasked, p.done,
                        p.total, list(skipped), str(store.path))
+
+
+def _batch(store, cfg, run, rubric, items, judges, listeners, skipped, start) -> GradeResult:
+    """grade --batch: one step (submit what the run still needs), or with wait=True every step until done."""
+    from .batching import step, wait
+    from .grading import exit_status
+
+    st = (wait if cfg.wait else step)(store, cfg, run, rubric, items, judges, listeners)
+    summary = dict(st["summary"]) if st.get("summary") else None
+    if summary:
+        summary.pop("per_answer", None)
+    code, reason = exit_status(summary, cfg.min_coverage) if st["state"] in ("complete", "incomplete") else (
+        EXIT_INCOMPLETE, "")
+    if st["state"] in ("submitted", "waiting"):
+        inflight = sum(n for k, n in st["requests"].items() if k not in ("collected", "unknown"))
+        reason = (f"batch: {inflight} requests in flight for run {run['id']}; `medjudge batch status {run['id']}`, "
+                  f"`medjudge batch collect {run['id']} --wait` (or rerun this command)")
+    if st.get("gave_up"):
+        reason += f"; {st['gave_up']} requests failed in {3} batches and were not sent again"
+    result = GradeResult(run["id"], st["state"], code, reason, summary, time.perf_counter() - start,
+                         skipped=list(skipped), db=str(store.path))
+    result.batch = st
+    return result
+
+
+def batch_status(db, run_id: str) -> dict:
+    """The run's provider batches (medjudge batch status)."""
+    from .batching import status
+    from .stored import StoredRun
+
+    store = open_db(db, must_exist=True)
+    return status(store, StoredRun(store, run_id).id, "status")
+
+
+def batch_cancel(db, run_id: str) -> int:
+    from .batching import cancel
+    from .stored import StoredRun
+
+    store = open_db(db, must_exist=True)
+    return cancel(store, StoredRun(store, run_id).id)
+
+
+def grade_plan(input_path, *, rubric: str | None = None, judges: list[str] | None = None, db="medjudge.db",
+               **settings) -> dict:
+    """What `grade` would still call (grade --dry-run): calls, input tokens, online and batch cost; calls nothing."""
+    from .config import resolve_judges
+    from .grading import GradeConfig, plan
+
+    fmt = settings.get("format", "answers")
+    rubric = rubric or (fmt if fmt in ("healthbench", "kqa") else None)
+    if rubric is None:
+        raise MedjudgeError("give a rubric: a file or a library id (see `medjudge rubric list`)")
+    specs, _ = resolve_judges(judges)
+    return plan(open_db(db), GradeConfig(input_path=str(input_path), rubric=rubric, judges=specs, **settings))
 
 
 # -- calibration ----------------------------------------------------------------------------------
@@ -462,5 +519,5 @@ def optimize(input_path, *, rubric: str, labels: str | None = None, judge: str |
     return run(open_db(db), cfg, listeners)
 
 
-__all__ = ["optimize", "compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+__all__ = ["optimize", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

@@ -100,8 +100,12 @@ def default_responder(request: dict):
     return {"explanation": "unknown request"}
 
 
-class FakeLLM:
-    """Run with `with FakeLLM() as fake:`; judges are `openai/<name>@{fake.base_url}`."""
+from .fakebatch import BatchEndpoints  # noqa: E402
+
+
+class FakeLLM(BatchEndpoints):
+    """Run with `with FakeLLM() as fake:`; judges are `openai/<name>@{fake.base_url}`. It also serves the
+    providers' batch APIs (fakebatch.py)."""
 
     def __init__(self, responder=None, latency: float = 0.0, jitter: float = 0.0, fault_rate: float = 0.0,
                  faults=("429", "500", "timeout", "drop", "garbage"), seed: int = 0, port: int = 0):
@@ -110,6 +114,7 @@ class FakeLLM:
         self.rng = random.Random(seed)
         self.port = port
         self.requests: list[dict] = []
+        self._batch_init()
         self.auth: list[str] = []  # the Authorization header of each request (tests check which key was sent)
         self.keep_requests = True  # benchmarks turn this off to keep memory flat
         self.count = 0
@@ -143,10 +148,11 @@ class FakeLLM:
     async def _start_server(self):
         from aiohttp import web
 
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=256 * 1024 * 1024)  # a provider batch file is up to 200 MB
         app.router.add_post("/v1/chat/completions", self._handle)
         app.router.add_post("/chat/completions", self._handle)
         app.router.add_get("/v1/models", self._models)
+        self.add_batch_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)

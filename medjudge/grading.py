@@ -48,6 +48,8 @@ class GradeConfig:
     partial: str = "exclude"  # how partial answers enter the summary (docs/SCORING.md)
     purpose: str = "grade"  # or "rubric test": shown by `medjudge runs`
     min_coverage: float = 1.0  # share of units that must be scored for exit code 0
+    batch: bool = False  # through the providers' batch APIs (batching.py)
+    wait: bool = False  # batch: poll until every batch is collected and the run is complete
 
     IDENTITY = ("format", "answer_field", "samples", "mode", "temperature", "seed", "max_tokens", "tie", "limit",
                 "cascade", "quorum", "program", "probe")
@@ -178,10 +180,7 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
         if rubric.needs_split(it):
             to_split.append(it)
     config = {k: getattr(cfg, k) for k in GradeConfig.IDENTITY}
-    # options left at None/False stay out of the identity, so that adding an option never renames old runs
-    identity = dumps({"rubric": loaded.hash, "items": items_hash.hexdigest(), "judges": [j.spec() for j in judges],
-                      **{k: v for k, v in config.items() if v is not None and v is not False}})
-    run_id = "r" + hashlib.sha256(identity.encode()).hexdigest()[:11]
+    run_id = run_identity(cfg, loaded, judges, items_hash.hexdigest())
     run = {"id": run_id, "rubric_hash": loaded.hash, "rubric_id": rubric.id, "kind": rubric.kind, "mode": cfg.mode,
            "samples": cfg.samples, "panel": [j.spec() for j in judges],
            "config": config | {"items_hash": items_hash.hexdigest(), "skipped": len(skipped),
@@ -207,7 +206,56 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
     return run, rubric, StoredItems(store, run_id, rubric), judges, skipped
 
 
-def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None):
+def run_identity(cfg: GradeConfig, loaded, judges, items_hash: str) -> str:
+    """The run's id: a hash of rubric, answers, panel and the settings that change verdicts. Options left at
+    None/False stay out of it, so that adding an option never renames old runs."""
+    config = {k: getattr(cfg, k) for k in GradeConfig.IDENTITY}
+    identity = dumps({"rubric": loaded.hash, "items": items_hash, "judges": [j.spec() for j in judges],
+                      **{k: v for k, v in config.items() if v is not None and v is not False}})
+    return "r" + hashlib.sha256(identity.encode()).hexdigest()[:11]
+
+
+def plan(store, cfg: GradeConfig) -> dict:
+    """`grade --dry-run`: the calls the command would still make, their input tokens (estimated at 4 characters
+    a token) and cost at online and batch prices, from the input, the cache and the run's judgments so far."""
+    from .judges.batch import batch_prices, online_prices
+
+    loaded = load_rubric(cfg.rubric)
+    rubric = loaded.rubric
+    judges = [Judge.parse(s) for s in cfg.judges]
+    check(cfg, judges)
+    if cfg.program:
+        from .judges.artifact import check_fits, resolve
+
+        art = resolve(store, cfg.program)
+        check_fits(art, loaded, cfg.mode)
+        cfg.program = art["id"]
+    items_hash, to_split = hashlib.sha256(), 0
+    for it in iter_items(cfg, rubric, []):
+        items_hash.update(item_digest(it))
+        to_split += rubric.needs_split(it)
+    run_id = run_identity(cfg, loaded, judges, items_hash.hexdigest())
+    panel = build_panel(store, cfg, {"id": run_id}, rubric, judges)
+    found = panel.plan(iter_items(cfg, rubric, []))
+    per_judge = []
+    for j in judges:
+        calls, chars = found["calls"].get(j.name, 0), found["chars"].get(j.name, 0)
+        tokens = chars / 4
+        row = {"judge": j.model, "calls": calls, "input_tokens": round(tokens), "online_cost": None, "batch_cost": None}
+        out_tokens = calls * (cfg.max_tokens or 150)
+        for name, prices in (("online_cost", None if j.in_process else online_prices(j)),
+                             ("batch_cost", None if j.in_process else batch_prices(j))):
+            if prices is not None:
+                row[name] = tokens * prices[0] + out_tokens * prices[1]
+        if j.in_process:
+            row["online_cost"] = 0.0
+        per_judge.append(row)
+    return {"run": run_id, "exists": store.get_run(run_id) is not None, "cached": found["cached"],
+            "statement_splits": to_split, "cascade_second_tier_not_counted": bool(cfg.cascade and len(judges) > 1),
+            "judges": per_judge, "calls": sum(r["calls"] for r in per_judge)}
+
+
+def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None, llm=None):
     from .judges import compile_rubric
     from .judges.llm import LLM
     from .judges.panel import Panel
@@ -222,18 +270,22 @@ def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None):
     params = {"temperature": cfg.temperature}
     if cfg.max_tokens:
         params["max_tokens"] = cfg.max_tokens
-    llm = LLM(timeout=cfg.timeout, max_retries=cfg.max_retries, rpm=cfg.rpm, tpm=cfg.tpm)
+    llm = llm or LLM(timeout=cfg.timeout, max_retries=cfg.max_retries, rpm=cfg.rpm, tpm=cfg.tpm)
     return Panel(store, run["id"], program, judges, cfg.samples, params, llm, concurrency or cfg.concurrency,
                  seed=cfg.seed, cascade=cfg.cascade)
 
 
-def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=()):
-    """Run the panel; mark the run complete, interrupted (Ctrl-C) or failed. Returns the Panel (its progress)."""
-    panel = build_panel(store, cfg, run, rubric, judges)
+def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=(), llm=None, deferred=None):
+    """Run the panel; mark the run complete, interrupted (Ctrl-C) or failed. Returns the Panel (its progress).
+    With a DeferLLM (batch mode) no call is made: `deferred` (default: the panel's list) receives the calls a
+    batch must make."""
+    panel = build_panel(store, cfg, run, rubric, judges, llm=llm)
+    if deferred is not None:
+        panel.deferred = deferred
     panel.progress.listeners.extend(listeners)
     status = "failed"
     try:
-        if cfg.workers > 1 and not any(j.in_process for j in judges):
+        if cfg.workers > 1 and llm is None and not any(j.in_process for j in judges):
             run_workers(store, cfg, run, panel, items)
         else:
             asyncio.run(panel.run(items))

@@ -14,6 +14,8 @@ Tables
                held-out report
   drafts       LLM-drafted texts (probe paraphrases, compressions, must-flip edits): kept for review and reuse
   probes       bias and robustness probes of a run, with their results
+  batches      provider batches of a run (provider id, files, state), recorded before and after each step
+  batch_requests  every request sent in a batch: its custom id (cache key + attempt), batch and state
 View
   judgments_full  judgments joined with their call (raw response, tokens, cost, latency)
 """
@@ -122,6 +124,13 @@ class Store:
                              pk="key", if_not_exists=True)
         db["probes"].create({"id": str, "run_id": str, "created": str, "config": str, "results": str}, pk="id",
                             if_not_exists=True)
+        db["batches"].create({"id": str, "run_id": str, "provider": str, "judge": str, "state": str,
+                              "provider_id": str, "input_file": str, "output_file": str, "error_file": str,
+                              "requests": int, "created": str, "updated": str, "detail": str}, pk="id",
+                             if_not_exists=True)
+        db["batch_requests"].create({"run_id": str, "custom_id": str, "key": str, "batch_id": str, "model": str,
+                                     "phash": str, "attempt": int, "state": str, "error": str},
+                                    pk=("run_id", "custom_id"), if_not_exists=True)
         db["programs"].create({"id": str, "created": str, "rubric_hash": str, "rubric_id": str, "optimizer": str,
                                "adopted": int, "artifact": str, "report": str}, pk="id", if_not_exists=True)
         db.execute("""CREATE VIEW IF NOT EXISTS judgments_full AS
@@ -403,3 +412,33 @@ class Store:
         return [{"id": r["id"], "created": r["created"], "config": json.loads(r["config"]),
                  "results": json.loads(r["results"])}
                 for r in self.db.query("SELECT * FROM probes WHERE run_id = ? ORDER BY created", [run_id])]
+
+    # -- provider batches (judges/batch.py) ----------------------------------------------------------
+    def save_batch(self, row: dict, requests: list[dict] | None = None):
+        """A batch and (when new) its requests in one transaction; a custom id is never recorded twice."""
+        with self.db.conn as conn:
+            self.db["batches"].upsert(row | {"updated": now()}, pk="id")
+            if requests:
+                cols = ("run_id", "custom_id", "key", "batch_id", "model", "phash", "attempt", "state")
+                conn.executemany(f"INSERT INTO batch_requests ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                 [tuple(r[c] for c in cols) for r in requests])
+
+    def batches(self, run_id: str) -> list[dict]:
+        return [dict(r, judge=json.loads(r["judge"]), detail=json.loads(r["detail"] or "{}"))
+                for r in self.db.query("SELECT * FROM batches WHERE run_id = ? ORDER BY created, id", [run_id])]
+
+    def batch_requests(self, batch_id: str) -> list[dict]:
+        return list(self.db.query("SELECT * FROM batch_requests WHERE batch_id = ?", [batch_id]))
+
+    def batch_attempts(self, run_id: str) -> dict:
+        """cache key -> how many times it was put in a batch of this run."""
+        return {k: n for k, n in self.db.conn.execute(
+            "SELECT key, MAX(attempt) FROM batch_requests WHERE run_id = ? GROUP BY key", (run_id,))}
+
+    def finish_batch_requests(self, run_id: str, done: list[str], failed: dict):
+        """Mark requests answered (their call is in the calls table) or failed (with why: asked again later)."""
+        with self.db.conn as conn:
+            conn.executemany("UPDATE batch_requests SET state = 'done' WHERE run_id = ? AND custom_id = ?",
+                             [(run_id, c) for c in done])
+            conn.executemany("UPDATE batch_requests SET state = 'failed', error = ? WHERE run_id = ? AND custom_id = ?",
+                             [(why, run_id, c) for c, why in failed.items()])

@@ -39,6 +39,9 @@ def grade(
     tpm: Optional[list[str]] = typer.Option(None, "--tpm", metavar="[MODEL=]N", help="tokens per minute, N for every judge or MODEL=N"),
     workers: int = typer.Option(1, "--workers", help="processes sharing the calls (for high call rates)"),
     program: Optional[str] = typer.Option(None, "--program", help="grade with an optimised judge program: its file or stored id (medjudge optimize)"),
+    batch: bool = typer.Option(False, "--batch", help="send the calls through the providers' batch APIs (half the price, results within 24 h); returns at once unless --wait"),
+    wait: bool = typer.Option(False, "--wait", help="with --batch: poll (with backoff) until every batch is collected"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the calls still needed, their input tokens and the cost online and in batch; call nothing"),
     resume: Optional[str] = typer.Option(None, "--resume", help="finish a stored run (its rubric, answers and panel)"),
     db: Path = DB,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -53,7 +56,8 @@ def grade(
 
     console = Console(stderr=False)
     execution = dict(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=_limits(rpm, "--rpm"),
-                     tpm=_limits(tpm, "--tpm"), workers=workers, partial=partial, min_coverage=min_coverage)
+                     tpm=_limits(tpm, "--tpm"), workers=workers, partial=partial, min_coverage=min_coverage,
+                     batch=batch, wait=wait)
     if resume:
         with progress_bar(console, quiet) as listener:
             result = run_grade(db=db, resume=resume, listeners=[listener] if listener else [], **execution)
@@ -67,6 +71,11 @@ def grade(
                         temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie, local_only=local_only,
                         limit=limit, cascade=cascade, quorum=quorum, program=program)
         check_settings(GradeConfig(input_path=str(input_path), **settings, **execution))  # before any banner
+        if dry_run:
+            from ..api import grade_plan
+
+            show_plan(console, grade_plan(input_path, rubric=rubric, judges=judge, db=db, **settings, **execution))
+            return
         judges_spec, origin = resolve_judges(judge)
         if origin == "embedded":
             console.print(f"[yellow]{EMBEDDED_WARNING}[/yellow]")
@@ -80,6 +89,26 @@ def grade(
     show_result(console, result, json_summary)
 
 
+def show_plan(console, p):
+    from ..display import num
+
+    console.print(f"dry run: run {p['run']} ({'exists: what it still needs' if p['exists'] else 'new'}); nothing was called")
+    for j in p["judges"]:
+        console.print(f"  {j['judge']}: {j['calls']} calls, about {j['input_tokens']} input tokens; cost online "
+                      f"{'$' + num(j['online_cost'], '.4f') if j['online_cost'] is not None else 'unknown (no price)'}, "
+                      f"batch {'$' + num(j['batch_cost'], '.4f') if j['batch_cost'] is not None else 'unknown (no price)'}")
+    console.print(f"  in all: {p['calls']} calls; {p['cached']} answered from the cache"
+                  + (f"; plus {p['statement_splits']} statement-splitting calls" if p["statement_splits"] else "")
+                  + ("; plus the cascade's second tier, known only after the first" if p["cascade_second_tier_not_counted"] else ""))
+
+
+def show_batch(console, result):
+    st = result.batch or {}
+    for b in st.get("batches", []):
+        console.print(f"  batch {b['id']} ({b['provider']} {b.get('provider_id') or '-'}): {b['state']}, "
+                      f"{b['requests']} requests")
+
+
 def show_result(console, result, json_summary=None, exit=True):
     """Print what the invocation did and the run's summary; exit with the run's code (README, "Exit codes"),
     its reason on one line on stderr when not 0."""
@@ -89,6 +118,8 @@ def show_result(console, result, json_summary=None, exit=True):
         s = result.skipped
         console.print(f"skipped {len(s)} examples: " + "; ".join(f"{pid} ({why})" for pid, why in s[:3])
                       + (" ..." if len(s) > 3 else ""))
+    if result.batch is not None:
+        show_batch(console, result)
     console.print(f"this invocation: {result.calls} calls made, {result.cached} answered from cache, "
                   f"{result.retries} retries, {result.tasks_done} of {result.tasks_total} tasks done")
     if result.reasked:

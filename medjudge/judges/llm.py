@@ -129,6 +129,19 @@ class TransportError(Exception):
     """The call failed after every retry (rate limit, timeout, server error): the unit stays to be redone."""
 
 
+class Deferred(Exception):
+    """Batch mode: the call is not made now but sent in a provider batch (judges/batch.py)."""
+
+
+class DeferLLM:
+    """An LLM that makes no call: every call not in the cache is deferred to a batch (or counted, --dry-run)."""
+
+    retries = 0
+
+    async def complete(self, judge, messages, params):
+        raise Deferred()
+
+
 class RequestRefused(Exception):
     """The provider refused this request (too long, bad parameter): recorded unscored, not retried."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..errors import JudgeError
 from ..secrets import redact
-from .llm import LLM, RequestRefused, TransportError, cache_key, prompt_hash
+from .llm import LLM, Deferred, RequestRefused, TransportError, cache_key, prompt_hash
 from .program import ParseFailure, Vote
 
 LOCAL_MAX_TOKENS = 384
@@ -67,6 +67,7 @@ class Panel:
         self.done: set = set()  # (answer, unit, judge, sample) that need no more asking
         self.rounds: dict = {}  # the same key -> runs that asked it and got no verdict
         self.reasked = 0  # tasks asked again because an earlier run left them unscored
+        self.deferred = []  # calls left for a provider batch (batching.py), not made: a list, or a spool with append
 
     def tasks(self, items, done: set, judges=None, only: set | None = None):
         """Tasks not yet done; `only` restricts them to some (answer, unit) pairs (the cascade's second tier)."""
@@ -143,14 +144,36 @@ class Panel:
             params["seed"] = self.seed + sample
         return params
 
-    async def execute(self, task: Task):
-        program, store, p = self.program, self.store, self.progress
-        messages = program.messages(task.item, task.units)
+    def request(self, task: Task) -> tuple[list[dict], dict]:
+        """The messages and parameters of a task's call."""
+        messages = self.program.messages(task.item, task.units)
         params = self.call_params(task.sample)
         if task.judge.in_process:  # constrain a local model's decoding to the reply schema
             params.setdefault("max_tokens", LOCAL_MAX_TOKENS)
             params["response_format"] = {"type": "json_schema",
                                          "json_schema": {"name": "judgment", "schema": self.schema}}
+        return messages, params
+
+    def plan(self, items) -> dict:
+        """What a run of these items still needs, without calling or writing anything (--dry-run): calls by judge,
+        the characters of their prompts, and the calls the cache answers. A cascade's second tier is not known
+        before the first has answered: only the first judge is counted."""
+        done = self.store.done_units(self.run_id)
+        self.rounds = self.store.unit_rounds(self.run_id)
+        out = {"calls": {}, "chars": {}, "cached": 0}
+        for task in self.tasks(items, done):
+            messages, params = self.request(task)
+            if self.store.cached_call(cache_key(task.judge, messages, params, task.sample, task.round)) is not None:
+                out["cached"] += 1
+                continue
+            name = task.judge.name
+            out["calls"][name] = out["calls"].get(name, 0) + 1
+            out["chars"][name] = out["chars"].get(name, 0) + sum(len(m["content"]) for m in messages)
+        return out
+
+    async def execute(self, task: Task):
+        program, store, p = self.program, self.store, self.progress
+        messages, params = self.request(task)
         reason, key, status, attempts = None, None, "ok", 0
         votes: dict[str, Vote] | None = None
         cached_keys = []  # recorded with the judgments, in one transaction
@@ -177,6 +200,11 @@ class Panel:
                 except RequestRefused as exc:
                     reason = str(exc)
                     break
+                except Deferred:  # batch mode: the call goes into a provider batch; the task waits for its reply
+                    self.deferred.append({"key": key, "judge": task.judge, "messages": messages, "params": params})
+                    p.done += 1
+                    p.update()
+                    return
                 store.save_call(self.run_id, key, task.judge.model, prompt_hash(messages), reply)
                 self.answered[task.judge.name] += 1
                 text = reply.text

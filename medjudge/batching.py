@@ -1,0 +1,220 @@
+"""`grade --batch` and `medjudge batch status|collect|cancel`: a run's calls through the providers' batch APIs.
+
+A step: (1) bring every recorded batch up to date (recover one a crash left half-sent, collect the finished ones
+into the calls table); (2) while any is in flight, wait; (3) otherwise run the panel with a DeferLLM: the cache
+answers every collected call (parsed, unscored and re-asked exactly as online) and the calls still needed are
+deferred; (4) submit those in new batches, recorded before and after each provider call. Re-asks of unreadable
+replies, errored or expired requests (with a new attempt number) and a cascade's second stage are simply
+what the next step defers. The run is complete when a step defers nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections import defaultdict
+
+from .errors import MedjudgeError
+from .judges.batch import TERMINAL, Client, batch_prices, chunks, custom_id, provider, request_line
+from .judges.llm import DeferLLM, Judge, Reply, prompt_hash
+from .store import dumps, now
+
+MAX_ATTEMPTS = 3  # a request whose batches failed it this many times is not sent again: the run stays incomplete
+IN_FLIGHT = ("preparing", "uploaded", "sending", "submitted")
+
+
+def step(store, cfg, run, rubric, items, judges, listeners=()) -> dict:
+    """One step; returns the run's batch status (state: waiting | submitted | complete | incomplete)."""
+    from .grading import execute
+
+    asyncio.run(sync(store, run["id"]))
+    if any(b["state"] in IN_FLIGHT for b in store.batches(run["id"])):
+        return status(store, run["id"], "waiting")
+    if any(j.in_process for j in judges):
+        raise MedjudgeError("an in-process judge has no batch API: grade it without --batch")
+    for j in judges:
+        provider(j)  # refuses a provider without a batch API before anything is sent
+    store.start_run(run)
+    with Spool(store, run["id"]) as spool:
+        panel = execute(store, cfg, run, rubric, items, judges, listeners, llm=DeferLLM(), deferred=spool)
+        if not spool.count:
+            return status(store, run["id"], panel.summary["status"] if panel.summary else "incomplete", panel.summary)
+        sent, gave_up = spool.submit()
+    state = "submitted" if sent else "incomplete"
+    out = status(store, run["id"], state, panel.summary)
+    out["gave_up"] = gave_up
+    return out
+
+
+class Spool:
+    """The deferred calls of a panel pass, written to a temporary file per judge as they come (memory stays flat
+    however many calls a run needs), then sent in batches within the provider's limits."""
+
+    def __init__(self, store, run_id: str):
+        self.store, self.run_id = store, run_id
+        self.attempts = store.batch_attempts(run_id)
+        self.seen, self.files, self.judges = set(), {}, {}
+        self.count = self.gave_up = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for f in self.files.values():
+            f.close()
+
+    def append(self, d: dict):
+        key = d["key"]
+        if key in self.seen:  # the same call asked by two tasks: sent once
+            return
+        self.seen.add(key)
+        attempt = self.attempts.get(key, 0) + 1
+        if attempt > MAX_ATTEMPTS:
+            self.gave_up += 1
+            return
+        judge = d["judge"]
+        if judge.name not in self.files:
+            import tempfile
+
+            self.files[judge.name] = tempfile.TemporaryFile("w+", encoding="utf-8")
+            self.judges[judge.name] = judge
+        cid = custom_id(key, attempt)
+        rec = {"line": request_line(judge, cid, d["messages"], d["params"]),
+               "request": {"run_id": self.run_id, "custom_id": cid, "key": key, "model": judge.model,
+                           "phash": prompt_hash(d["messages"]), "attempt": attempt, "state": "queued"}}
+        self.files[judge.name].write(json.dumps(rec, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def submit(self) -> tuple[int, int]:
+        """Every spooled call in batches; (requests sent, requests given up after MAX_ATTEMPTS)."""
+        sent = 0
+        for name, f in self.files.items():
+            judge = self.judges[name]
+            f.seek(0)
+            recs = (json.loads(line) for line in f)
+            kind = provider(judge)
+            for group in chunks(recs, kind, line_of=lambda r: r["line"]):
+                lines = [r["line"] for r in group]
+                local = "k" + hashlib.sha256(f"{self.run_id}|{lines[0]['custom_id']}|{len(lines)}".encode()).hexdigest()[:11]
+                row = {"id": local, "run_id": self.run_id, "provider": kind, "judge": dumps(judge.spec()),
+                       "state": "preparing", "requests": len(lines), "created": now(), "detail": "{}"}
+                self.store.save_batch(row, [dict(r["request"], batch_id=local) for r in group])
+                asyncio.run(send(self.store, row, judge, lines))
+                sent += len(lines)
+        return sent, self.gave_up
+
+
+async def send(store, row, judge: Judge, lines):
+    client = Client(judge)
+
+    def uploaded(file_id):
+        store.save_batch(row | {"state": "uploaded", "input_file": file_id})
+        row["input_file"] = file_id
+
+    if client.kind == "anthropic":
+        store.save_batch(row | {"state": "sending"})  # a crash now leaves it unknown: never sent again blindly
+    got = await client.submit(lines, row["id"], on_file=uploaded)
+    store.save_batch(row | {"state": "submitted", "provider_id": got["provider_id"]})
+
+
+async def sync(store, run_id: str):
+    """Recover half-sent batches, refresh the ones in flight, collect the finished ones."""
+    for b in store.batches(run_id):
+        judge = Judge.from_spec(b["judge"])
+        if b["state"] == "preparing":  # nothing was sent: forget it; the next step defers its calls again
+            with store.db.conn as conn:
+                conn.execute("DELETE FROM batch_requests WHERE batch_id = ?", (b["id"],))
+                conn.execute("DELETE FROM batches WHERE id = ?", (b["id"],))
+            continue
+        client = Client(judge)
+        row = {k: v for k, v in b.items() if k not in ("judge", "detail")} | {"judge": dumps(b["judge"])}
+        if b["state"] == "uploaded":  # the file is there; the batch may have been created before the crash
+            pid = await client.find(b["id"]) or (await client.create(b["input_file"], b["id"]))["provider_id"]
+            b["state"], b["provider_id"] = "submitted", pid
+            store.save_batch(row | {"state": "submitted", "provider_id": pid})
+        if b["state"] == "sending":
+            store.save_batch(row | {"state": "unknown", "detail": dumps(
+                {"error": "interrupted while sending to Anthropic: it may or may not exist there; its requests are "
+                          "not sent again (check the provider's console)"})})
+            continue
+        if b["state"] != "submitted":
+            continue
+        st = await client.status(b["provider_id"])
+        if st["state"] not in TERMINAL:
+            store.save_batch(row | {"detail": dumps({"counts": st.get("counts")})})
+            continue
+        await collect(store, run_id, b, judge, client, st)
+        store.save_batch(row | {"state": "collected", "output_file": st.get("output_file"),
+                                "error_file": st.get("error_file"),
+                                "detail": dumps({"counts": st.get("counts"), "provider_state": st["state"]})})
+
+
+async def collect(store, run_id, b, judge, client, st):
+    """Every answered request into the calls table (idempotent: a collect cut short is simply done again)."""
+    requests = {r["custom_id"]: r for r in store.batch_requests(b["id"])}
+    prices = batch_prices(judge)
+    done, failed = [], {}
+    async for cid, text, why, tokens_in, tokens_out in _aiter(client.results(b["provider_id"], st)):
+        r = requests.get(cid)
+        if r is None:
+            continue
+        if text is None:
+            failed[cid] = why
+            continue
+        cost = None if prices is None else tokens_in * prices[0] + tokens_out * prices[1]
+        store.save_call(run_id, r["key"], r["model"], r["phash"], Reply(text, tokens_in, tokens_out, cost, 0.0))
+        done.append(cid)
+    for cid in requests:
+        if cid not in done and cid not in failed:
+            failed[cid] = f"no result ({st['state']})"
+    store.finish_batch_requests(run_id, done, failed)
+
+
+async def _aiter(gen):
+    if hasattr(gen, "__aiter__"):
+        async for x in gen:
+            yield x
+    else:
+        for x in gen:
+            yield x
+
+
+def status(store, run_id: str, state: str, summary=None) -> dict:
+    batches = store.batches(run_id)
+    counts = defaultdict(int)
+    for b in batches:
+        counts[b["state"]] += b["requests"]
+    return {"run": run_id, "state": state, "batches": batches, "requests": dict(counts), "summary": summary}
+
+
+def cancel(store, run_id: str) -> int:
+    """Cancel the run's batches in flight at the provider; what they answered is still collected."""
+    n = 0
+
+    async def go():
+        nonlocal n
+        for b in store.batches(run_id):
+            if b["state"] == "submitted":
+                await Client(Judge.from_spec(b["judge"])).cancel(b["provider_id"])
+                n += 1
+        await sync(store, run_id)
+
+    asyncio.run(go())
+    return n
+
+
+def wait(store, cfg, run, rubric, items, judges, listeners=(), poll: float | None = None, on_poll=None) -> dict:
+    """Steps with backoff until a step submits nothing and nothing is in flight."""
+    import os
+
+    delay = poll if poll is not None else float(os.environ.get("MEDJUDGE_BATCH_POLL", "2"))
+    while True:
+        st = step(store, cfg, run, rubric, items, judges, listeners)
+        if on_poll:
+            on_poll(st)
+        if st["state"] in ("complete", "incomplete"):
+            return st
+        time.sleep(delay)
+        delay = min(60.0, delay * 1.5)

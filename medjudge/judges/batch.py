@@ -1,0 +1,215 @@
+"""Provider batch APIs: request lines, chunks within the providers' limits, and the clients.
+
+OpenAI-format providers (OpenAI, Azure, Mistral, vLLM's OpenAI server) go through LiteLLM's files and batches
+functions; Anthropic's Message Batches API, which LiteLLM does not create, is called directly (httpx). A
+request's custom id is its cache key plus the attempt, so that its reply lands in the calls table under the key
+and no custom id is ever sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ..errors import JudgeError, MedjudgeError
+from .llm import Judge, litellm
+
+OPENAI_FORMAT = {"openai": "openai", "hosted_vllm": "hosted_vllm", "azure": "azure", "mistral": "mistral"}
+LIMITS = {"openai": (50_000, 190 * 1024 * 1024), "anthropic": (100_000, 250 * 1024 * 1024)}  # requests, bytes
+ANTHROPIC_VERSION = "2023-06-01"
+TERMINAL = {"completed", "failed", "expired", "cancelled", "ended"}
+
+
+def provider(judge: Judge) -> str:
+    prefix = judge.model.split("/", 1)[0]
+    if prefix == "anthropic":
+        return "anthropic"
+    if prefix in OPENAI_FORMAT:
+        return "openai"
+    raise MedjudgeError(f"judge {judge.model}: no provider batch API for {prefix!r} models (batch works with "
+                        f"openai/, azure/, mistral/, hosted_vllm/ and anthropic/ judges; grade it online)")
+
+
+def model_name(judge: Judge) -> str:
+    return judge.model.split("/", 1)[1]
+
+
+def custom_id(key: str, attempt: int) -> str:
+    return f"{key[:56]}-{attempt}"  # 64 characters at most (OpenAI's limit)
+
+
+def request_line(judge: Judge, cid: str, messages: list[dict], params: dict) -> dict:
+    body = {k: v for k, v in params.items() if k != "response_format"}
+    if provider(judge) == "anthropic":
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        p = {"model": model_name(judge), "max_tokens": body.pop("max_tokens", None) or 1024,
+             "messages": [m for m in messages if m["role"] != "system"]}
+        if system:
+            p["system"] = system
+        if "temperature" in body:
+            p["temperature"] = body["temperature"]
+        return {"custom_id": cid, "params": p}
+    return {"custom_id": cid, "method": "POST", "url": "/v1/chat/completions",
+            "body": {"model": model_name(judge), "messages": messages, **body}}
+
+
+def chunks(records, kind: str, line_of=lambda r: r):
+    """Records (a stream) split so that no batch exceeds the provider's request count or file size."""
+    max_n, max_bytes = LIMITS[kind]
+    out, size = [], 0
+    for line in records:
+        n = len(json.dumps(line_of(line), ensure_ascii=False).encode()) + 1
+        if out and (len(out) >= max_n or size + n > max_bytes):
+            yield out
+            out, size = [], 0
+        out.append(line)
+        size += n
+    if out:
+        yield out
+
+
+def batch_prices(judge: Judge) -> tuple[float, float] | None:
+    """Per-token input and output prices at the batch rate: LiteLLM's *_batches prices, else half the online."""
+    info = litellm().model_cost.get(judge.model) or litellm().model_cost.get(model_name(judge))
+    if not info or info.get("input_cost_per_token") is None:
+        return None
+    i = info.get("input_cost_per_token_batches") or info["input_cost_per_token"] / 2
+    o = info.get("output_cost_per_token_batches") or (info.get("output_cost_per_token") or 0) / 2
+    return i, o
+
+
+def online_prices(judge: Judge) -> tuple[float, float] | None:
+    info = litellm().model_cost.get(judge.model) or litellm().model_cost.get(model_name(judge))
+    if not info or info.get("input_cost_per_token") is None:
+        return None
+    return info["input_cost_per_token"], info.get("output_cost_per_token") or 0
+
+
+class Client:
+    """One judge's batch endpoint. Methods are async; each returns plain dicts."""
+
+    def __init__(self, judge: Judge, timeout: float = 120.0):
+        self.judge, self.kind, self.timeout = judge, provider(judge), timeout
+        self.key = None
+        if judge.api_base:
+            self.key = os.environ.get(judge.key_env) if judge.key_env else "no-key"
+        elif self.kind == "anthropic":
+            self.key = os.environ.get("ANTHROPIC_API_KEY")
+        else:
+            self.key = os.environ.get("OPENAI_API_KEY")
+        if not self.key:
+            raise JudgeError(f"judge {judge.model}: no API key for its batch API (set the provider's key variable)")
+
+    # LiteLLM's OpenAI-format functions
+    def _kw(self):
+        kw = {"custom_llm_provider": OPENAI_FORMAT[self.judge.model.split("/", 1)[0]], "api_key": self.key}
+        if self.judge.api_base:
+            kw["api_base"] = self.judge.api_base
+        return kw
+
+    def _base(self) -> str:
+        base = (self.judge.api_base or "https://api.anthropic.com").rstrip("/")
+        return base[:-3] if base.endswith("/v1") else base
+
+    def _headers(self):
+        return {"x-api-key": self.key, "anthropic-version": ANTHROPIC_VERSION, "content-type": "application/json"}
+
+    async def submit(self, lines: list[dict], local_id: str, on_file=None) -> dict:
+        """Upload and create; `on_file(file id)` is called between the two, so the file id is recorded."""
+        if self.kind == "anthropic":
+            import httpx
+
+            async with httpx.AsyncClient(timeout=self.timeout) as http:
+                r = await http.post(f"{self._base()}/v1/messages/batches", headers=self._headers(),
+                                    json={"requests": lines})
+                r.raise_for_status()
+                return {"provider_id": r.json()["id"], "state": "submitted"}
+        lib = litellm()
+        data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+        f = await lib.acreate_file(file=(f"{local_id}.jsonl", data), purpose="batch", **self._kw())
+        if on_file:
+            on_file(f.id)
+        return await self.create(f.id, local_id)
+
+    async def create(self, file_id: str, local_id: str) -> dict:
+        b = await litellm().acreate_batch(completion_window="24h", endpoint="/v1/chat/completions",
+                                          input_file_id=file_id, metadata={"medjudge_batch": local_id}, **self._kw())
+        return {"provider_id": b.id, "state": "submitted"}
+
+    async def find(self, local_id: str) -> str | None:
+        """A batch created for this local id (found by its metadata), after a crash between create and record."""
+        if self.kind == "anthropic":
+            return None
+        page = await litellm().alist_batches(limit=100, **self._kw())
+        data = getattr(page, "data", None)
+        for b in data if data is not None else page.get("data", []):
+            meta = (b.get("metadata") if isinstance(b, dict) else getattr(b, "metadata", None)) or {}
+            if meta.get("medjudge_batch") == local_id:
+                return b["id"] if isinstance(b, dict) else b.id
+        return None
+
+    async def status(self, provider_id: str) -> dict:
+        """{state: submitted | completed | failed | expired | cancelled | ended, counts, output/error files}."""
+        if self.kind == "anthropic":
+            import httpx
+
+            async with httpx.AsyncClient(timeout=self.timeout) as http:
+                r = await http.get(f"{self._base()}/v1/messages/batches/{provider_id}", headers=self._headers())
+                r.raise_for_status()
+                b = r.json()
+            state = "ended" if b["processing_status"] == "ended" else "submitted"
+            return {"state": state, "counts": b.get("request_counts"), "results_url": b.get("results_url")}
+        b = await litellm().aretrieve_batch(batch_id=provider_id, **self._kw())
+        state = b.status if b.status in TERMINAL else "submitted"
+        counts = b.request_counts.model_dump() if getattr(b, "request_counts", None) is not None else None
+        return {"state": state, "counts": counts, "output_file": b.output_file_id, "error_file": b.error_file_id}
+
+    async def results(self, provider_id: str, status: dict):
+        """(custom id, reply text or None, error or None, input tokens, output tokens) per request answered."""
+        if self.kind == "anthropic":
+            import httpx
+
+            async with httpx.AsyncClient(timeout=self.timeout) as http:
+                r = await http.get(status["results_url"], headers=self._headers())
+                r.raise_for_status()
+            for line in r.text.splitlines():
+                if not line.strip():
+                    continue
+                rec = json.loads(line)
+                res = rec["result"]
+                if res["type"] == "succeeded":
+                    msg = res["message"]
+                    text = "".join(c.get("text", "") for c in msg["content"] if c.get("type") == "text")
+                    u = msg.get("usage") or {}
+                    yield rec["custom_id"], text, None, u.get("input_tokens", 0), u.get("output_tokens", 0)
+                else:
+                    why = (res.get("error") or {}).get("message") or res["type"]
+                    yield rec["custom_id"], None, why, 0, 0
+            return
+        for file_id in (status.get("output_file"), status.get("error_file")):
+            if not file_id:
+                continue
+            content = await litellm().afile_content(file_id=file_id, **self._kw())
+            for line in content.content.decode("utf-8").splitlines():
+                if not line.strip():
+                    continue
+                rec = json.loads(line)
+                resp = rec.get("response") or {}
+                body = resp.get("body") or {}
+                if resp.get("status_code") == 200 and body.get("choices"):
+                    u = body.get("usage") or {}
+                    yield (rec["custom_id"], body["choices"][0]["message"].get("content") or "", None,
+                           u.get("prompt_tokens", 0), u.get("completion_tokens", 0))
+                else:
+                    why = (body.get("error") or {}).get("message") or (rec.get("error") or {}).get("message") or "error"
+                    yield rec["custom_id"], None, why, 0, 0
+
+    async def cancel(self, provider_id: str):
+        if self.kind == "anthropic":
+            import httpx
+
+            async with httpx.AsyncClient(timeout=self.timeout) as http:
+                r = await http.post(f"{self._base()}/v1/messages/batches/{provider_id}/cancel", headers=self._headers())
+                r.raise_for_status()
+            return
+        await litellm().acancel_batch(batch_id=provider_id, **self._kw())
