@@ -169,12 +169,13 @@ class GradeResult:
 
 
 def grade(input_path=None, *, rubric: str | None = None, judges: list[str] | None = None, db="medjudge.db",
-          resume: str | None = None, listeners=(), **settings) -> GradeResult:
+          resume: str | None = None, listeners=(), on_poll=None, **settings) -> GradeResult:
     """Grade answers (or finish a stored run with `resume=RUN_ID`) and return the result.
 
     `settings` are grading.GradeConfig's fields: format, samples, mode, quorum, cascade, concurrency,
-    timeout, limit, partial, min_coverage... `judges=None` takes the configured judge (medjudge.toml,
-    MEDJUDGE_JUDGE) or the embedded local model. `listeners` get the panel's progress after each task."""
+    timeout, limit, partial, min_coverage, batch, wait... `judges=None` takes the configured judge (medjudge.toml,
+    MEDJUDGE_JUDGE) or the embedded local model. `listeners` get the panel's progress after each task;
+    with batch=True and wait=True, `on_poll` gets the batches' status after each poll."""
     from .config import resolve_judges
     from .grading import GradeConfig, exit_status, execute, prepare, prepare_resume
 
@@ -194,7 +195,7 @@ def grade(input_path=None, *, rubric: str | None = None, judges: list[str] | Non
         run, rubric_obj, items, panel_judges, skipped = prepare(store, cfg)
     start = time.perf_counter()
     if cfg.batch:
-        return _batch(store, cfg, run, rubric_obj, items, panel_judges, listeners, skipped, start)
+        return _batch(store, cfg, run, rubric_obj, items, panel_judges, listeners, skipped, start, on_poll)
     panel = execute(store, cfg, run, rubric_obj, items, panel_judges, listeners)
     code, reason = exit_status(panel.summary, cfg.min_coverage)
     p = panel.progress
@@ -206,12 +207,16 @@ def grade(input_path=None, *, rubric: str | None = None, judges: list[str] | Non
                        p.total, list(skipped), str(store.path))
 
 
-def _batch(store, cfg, run, rubric, items, judges, listeners, skipped, start) -> GradeResult:
-    """grade --batch: one step (submit what the run still needs), or with wait=True every step until done."""
+def _batch(store, cfg, run, rubric, items, judges, listeners, skipped, start, on_poll=None) -> GradeResult:
+    """grade --batch: one step (submit what the run still needs), or with wait=True every step until done;
+    `on_poll(status)` after each step."""
     from .batching import step, wait
     from .grading import exit_status
 
-    st = (wait if cfg.wait else step)(store, cfg, run, rubric, items, judges, listeners)
+    if cfg.wait:
+        st = wait(store, cfg, run, rubric, items, judges, listeners, on_poll=on_poll)
+    else:
+        st = step(store, cfg, run, rubric, items, judges, listeners)
     summary = dict(st["summary"]) if st.get("summary") else None
     if summary:
         summary.pop("per_answer", None)

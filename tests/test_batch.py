@@ -179,3 +179,23 @@ def test_batches_split_at_the_providers_limits(cli, fake, tmp_path, monkeypatch)
     assert code == 0, err
     assert sorted(r["requests"] for r in db_rows(tmp_path / "b.db", "SELECT requests FROM batches")) == [2, 5, 5]
     assert verdicts(tmp_path / "b.db") == online
+
+
+def test_a_cascade_sends_its_second_stage_after_the_first_is_collected(cli, fake, tmp_path):
+    def two_minds(request):  # the cheap judge is unsure about aspirin: two samples disagree
+        reply = default_responder(request)
+        f = fields_of(request)
+        if request["model"] == "cheap" and "aspirin" in f.get("criterion", "").lower() and request.get("seed") == 1:
+            reply["criteria_met"] = not reply["criteria_met"]
+        return reply
+
+    fake.responder = two_minds
+    args = ("--judge", fake.judge("cheap"), "--judge", fake.judge("strong"), "--cascade", "--samples", "2")
+    online = online_then_batch(cli, fake, fake.judge("cheap"), *args[2:])
+    fake.submitted.clear()
+    code, out, err = cli("grade", ANSWERS, "--rubric", RUBRIC, *args, "--db", "b.db", "--batch", "--wait")
+    assert code == 0, err
+    assert "batch requests:" in out  # a line per poll
+    batches = db_rows(tmp_path / "b.db", "SELECT id, judge FROM batches ORDER BY created, id")
+    assert [json.loads(b["judge"])["model"] for b in batches] == ["openai/cheap", "openai/strong"]
+    assert verdicts(tmp_path / "b.db") == online and max(fake.submitted.values()) == 1

@@ -40,8 +40,11 @@ def collect(run_id: str, wait: bool = typer.Option(False, "--wait", help="poll u
     from ..api import grade
     from .grade import show_result
 
-    result = grade(db=db, resume=run_id, batch=True, wait=wait)
-    show_result(Console(), result)
+    from .grade import poll_line
+
+    console = Console()
+    result = grade(db=db, resume=run_id, batch=True, wait=wait, on_poll=None if quiet else poll_line(console))
+    show_result(console, result)
 
 
 @batch_app.command("cancel")

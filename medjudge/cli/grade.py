@@ -83,9 +83,10 @@ def grade(
             console.print(f"judges from {origin}: {', '.join(judges_spec)}")
         if fmt == "healthbench" and answers is None:
             console.print(f"grading the physician {answer_field} completions (use --answers FILE to grade a model's)")
-        with progress_bar(console, quiet) as listener:
+        with progress_bar(console, quiet and not batch, batch) as listener:
             result = run_grade(input_path, rubric=rubric, judges=judges_spec, db=db,
-                               listeners=[listener] if listener else [], **settings, **execution)
+                               listeners=[listener] if listener and not batch else [],
+                               on_poll=None if quiet else poll_line(console), **settings, **execution)
     show_result(console, result, json_summary)
 
 
@@ -159,12 +160,20 @@ def _limits(values, option) -> dict:
     return out
 
 
+def poll_line(console):
+    """grade --batch --wait: one line per poll with the requests per batch state."""
+    def show(st):
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(st["requests"].items())) or "no batches"
+        console.print(f"batch requests: {counts}  ({st['state']})")
+    return show
+
+
 class progress_bar:
     """A rich progress bar (done/total, ETA, calls, tokens, cost) fed by the panel's progress listener; it
     appears with the first progress, so that a run refused before any call prints only its reason."""
 
-    def __init__(self, console, quiet):
-        self.console, self.quiet, self.bar = console, quiet, None
+    def __init__(self, console, quiet, batch=False):
+        self.console, self.quiet, self.bar = console, quiet or batch, None
 
     def __enter__(self):
         if self.quiet:
