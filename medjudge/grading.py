@@ -151,14 +151,10 @@ def item_digest(it) -> bytes:
                   [c.model_dump() for c in it.criteria] if it.criteria else None]).encode()
 
 
-def prepare(store, cfg: GradeConfig, loaded=None, items=None):
-    """Check everything, save rubric, answers and run; return (run, rubric, items, judges, skipped).
-
-    The input is read twice as a stream (once to validate and hash it, once to store it) and the run's
-    items are then read back from the database, so no answer list is held in memory.
-    `loaded` and `items` stand in for the rubric file and the input file (a rubric's worked examples)."""
+def settle(store, cfg: GradeConfig, loaded=None):
+    """The rubric, the judges and the settings checked; an optimised program resolved to its id (the run's
+    identity holds the program's hash, never a file name). Returns (loaded rubric, rubric, judges)."""
     loaded = loaded or load_rubric(cfg.rubric)
-    rubric = loaded.rubric
     judges = [Judge.parse(s) for s in cfg.judges]
     check(cfg, judges)
     if cfg.program:
@@ -166,7 +162,17 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
 
         art = resolve(store, cfg.program)
         check_fits(art, loaded, cfg.mode)
-        cfg.program = art["id"]  # the run's identity holds the program's hash, never a file name
+        cfg.program = art["id"]
+    return loaded, loaded.rubric, judges
+
+
+def prepare(store, cfg: GradeConfig, loaded=None, items=None):
+    """Check everything, save rubric, answers and run; return (run, rubric, items, judges, skipped).
+
+    The input is read twice as a stream (once to validate and hash it, once to store it) and the run's
+    items are then read back from the database, so no answer list is held in memory.
+    `loaded` and `items` stand in for the rubric file and the input file (a rubric's worked examples)."""
+    loaded, rubric, judges = settle(store, cfg, loaded)
     preflight(judges)
     skipped: list = []
 
@@ -220,16 +226,7 @@ def plan(store, cfg: GradeConfig) -> dict:
     a token) and cost at online and batch prices, from the input, the cache and the run's judgments so far."""
     from .judges.batch import batch_prices, online_prices
 
-    loaded = load_rubric(cfg.rubric)
-    rubric = loaded.rubric
-    judges = [Judge.parse(s) for s in cfg.judges]
-    check(cfg, judges)
-    if cfg.program:
-        from .judges.artifact import check_fits, resolve
-
-        art = resolve(store, cfg.program)
-        check_fits(art, loaded, cfg.mode)
-        cfg.program = art["id"]
+    loaded, rubric, judges = settle(store, cfg)
     items_hash, to_split = hashlib.sha256(), 0
     for it in iter_items(cfg, rubric, []):
         items_hash.update(item_digest(it))

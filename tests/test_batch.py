@@ -77,7 +77,6 @@ def test_errored_and_expired_requests_are_requeued_under_new_ids(cli, fake, tmp_
 
 @pytest.mark.parametrize("stop_at", ["after_upload", "after_create", "mid_collect"])
 def test_stopped_at_any_point_then_collect_gives_the_online_judgments(cli, fake, tmp_path, monkeypatch, stop_at):
-    import medjudge.batching as batching
     from medjudge.judges.batch import Client
     from medjudge.store import Store
 

@@ -122,12 +122,9 @@ def calibrate(
     from ..api import calibrate as run_calibration
     from .calibrate_report import render, write_csv
 
-    mapping = {}
-    for pair in self_source or []:
-        name, sep, src = pair.partition("=")
-        if not sep:
-            raise MedjudgeError(f"--self-source takes RATER=SOURCE, not {pair!r}")
-        mapping[name] = src
+    from .options import pairs
+
+    mapping = pairs(self_source, "--self-source", "RATER")
     result = run_calibration(db, run=run, raters=raters, against=against, level=level, by=by, self_source=mapping,
                              value_type=value_type, primary=primary, care=care, trust=trust,
                              min_coverage=min_coverage, resamples=resamples, seed=seed)

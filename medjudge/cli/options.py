@@ -47,3 +47,16 @@ def wide_console():
     from rich.console import Console
 
     return Console() if sys.stdout.isatty() else Console(width=max(Console().width, 200))
+
+
+def pairs(values, option: str, left: str = "NAME") -> dict:
+    """["a=b", ...] -> {"a": "b"}; a value without "=" is a one-line error naming the option."""
+    from ..errors import MedjudgeError
+
+    out = {}
+    for v in values or []:
+        name, sep, value = v.partition("=")
+        if not sep:
+            raise MedjudgeError(f"{option} takes {left}=SOURCE, not {v!r}")
+        out[name] = value
+    return out

@@ -31,17 +31,13 @@ def probe(
     criteria, must-flip edits) and compare each change's effect with rerun noise; self-preference from the
     stored verdicts."""
     from ..api import open_db
-    from ..errors import MedjudgeError
     from ..probing import ProbeConfig, probe as run_probe
     from .grade import finish
     from .options import wide_console
 
-    mapping = {}
-    for s in self_source or []:
-        model, sep, source = s.partition("=")
-        if not sep:
-            raise MedjudgeError(f"--self-source takes MODEL=SOURCE, not {s!r}")
-        mapping[model] = source
+    from .options import pairs
+
+    mapping = pairs(self_source, "--self-source", "MODEL")
     cfg = ProbeConfig(run_id, [p.strip() for p in probes.split(",") if p.strip()], n=n, k=k, seed=seed,
                       drafter=drafter, self_source=mapping, resamples=resamples, dry_run=dry_run)
     result = run_probe(open_db(db, must_exist=True), cfg)
