@@ -425,7 +425,7 @@ class Store:
 
     def batches(self, run_id: str) -> list[dict]:
         return [dict(r, judge=json.loads(r["judge"]), detail=json.loads(r["detail"] or "{}"))
-                for r in self.db.query("SELECT * FROM batches WHERE run_id = ? ORDER BY created, id", [run_id])]
+                for r in self.db.query("SELECT * FROM batches WHERE run_id = ? ORDER BY rowid", [run_id])]
 
     def batch_requests(self, batch_id: str) -> list[dict]:
         return list(self.db.query("SELECT * FROM batch_requests WHERE batch_id = ?", [batch_id]))

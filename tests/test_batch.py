@@ -55,7 +55,7 @@ def test_batch_equals_online_with_samples_and_reasks(cli, fake, tmp_path):
     assert code in (0, 5), err
     assert verdicts(tmp_path / "b.db") == online
     assert max(fake.submitted.values()) == 1  # no custom id sent twice
-    states = db_rows(tmp_path / "b.db", "SELECT state, requests FROM batches ORDER BY created")
+    states = db_rows(tmp_path / "b.db", "SELECT state, requests FROM batches ORDER BY rowid")
     assert [s["state"] for s in states] == ["collected", "collected"]  # the re-asks went in a follow-up batch
     assert states[0]["requests"] == 24 and states[1]["requests"] == 6
 
@@ -195,6 +195,6 @@ def test_a_cascade_sends_its_second_stage_after_the_first_is_collected(cli, fake
     code, out, err = cli("grade", ANSWERS, "--rubric", RUBRIC, *args, "--db", "b.db", "--batch", "--wait")
     assert code == 0, err
     assert "batch requests:" in out  # a line per poll
-    batches = db_rows(tmp_path / "b.db", "SELECT id, judge FROM batches ORDER BY created, id")
+    batches = db_rows(tmp_path / "b.db", "SELECT id, judge FROM batches ORDER BY rowid")  # in the order sent
     assert [json.loads(b["judge"])["model"] for b in batches] == ["openai/cheap", "openai/strong"]
     assert verdicts(tmp_path / "b.db") == online and max(fake.submitted.values()) == 1
