@@ -29,7 +29,7 @@ def step(store, cfg, run, rubric, items, judges, listeners=()) -> dict:
     """One step; returns the run's batch status (state: waiting | submitted | complete | incomplete)."""
     from .grading import execute
 
-    asyncio.run(sync(store, run["id"]))
+    run_io(sync(store, run["id"]))
     if any(b["state"] in IN_FLIGHT for b in store.batches(run["id"])):
         return status(store, run["id"], "waiting")
     if any(j.in_process for j in judges):
@@ -101,9 +101,23 @@ class Spool:
                 row = {"id": local, "run_id": self.run_id, "provider": kind, "judge": dumps(judge.spec()),
                        "state": "preparing", "requests": len(lines), "created": now(), "detail": "{}"}
                 self.store.save_batch(row, [dict(r["request"], batch_id=local) for r in group])
-                asyncio.run(send(self.store, row, judge, lines))
+                run_io(send(self.store, row, judge, lines))
                 sent += len(lines)
         return sent, self.gave_up
+
+
+def run_io(coro):
+    """Run the provider I/O of a step. LiteLLM keeps its HTTP clients between calls; one that outlives its event
+    loop is closed later and reports 'Event loop is closed': harmless, so not printed."""
+    def quiet(loop, context):
+        exc = context.get("exception")
+        if isinstance(exc, RuntimeError) and "Event loop is closed" in str(exc):
+            return
+        loop.default_exception_handler(context)
+
+    with asyncio.Runner() as runner:
+        runner.get_loop().set_exception_handler(quiet)
+        return runner.run(coro)
 
 
 async def send(store, row, judge: Judge, lines):
@@ -201,7 +215,7 @@ def cancel(store, run_id: str) -> int:
                 n += 1
         await sync(store, run_id)
 
-    asyncio.run(go())
+    run_io(go())
     return n
 
 
