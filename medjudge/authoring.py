@@ -34,11 +34,12 @@ def _client():
     return instructor.from_litellm(litellm().completion, mode=instructor.Mode.JSON)
 
 
-def _call(judge_spec: str, messages, response_model, max_retries: int):
+def _call(judge_spec: str, messages, response_model, max_retries: int, max_tokens: int | None = None):
     from .judges.llm import LLM, Judge
 
     judge = Judge.parse(judge_spec)
-    kwargs = LLM(max_retries=0)._kwargs(judge, messages, {"temperature": 0.0})
+    params = {"temperature": 0.0} | ({"max_tokens": max_tokens} if max_tokens else {})
+    kwargs = LLM(max_retries=0)._kwargs(judge, messages, params)
     try:
         return _client().chat.completions.create(response_model=response_model, max_retries=max_retries, **kwargs)
     except Exception as exc:  # instructor's retry error (its module moves between versions) or the provider's
@@ -185,7 +186,7 @@ def paraphrases(store, drafter: str, text: str, k: int, max_retries: int = 3) ->
 
     def make():
         msgs = [{"role": "user", "content": PARAPHRASE_PROMPT.format(k=k, text=text)}]
-        got = [r.strip() for r in _call(drafter, msgs, Rewordings, max_retries).rewordings if r.strip()]
+        got = [r.strip() for r in _call(drafter, msgs, Rewordings, max_retries, 200 + 150 * k).rewordings if r.strip()]
         return got[:k]
 
     return drafted(store, "paraphrase", drafter, {"text": text, "k": k}, make)
@@ -199,7 +200,7 @@ def compressed(store, drafter: str, answer: str, max_retries: int = 3) -> str:
 
     def make():
         msgs = [{"role": "user", "content": COMPRESS_PROMPT.format(answer=answer)}]
-        return _call(drafter, msgs, Compressed, max_retries).answer.strip()
+        return _call(drafter, msgs, Compressed, max_retries, 200 + len(answer) // 4).answer.strip()
 
     return drafted(store, "compress", drafter, {"answer": answer}, make)
 
@@ -217,7 +218,7 @@ def must_flip_edit(store, drafter: str, answer: str, unit: str, current: str, ta
     def make():
         msgs = [{"role": "user", "content": PERTURB_PROMPT.format(answer=answer, unit=unit, current=current,
                                                                   target=target)}]
-        e = _call(drafter, msgs, Edit, max_retries)
+        e = _call(drafter, msgs, Edit, max_retries, 300 + len(answer) // 3)
         return {"answer": e.edited_answer.strip(), "edit": e.edit_kind}
 
     return drafted(store, "perturb", drafter, {"answer": answer, "unit": unit, "target": target}, make)

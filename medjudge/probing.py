@@ -134,7 +134,7 @@ class Prober:
         """Per unit of the sampled answers: the original verdict, the probe's and the rerun's."""
         rerun = self.rerun()
         out = []
-        for it in items or self.items:
+        for it in self.items if items is None else items:
             for u in self.rubric.units(it):
                 k = (it.id, u.id)
                 pk = key(it, u) if key else k
@@ -297,6 +297,8 @@ class Prober:
                              "reference": sum(ref) / len(ref) if ref else None, "ref": ref_kind})
             res = self_preference(rows, self.cfg.resamples, self.cfg.seed)
             res["reference"] = sorted({r["ref"] for r in rows if r["reference"] is not None})
+            if not res["reference"]:
+                res["why"] = "no expert labels on these answers and no other judge to compare with"
             res["family"] = own_source or family(j.model)
             out[j.model] = res
         return out

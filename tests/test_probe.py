@@ -204,3 +204,18 @@ def test_probe_needs_known_probes(cli, graded, tmp_path):
     run_id = graded(judge_with(None))
     code, out, err = cli("probe", run_id, "--probe", "position,vibes", "--db", "p.db")
     assert code == 2 and "vibes" in err
+
+
+def test_failed_drafts_are_counted_and_left_out(cli, graded, tmp_path):
+    judge = judge_with(None)
+
+    def no_compressions(request):
+        if "in about half as many words" in request["messages"][-1]["content"]:
+            return "I would rather not."  # not the JSON asked for: instructor re-asks, then gives up
+        return judge(request)
+
+    run_id = graded(no_compressions)
+    res, out = probe(cli, tmp_path, run_id, "length")
+    c = res["length"]["compressed"]
+    assert c["units"] == 0 and c["verdict"] == "no verdict" and len(c["drafts_failed"]) == 30
+    assert "draft failed (left out)" in out and res["length"]["padded"]["used"] == 120

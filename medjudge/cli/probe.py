@@ -74,7 +74,7 @@ def render(r, console, show_drafts=False):
             console.print(f"  {name}: over-rating of own family ({x.get('family')}) answers beyond the others' vs "
                           f"{', '.join(x.get('reference', [])) or 'no reference'}: {num(x.get('effect'))} "
                           f"{ci(x['ci'])} ({x.get('own_units', 0)} own, {x.get('other_units', 0)} other units) -> "
-                          f"[bold]{x['verdict']}[/bold]")
+                          f"[bold]{x['verdict']}[/bold]" + (f" ({x['why']})" if x.get("why") else ""))
         else:
             console.print(f"  {name}: {x.get('verdict')}: {x.get('why', '')}")
         for f in x.get("drafts_failed", []) or []:
