@@ -55,6 +55,7 @@ class OptimizeResult:
     output: str | None = None
     calls: dict = field(default_factory=dict)
     wall_time: float = 0.0
+    judge: str = ""
 
     @property
     def adopted(self) -> bool:
@@ -134,7 +135,7 @@ def optimize(store, cfg: OptimizeConfig, listeners=()) -> OptimizeResult:
     planned = planned_calls(cfg.optimizer, len(parts["train"]), len(parts["dev"]), cfg.settings, cfg.budget)
     if cfg.dry_run:
         return OptimizeResult(opt_id, "planned", EXIT_OK, "", counts, planned + 2 * len(parts["test"]),
-                              _estimate_cost(judge, loaded, parts, planned, cfg.settings.demos))
+                              _estimate_cost(judge, loaded, parts, planned, cfg.settings.demos), judge=judge.model)
     from .grading import preflight
 
     preflight([judge])

@@ -66,8 +66,8 @@ def render(r, console):
                   f"dev {c['dev']} / {c['dev_questions']}, test {c['test']} / {c['test_questions']}")
     if r.status == "planned":
         cost = "unknown (no price for this model in LiteLLM's map)" if r.estimated_cost is None else f"${r.estimated_cost:.4f}"
-        console.print(f"dry run: at most {r.planned_calls} calls (optimiser and held-out grading; the cache answers "
-                      f"repeats), estimated cost {cost}; nothing was called")
+        console.print(f"dry run with judge {r.judge}: at most {r.planned_calls} calls (optimiser and held-out grading; "
+                      f"the cache answers repeats), estimated cost {cost}; nothing was called")
         return
     opt = r.calls.get("optimiser", {})
     console.print(f"optimiser calls: {opt.get('made', 0)} made, {opt.get('cached', 0)} from cache "
