@@ -234,6 +234,18 @@ def _batch(store, cfg, run, rubric, items, judges, listeners, skipped, start, on
     return result
 
 
+def probe(db, run_id: str, *, probes=("position", "length", "paraphrase", "perturb", "self"), n: int = 20,
+          k: int = 2, seed: int = 0, drafter: str | None = None, self_source: dict | None = None,
+          resamples: int = 1000, dry_run: bool = False):
+    """Bias and robustness probes of a run's judges against rerun noise (docs/PROBES.md); returns
+    probing.ProbeResult (`.results` per probe, `.runs` the re-judging runs, `.drafts`)."""
+    from .probing import ProbeConfig, probe as run
+
+    return run(open_db(db, must_exist=True), ProbeConfig(run_id, list(probes), n=n, k=k, seed=seed, drafter=drafter,
+                                                         self_source=dict(self_source or {}), resamples=resamples,
+                                                         dry_run=dry_run))
+
+
 def batch_status(db, run_id: str) -> dict:
     """The run's provider batches (medjudge batch status)."""
     from .batching import status
@@ -524,5 +536,5 @@ def optimize(input_path, *, rubric: str, labels: str | None = None, judge: str |
     return run(open_db(db), cfg, listeners)
 
 
-__all__ = ["optimize", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+__all__ = ["optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]
