@@ -27,7 +27,12 @@ Criterion: {text}"""
 
 
 def _client():
+    import logging
+
     import instructor
+
+    # instructor logs each failed attempt at ERROR level; medjudge reports a failure once, in one line
+    logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
     from .judges.llm import litellm
 

@@ -41,8 +41,11 @@ def choose(store, run, method: str, n: int | None, seed: int = 0, name: str | No
     else:
         chosen = dict.fromkeys(_targeted(run, method)[:n] if n else _targeted(run, method))
         if not chosen:
-            raise MedjudgeError(f"run {run.id} has no units to review by {method}"
-                                + (" (it needs a rubric whose verdicts flag harm: safety or NLI)" if method == "unsafe" else ""))
+            why = ""
+            if method == "unsafe":
+                why = (" (it needs a rubric whose verdicts flag harm: safety or NLI)" if run.rubric.higher_is_better
+                       else f" (none was judged harmful: the run's {run.rubric.estimand()[0]} is 0)")
+            raise MedjudgeError(f"run {run.id} has no units to review by {method}{why}")
     store.save_sample(run.id, name, chosen, seed)
     return name, store.sample(run.id, name)
 
