@@ -158,7 +158,8 @@ Answer:
 PERTURB_PROMPT = """You are building a test of an automated grader. Edit the answer below as little as possible so that,
 judged on the rubric item, the correct verdict becomes "{target}" (today it is "{current}"). Use one of these kinds of
 edit, the one that fits: inject a clinical error (a wrong dose, drug, threshold or fact), negate a recommendation,
-or remove a safety warning. Change nothing else. Return the whole edited answer and the kind of edit.
+or remove a safety warning. Change nothing else. Return the whole edited answer, the kind of edit, and the MedVAL
+error category it creates: {categories}.
 
 Rubric item: {unit}
 
@@ -166,6 +167,10 @@ Answer:
 {answer}"""
 
 EDIT_KINDS = ("injected_error", "negated_recommendation", "removed_warning")
+# MedVAL's error categories (Aali et al. 2025), as in the medval-risk rubric
+MEDVAL_CATEGORIES = ("fabricated_claim", "misleading_justification", "detail_misidentification", "false_comparison",
+                     "incorrect_recommendation", "missing_claim", "missing_comparison", "missing_context",
+                     "overstating_intensity", "understating_intensity", "other")
 
 
 def drafted(store, kind: str, drafter: str, given: dict, make):
@@ -219,11 +224,13 @@ def must_flip_edit(store, drafter: str, answer: str, unit: str, current: str, ta
     class Edit(BaseModel):
         edited_answer: str
         edit_kind: Literal[EDIT_KINDS]  # type: ignore[valid-type]
+        medval_category: Literal[MEDVAL_CATEGORIES] = "other"  # type: ignore[valid-type]
 
     def make():
         msgs = [{"role": "user", "content": PERTURB_PROMPT.format(answer=answer, unit=unit, current=current,
-                                                                  target=target)}]
+                                                                  target=target,
+                                                                  categories=", ".join(MEDVAL_CATEGORIES))}]
         e = _call(drafter, msgs, Edit, max_retries, 300 + len(answer) // 3)
-        return {"answer": e.edited_answer.strip(), "edit": e.edit_kind}
+        return {"answer": e.edited_answer.strip(), "edit": e.edit_kind, "category": e.medval_category}
 
     return drafted(store, "perturb", drafter, {"answer": answer, "unit": unit, "target": target}, make)

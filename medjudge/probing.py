@@ -248,8 +248,8 @@ class Prober:
             self.drafts.setdefault("edits", {})[new_id] = e
             edited.append(replace(it, id=new_id, answer=e["answer"]))
             only[new_id] = [u.id]
-            rows.append({"answer": it.id, "unit": u.id, "edit": e["edit"], "original": value, "target": target,
-                         "key": (new_id, u.id)})
+            rows.append({"answer": it.id, "unit": u.id, "edit": e["edit"], "category": e.get("category", "other"),
+                         "original": value, "target": target, "key": (new_id, u.id)})
         if self.cfg.dry_run:
             self.planned["drafts: perturb"] = len(edited)
             self.grade("perturb", edited, {"only": only})
@@ -259,9 +259,10 @@ class Prober:
             r["probe"] = _value(probed.get(r.pop("key")))
         res = miss_effect(rows, self.cfg.resamples, self.cfg.seed)
         by_edit = {}
-        for kind in sorted({r["edit"] for r in rows}):
-            sub = miss_effect([r for r in rows if r["edit"] == kind], 0)
-            by_edit[kind] = {"edits": sub["used"], "miss_rate": sub["miss_rate"]}
+        for field in ("edit", "category"):  # per kind of edit, and per MedVAL error category
+            for kind in sorted({r[field] for r in rows}):
+                sub = miss_effect([r for r in rows if r[field] == kind], 0)
+                by_edit[kind if field == "edit" else f"medval:{kind}"] = {"edits": sub["used"], "miss_rate": sub["miss_rate"]}
         return {"change": "a must-flip edit of the answer (injected clinical error, negated recommendation or "
                           "removed warning) drafted to move one unit's verdict to its opposite",
                 "drafts_failed": failed, "by_edit": by_edit, **res}

@@ -52,7 +52,8 @@ def drafter(request):
         word = next(w for w in WORDS if w in re.search(r"Rubric item: (.*)", text).group(1))
         target = re.search(r'verdict becomes "(\w+)"', text).group(1)
         edited = answer + f" Consider {word}." if target == "met" else answer.replace(f"Consider {word}.", "")
-        return {"edited_answer": edited, "edit_kind": "removed_warning" if target == "unmet" else "injected_error"}
+        return {"edited_answer": edited, "edit_kind": "removed_warning" if target == "unmet" else "injected_error",
+                "medval_category": "missing_claim" if target == "unmet" else "fabricated_claim"}
     return None
 
 
@@ -144,6 +145,8 @@ def test_a_judge_blind_to_injected_errors_is_flagged_by_perturb(cli, graded, fak
     res, out = probe(cli, tmp_path, run_id, "perturb")
     p = res["perturb"]
     assert p["verdict"] == "insensitive" and p["miss_rate"] == 1.0 and p["used"] == 30
+    assert set(p["by_edit"]) == {"injected_error", "removed_warning", "medval:fabricated_claim", "medval:missing_claim"}
+    assert sum(p["by_edit"][k]["edits"] for k in ("injected_error", "removed_warning")) == 30
     run_id = graded(judge_with(None), judge="careful-judge")
     res, out = probe(cli, tmp_path, run_id, "perturb")
     assert res["perturb"]["verdict"] == "sensitive to errors" and res["perturb"]["miss_rate"] == 0.0
