@@ -179,8 +179,17 @@ def test_noise_is_the_baseline_and_probes_resume_from_the_cache(cli, graded, fak
     code, out, err = cli("report", run_id, "--db", "p.db", "-o", "rep.html")
     html = (tmp_path / "rep.html").read_text()
     assert code == 0 and "Probes" in html
-    row = html.split('<tr data-probe="position">')[1].split("</tr>")[0]
-    assert f"{res['position']['effect']:.3f}" in row and res["position"]["verdict"] in row
+    from test_report import browser
+
+    exe, sync_api = browser()
+    with sync_api.sync_playwright() as p:  # as a person sees it
+        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        page = b.new_page()
+        page.goto((tmp_path / "rep.html").as_uri())
+        cells = page.locator('tr[data-probe="position"] td').all_text_contents()
+        b.close()
+    assert cells[0] == "position" and cells[2].startswith(f"{res['position']['effect']:.3f} [")
+    assert cells[-1] == res["position"]["verdict"]
 
 
 def test_false_alarms_of_an_unbiased_judge_at_most_5_percent_of_100_seeds():
