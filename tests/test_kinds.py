@@ -44,7 +44,10 @@ def test_template_validates_lints_clean_and_compiles(kind):
             calls = program.calls(item)
             assert {u.id for _, units in calls for u in units} == {u.id for u in loaded.rubric.units(item)}
             for _, units in calls:
-                text = program.messages(item, units)[-1]["content"]
+                messages = program.messages(item, units)
+                # formatted once per program, then only the user message: the same as DSPy's whole format
+                assert messages == program.adapter.format(program.signature, program.demos, program.inputs(item, units))
+                text = messages[-1]["content"]
                 assert ex.answer in text
                 # what the program writes as a judge's reply, it reads back as the same verdicts
                 values = [loaded.rubric.values(u)[-1] for u in units]

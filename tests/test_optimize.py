@@ -350,3 +350,35 @@ def test_optimize_reads_a_runs_answers_and_the_labels_in_the_database(cli, fake,
     assert code == 0, err
     res = json.loads((tmp_path / "o.json").read_text())
     assert res["counts"]["labelled_units"] == 120 and res["report"]["adopted"]
+
+
+def test_a_programs_prompts_equal_dspys_format_with_its_demonstrations(cli, fake, tmp_path, labelled):
+    """messages() formats the system message and demonstrations once per program: the same as DSPy's format."""
+    from medjudge.judges import compile_rubric
+    from medjudge.judges.artifact import read
+    from medjudge.rubrics import load_rubric
+
+    fake.responder = scripted(labelled, "gp", [])
+    assert cli(*optimize_args(fake))[0] == 0
+    rubric = load_rubric(str(tmp_path / "rubric.yaml")).rubric
+    program = compile_rubric(rubric, "per-criterion")
+    before = program.messages(*_first_call(program, tmp_path))
+    program.apply(read(tmp_path / "prog.json"))
+    item, units = _first_call(program, tmp_path)
+    after = program.messages(item, units)
+    assert len(after) > len(before)  # the demonstrations are in it (the prefix was formatted anew)
+    for item, units in _calls(program, tmp_path):
+        assert program.messages(item, units) == program.adapter.format(program.signature, program.demos,
+                                                                       program.inputs(item, units))
+
+
+def _calls(program, tmp_path):
+    from medjudge.inputs import iter_answers
+
+    for it in iter_answers(tmp_path / "answers.jsonl", program.rubric):
+        for _, units in program.calls(it):
+            yield it, units
+
+
+def _first_call(program, tmp_path):
+    return next(_calls(program, tmp_path))

@@ -33,13 +33,12 @@ class PairwiseProgram(JudgeProgram):
     def unit_calls(self, item, units):
         return [(u.id, [u]) for u in units]  # the two orders, one call each
 
-    def messages(self, item, units):
+    def inputs(self, item, units):
         a, b = item.answer, str(item.fields.get(self.rubric.answer_b_field, ""))
         first, second = (a, b) if units[0].id == "ab" else (b, a)
-        inputs = {"conversation": quote("conversation", render_conversation(item.prompt)),
-                  "first_answer": quote("answer", first), "second_answer": quote("answer", second),
-                  "question": quote("criterion", self.rubric.question)}
-        return self.adapter.format(self.signature, [], inputs)
+        return {"conversation": quote("conversation", render_conversation(item.prompt)),
+                "first_answer": quote("answer", first), "second_answer": quote("answer", second),
+                "question": quote("criterion", self.rubric.question)}
 
     def read_single(self, out, unit):
         better = out["better"]
