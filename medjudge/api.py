@@ -227,7 +227,9 @@ def _batch(store, cfg, run, rubric, items, judges, listeners, skipped, start, on
         reason = (f"batch: {inflight} requests in flight for run {run['id']}; `medjudge batch status {run['id']}`, "
                   f"`medjudge batch collect {run['id']} --wait` (or rerun this command)")
     if st.get("gave_up"):
-        reason += f"; {st['gave_up']} requests failed in {3} batches and were not sent again"
+        from .batching import MAX_ATTEMPTS
+
+        reason += f"; {st['gave_up']} requests failed in {MAX_ATTEMPTS} batches and were not sent again"
     result = GradeResult(run["id"], st["state"], code, reason, summary, time.perf_counter() - start,
                          skipped=list(skipped), db=str(store.path))
     result.batch = st

@@ -36,7 +36,7 @@ def step(store, cfg, run, rubric, items, judges, listeners=()) -> dict:
         raise MedjudgeError("an in-process judge has no batch API: grade it without --batch")
     for j in judges:
         provider(j)  # refuses a provider without a batch API before anything is sent
-    store.start_run(run)
+    store.start_run(run)  # running again while this step works (a wait loop steps many times)
     with Spool(store, run["id"]) as spool:
         panel = execute(store, cfg, run, rubric, items, judges, listeners, llm=DeferLLM(), deferred=spool)
         if not spool.count:

@@ -315,14 +315,14 @@ def _estimate_cost(judge, loaded, parts, planned, demos) -> float | None:
     if judge.in_process:
         return 0.0
     from .judges import compile_rubric
-    from .judges.llm import litellm
+    from .judges.batch import online_prices
 
     program = compile_rubric(loaded.rubric, "per-criterion")
     sample = (parts["train"] + parts["dev"])[:20]
     chars = sum(sum(len(m["content"]) for m in program.messages(u.item, [u.unit])) for u in sample) / max(1, len(sample))
     tokens_in = chars / 4 * (1 + demos)
-    info = litellm().model_cost.get(judge.model) or litellm().model_cost.get(judge.model.split("/", 1)[-1])
-    if not info or info.get("input_cost_per_token") is None:
+    prices = online_prices(judge)
+    if prices is None:
         return None
     n = planned + 2 * len(parts["test"])
-    return n * (tokens_in * info["input_cost_per_token"] + 150 * (info.get("output_cost_per_token") or 0))
+    return n * (tokens_in * prices[0] + 150 * prices[1])

@@ -259,10 +259,10 @@ class Prober:
             r["probe"] = _value(probed.get(r.pop("key")))
         res = miss_effect(rows, self.cfg.resamples, self.cfg.seed)
         by_edit = {}
-        for field in ("edit", "category"):  # per kind of edit, and per MedVAL error category
-            for kind in sorted({r[field] for r in rows}):
-                sub = miss_effect([r for r in rows if r[field] == kind], 0)
-                by_edit[kind if field == "edit" else f"medval:{kind}"] = {"edits": sub["used"], "miss_rate": sub["miss_rate"]}
+        for by in ("edit", "category"):  # per kind of edit, and per MedVAL error category
+            for kind in sorted({r[by] for r in rows}):
+                sub = miss_effect([r for r in rows if r[by] == kind], 0)
+                by_edit[kind if by == "edit" else f"medval:{kind}"] = {"edits": sub["used"], "miss_rate": sub["miss_rate"]}
         return {"change": "a must-flip edit of the answer (injected clinical error, negated recommendation or "
                           "removed warning) drafted to move one unit's verdict to its opposite",
                 "drafts_failed": failed, "by_edit": by_edit, **res}
@@ -271,10 +271,9 @@ class Prober:
         """For runs with answer sources: per judge, own-family over-rating beyond the others' (no calls)."""
         from .calibration.probes import self_preference
 
-        experts = {}
-        for r in self.store.annotations():
-            if r["rater_kind"] == "expert":
-                experts.setdefault((r["item_id"], r["unit_id"]), []).append(r["value"])
+        from .calibration.estimate import expert_values
+
+        experts = expert_values(self.store, float)  # (answer, unit) -> the experts' mean label
         per_judge = self.run.verdicts.judges
         sources = {it.id: it.source for it in self.run.items}
         if not any(sources.values()):
@@ -286,16 +285,13 @@ class Prober:
             own_source = self.cfg.self_source.get(j.model)
             rows = []
             for (answer, unit), agg in mine.items():
-                ref = experts.get((answer, unit))
-                ref_kind = "experts"
-                if not ref:
-                    ref = [_value(o.get((answer, unit))) for o in others]
-                    ref = [x for x in ref if x is not None]
-                    ref_kind = "other judges"
+                ref, ref_kind = experts.get((answer, unit)), "experts"
+                if ref is None:
+                    votes = [x for o in others if (x := _value(o.get((answer, unit)))) is not None]
+                    ref, ref_kind = (sum(votes) / len(votes) if votes else None), "other judges"
                 src = sources.get(answer)
                 own = (src == own_source) if own_source else family(src or "") == family(j.model)
-                rows.append({"answer": answer, "own": own, "judge": _value(agg),
-                             "reference": sum(ref) / len(ref) if ref else None, "ref": ref_kind})
+                rows.append({"answer": answer, "own": own, "judge": _value(agg), "reference": ref, "ref": ref_kind})
             res = self_preference(rows, self.cfg.resamples, self.cfg.seed)
             res["reference"] = sorted({r["ref"] for r in rows if r["reference"] is not None})
             if not res["reference"]:

@@ -24,6 +24,11 @@ def judged_units(run) -> dict:
     return out
 
 
+def uniform(keys: list, n: int, seed: int) -> tuple[list, float]:
+    """n of the (sorted) keys drawn uniformly without replacement (seeded), and each one's inclusion probability."""
+    return [keys[i] for i in sorted(np.random.default_rng(seed).choice(len(keys), n, replace=False))], n / len(keys)
+
+
 def draw(store, run, n: int, name: str, seed: int = 0, output=None) -> dict:
     """A uniform random sample of n scored units, stored under `name` with its inclusion probability;
     with `output`, a CSV for the physicians (item_id, unit_id, rater, value to fill, the text to judge)."""
@@ -31,8 +36,7 @@ def draw(store, run, n: int, name: str, seed: int = 0, output=None) -> dict:
     keys = sorted(units)
     if not 1 <= n <= len(keys):
         raise MedjudgeError(f"--n must be between 1 and the {len(keys)} scored units of run {run.id}")
-    picked = [keys[i] for i in sorted(np.random.default_rng(seed).choice(len(keys), n, replace=False))]
-    prob = n / len(keys)
+    picked, prob = uniform(keys, n, seed)
     store.save_sample(run.id, name, {k: prob for k in picked}, seed)
     if output:
         with open(output, "w", newline="", encoding="utf-8") as fh:

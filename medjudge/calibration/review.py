@@ -11,11 +11,9 @@ from __future__ import annotations
 import csv
 import json
 
-import numpy as np
-
 from ..errors import MedjudgeError
 from ..store import now
-from .estimate import judged_units
+from .estimate import judged_units, uniform
 
 METHODS = ("random", "disagreement", "unsafe")
 CANNOT = "cannot judge"
@@ -31,13 +29,12 @@ def choose(store, run, method: str, n: int | None, seed: int = 0, name: str | No
     if found:
         return name, found
     if method == "random":
-        units = judged_units(run)
-        keys = sorted(units)
+        keys = sorted(judged_units(run))
         n = min(n or len(keys), len(keys))
         if n < 1:
             raise MedjudgeError(f"run {run.id} has no scored units to review")
-        picked = [keys[i] for i in sorted(np.random.default_rng(seed).choice(len(keys), n, replace=False))]
-        chosen = {k: n / len(keys) for k in picked}
+        picked, prob = uniform(keys, n, seed)
+        chosen = dict.fromkeys(picked, prob)
     else:
         chosen = dict.fromkeys(_targeted(run, method)[:n] if n else _targeted(run, method))
         if not chosen:
