@@ -179,15 +179,15 @@ def test_noise_is_the_baseline_and_probes_resume_from_the_cache(cli, graded, fak
     code, out, err = cli("report", run_id, "--db", "p.db", "-o", "rep.html")
     html = (tmp_path / "rep.html").read_text()
     assert code == 0 and "Probes" in html
-    from test_report import browser
+    from test_report import browser, watched_page
 
     exe, sync_api = browser()
     with sync_api.sync_playwright() as p:  # as a person sees it
-        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        page = b.new_page()
+        b, page, errors, _ = watched_page(p, exe)
         page.goto((tmp_path / "rep.html").as_uri())
         cells = page.locator('tr[data-probe="position"] td').all_text_contents()
         b.close()
+    assert errors == []
     assert cells[0] == "position" and cells[2].startswith(f"{res['position']['effect']:.3f} [")
     assert cells[-1] == res["position"]["verdict"]
 
@@ -231,3 +231,37 @@ def test_failed_drafts_are_counted_and_left_out(cli, graded, tmp_path):
     c = res["length"]["compressed"]
     assert c["units"] == 0 and c["verdict"] == "no verdict" and len(c["drafts_failed"]) == 30
     assert "draft failed (left out)" in out and res["length"]["padded"]["used"] == 120
+
+
+def test_probe_statistics_against_scipy_bootstrap():
+    """One unit per answer: each effect is a plain mean (or a difference of two means) and its CI the
+    percentile bootstrap scipy computes over the same values."""
+    from scipy.stats import bootstrap
+
+    from medjudge.calibration.probes import flip_effect, miss_effect, self_preference
+
+    rng = np.random.default_rng(11)
+    rows = [{"answer": i, "original": 1.0, "probe": float(rng.random() < 0.3), "rerun": float(rng.random() < 0.1)}
+            for i in range(200)]
+    d = np.array([float(r["probe"] != r["original"]) - float(r["rerun"] != r["original"]) for r in rows])
+    got = flip_effect(rows, 4000, 3)
+    ref = bootstrap((d,), np.mean, method="percentile", n_resamples=4000, random_state=4).confidence_interval
+    assert got["effect"] == pytest.approx(d.mean(), abs=1e-12)
+    assert got["ci"][0] == pytest.approx(ref.low, abs=0.012) and got["ci"][1] == pytest.approx(ref.high, abs=0.012)
+
+    edits = [{"answer": i, "original": 0.0, "target": 1.0, "probe": float(rng.random() < 0.8)} for i in range(200)]
+    miss = np.array([1.0 - e["probe"] for e in edits])
+    got = miss_effect(edits, 4000, 3)
+    ref = bootstrap((miss,), np.mean, method="percentile", n_resamples=4000, random_state=4).confidence_interval
+    assert got["miss_rate"] == pytest.approx(miss.mean(), abs=1e-12)
+    assert got["ci"][0] == pytest.approx(ref.low, abs=0.012) and got["ci"][1] == pytest.approx(ref.high, abs=0.012)
+
+    srows = [{"answer": i, "own": i % 2 == 0, "judge": rng.normal(0.3 if i % 2 == 0 else 0.0, 1), "reference": 0.0}
+             for i in range(300)]
+    own = np.array([r["judge"] for r in srows if r["own"]])
+    other = np.array([r["judge"] for r in srows if not r["own"]])
+    got = self_preference(srows, 4000, 3)
+    ref = bootstrap((own, other), lambda a, b, axis: a.mean(axis) - b.mean(axis), method="percentile",
+                    n_resamples=4000, random_state=4).confidence_interval
+    assert got["effect"] == pytest.approx(own.mean() - other.mean(), abs=1e-12)
+    assert got["ci"][0] == pytest.approx(ref.low, abs=0.02) and got["ci"][1] == pytest.approx(ref.high, abs=0.02)

@@ -59,16 +59,23 @@ def browser():
     return exe, sync_api
 
 
+def watched_page(p, exe):
+    """Headless Chromium and a new page recording its console errors, page errors and every request it makes:
+    (browser, page, errors, requests)."""
+    b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+    page = b.new_page()
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    return b, page, errors, requests
+
+
 def test_report_in_a_real_browser(reported):
     exe, sync_api = browser()
     path, shown = reported
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        page = b.new_page()
-        errors, requests = [], []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url))
+        b, page, errors, requests = watched_page(p, exe)
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
         try:

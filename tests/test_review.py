@@ -13,7 +13,7 @@ import pytest
 from conftest import EXAMPLES, write
 from medjudge.fakellm import default_responder, fields_of
 from test_grade import db_rows
-from test_report import browser
+from test_report import browser, watched_page
 
 HOSTILE = '<script>window.__pwned = 1</script><img src="http://example.com/x.png" onerror="window.__pwned = 2">'
 
@@ -88,12 +88,7 @@ def test_label_with_the_keyboard_reload_and_nothing_leaves(run, tmp_path):
     server = Server(tmp_path / "r.db", run, "dr_a", name)
     try:
         with sync_api.sync_playwright() as p:
-            b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-            page = b.new_page()
-            errors, requests = [], []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
+            b, page, errors, requests = watched_page(p, exe)
             page.goto(f"{server.url}?token={server.token}")
             assert page.text_content("#progress") == "0 of 10 labelled"
             first = page.text_content("#unit-kind")
@@ -143,10 +138,7 @@ def test_hostile_markup_is_inert_and_verdicts_are_hidden(run, tmp_path):
         assert "<script>window.__pwned" not in html and "lexical overlap" not in html  # no judge explanation
         assert server.page(token="wrong")[0] == 403 and server.post({}, token="wrong")[0] == 403
         with sync_api.sync_playwright() as p:
-            b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-            page = b.new_page()
-            requests = []
-            page.on("request", lambda r: requests.append(r.url))
+            b, page, errors, requests = watched_page(p, exe)
             page.goto(f"{server.url}?token={server.token}")
             for _ in range(len(chosen)):
                 if "__pwned" in page.text_content("#answer"):
@@ -167,8 +159,7 @@ def test_reveal_shows_the_judge_only_after_labelling(run, tmp_path):
     server = Server(tmp_path / "r.db", run, "dr_a", name, reveal=True)
     try:
         with sync_api.sync_playwright() as p:
-            b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-            page = b.new_page()
+            b, page, _, _ = watched_page(p, exe)
             page.goto(f"{server.url}?token={server.token}")
             assert page.text_content("#judge") == ""
             page.keyboard.press("1")
