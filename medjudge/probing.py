@@ -138,7 +138,8 @@ class Prober:
             for u in self.rubric.units(it):
                 k = (it.id, u.id)
                 pk = key(it, u) if key else k
-                out.append({"answer": it.id, "unit": u.id, "original": _value(self.original.get(k)),
+                out.append({"answer": it.id, "unit": u.id, "text": self.rubric.unit_info(u).get("text"),
+                            "original": _value(self.original.get(k)),
                             "probe": _value(probed.get(pk)), "rerun": _value(rerun.get(k))})
         return out
 
@@ -216,8 +217,7 @@ class Prober:
             if not mapping:
                 continue
             probed = self.grade(f"paraphrase-{i + 1}", self.items, {"reword": mapping})
-            rows += [r for r in self.rows(probed)
-                     if self.rubric.unit_info(_unit(self.rubric, self.items, r)).get("text") in mapping]
+            rows += [r for r in self.rows(probed) if r["text"] in mapping]
         return {"change": f"each unit's wording replaced by one of {self.cfg.k} drafted paraphrases (same meaning)",
                 "drafts_failed": failed, **flip_effect(rows, self.cfg.resamples, self.cfg.seed)}
 
@@ -328,11 +328,6 @@ def pad(answer: str) -> str:
 
 def _value(agg):
     return None if agg is None else agg.value
-
-
-def _unit(rubric, items, row):
-    it = next(i for i in items if i.id == row["answer"])
-    return next(u for u in rubric.units(it) if u.id == row["unit"])
 
 
 def probe(store, cfg: ProbeConfig) -> ProbeResult:

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from ..bootstrap import resample_indices
 from ..judges.optimize import metric_value
 
 MAX_GROUP_LOSS = 0.02
@@ -50,10 +51,9 @@ def _paired_ci(both, m, resamples, seed):
     for r in both:
         clusters[r[0].group].append(r)
     keys = sorted(clusters)
-    rng = np.random.default_rng(seed)
     diffs = []
-    for _ in range(resamples):
-        sample = [r for k in rng.choice(len(keys), len(keys)) for r in clusters[keys[k]]]
+    for idx in resample_indices(len(keys), resamples, seed):  # whole questions, with replacement
+        sample = [r for k in idx for r in clusters[keys[k]]]
         diffs.append(m(sample, 2) - m(sample, 1))
     lo, hi = np.percentile(diffs, [2.5, 97.5])
     return [float(lo), float(hi)]
