@@ -40,11 +40,15 @@ def main():
     ap.add_argument("--fault-rate", type=float, default=0.0)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--mode", default="per-criterion")
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--workers", type=lambda v: v if v == "auto" else int(v), default=1, help="a number or auto")
     ap.add_argument("--db", default=None, help="reuse a database (a second run measures the rerun)")
     ap.add_argument("--name", default=None)
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--model", default="openai/gpt-4.1-mini", help="model name the fake server answers as")
+    ap.add_argument("--profile", default=None, help="write a cProfile of the grading call to this file")
+    ap.add_argument("--known-route", action="store_true",
+                    help="the database already holds the judge's route (as after any earlier run with it): "
+                         "no LiteLLM import in the timed run")
     args = ap.parse_args()
 
     from workload import write_workload
@@ -56,6 +60,12 @@ def main():
         # K alternates around the mean so that answers x K matches the requested total
         write_workload(work, args.answers, int(round(args.criteria)), seed=1)
     db = Path(args.db or out_dir / f"bench-{os.getpid()}.db")
+    judge = f"{args.model}@http://127.0.0.1:{args.port}/v1"
+    if args.known_route:  # in another process, so that this one never imports LiteLLM
+        subprocess.run([sys.executable, "-c", "import sys; from medjudge.store import Store; "
+                        "from medjudge.judges.llm import LLM, Judge; "
+                        "LLM(routes=Store(sys.argv[1])).route(Judge.parse(sys.argv[2]), {'temperature': 0.0, 'seed': 0})",
+                        str(db), judge], check=True)
     server = start_server(args.port, args.latency, args.jitter, args.fault_rate)
     try:
         t0 = time.perf_counter()
@@ -67,9 +77,17 @@ def main():
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t1 = time.perf_counter()
+        if args.profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
         res = grade(work, format="healthbench", rubric="healthbench", db=store,
-                    judges=[f"{args.model}@http://127.0.0.1:{args.port}/v1"], mode=args.mode,
+                    judges=[judge], mode=args.mode,
                     concurrency=args.concurrency, timeout=30, max_retries=6, workers=args.workers)
+        if args.profile:
+            prof.disable()
+            prof.dump_stats(args.profile)
         run_id, wall = res.run_id, res.wall_time
         t2 = time.perf_counter()
         ru1 = resource.getrusage(resource.RUSAGE_SELF)

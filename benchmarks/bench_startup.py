@@ -1,4 +1,6 @@
-"""Start-up time of `medjudge --help` and `medjudge rubric validate` (best of N runs, fresh processes).
+"""Start-up time of `medjudge --help`, `medjudge rubric validate`, and of `medjudge grade` until its first request
+reaches the judge (best of N runs, fresh processes): on a new database (LiteLLM works the judge's route out
+first) and on a database that has run the judge before (route known: no LiteLLM import).
 
     python benchmarks/bench_startup.py
 """
@@ -24,8 +26,36 @@ def best_of(cmd, n=7):
     return round(min(times), 3), round(sorted(times)[len(times) // 2], 3)
 
 
+def first_request(n=5):
+    """Seconds from starting `medjudge grade` to its first request at a loopback judge (best, median)."""
+    import os
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from medjudge.fakellm import FakeLLM
+
+    env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True")
+    fresh, known = [], []
+    with FakeLLM() as fake:
+        for i in range(n):
+            tmp = Path(tempfile.mkdtemp())
+            for seed, times in (("1", fresh), ("2", known)):  # the second run: same database, other calls
+                fake.first_at = None
+                t = time.time()
+                subprocess.run([str(EXE), "grade", str(ROOT / "examples" / "answers.jsonl"), "--rubric",
+                                str(ROOT / "examples" / "chest-pain-checklist.yaml"), "--judge",
+                                fake.judge("gpt-4.1-mini"), "--seed", seed, "--db", str(tmp / "m.db"), "--quiet"],
+                               check=True, capture_output=True, env=env)
+                times.append(fake.first_at - t)
+    pick = lambda ts: (round(min(ts), 3), round(sorted(ts)[len(ts) // 2], 3))  # noqa: E731
+    return pick(fresh), pick(known)
+
+
 def main():
+    fresh, known = first_request()
     out = {
+        "grade_first_request_new_db_best_median_s": fresh,
+        "grade_first_request_known_route_best_median_s": known,
         "help_best_median_s": best_of([str(EXE), "--help"]),
         "validate_best_median_s": best_of([str(EXE), "rubric", "validate", str(ROOT / "examples" / "chest-pain-checklist.yaml")]),
         "python_startup_best_median_s": best_of([sys.executable, "-c", "pass"]),

@@ -22,11 +22,13 @@ STOP = {"about", "after", "their", "there", "these", "those", "which", "would", 
 
 
 RISKY_WORDS = ("double the dose", "stop taking", "no need to see", "never serious")
+# openai/simple-evals' HealthBench grader prompt (benchmarks/bench_peer.py runs it against this server)
+PEER_GRADER = re.compile(r"# Conversation\n(.*)\n\n# Rubric item\n(.*?)\n\n# Instructions", re.S)
 
 
 @dataclass
 class Fault:
-    kind: str  # "401", "429", "500", "timeout", "drop", "garbage", "truncated"
+    kind: str  # "400", "401", "429", "500", "timeout", "drop", "garbage", "truncated"
     delay: float = 0.0
     message: str = ""
 
@@ -60,6 +62,10 @@ def lexical_level(dimension: str, answer: str) -> int:
 
 def default_responder(request: dict):
     f = fields_of(request)
+    if not f:
+        peer = peer_verdict(request)
+        if peer is not None:
+            return peer
     answer = f.get("answer", "")
     if "criterion" in f:
         met = lexical_met(f["criterion"], answer)
@@ -100,6 +106,17 @@ def default_responder(request: dict):
     return {"explanation": "unknown request"}
 
 
+def peer_verdict(request: dict):
+    """The same lexical verdict for simple-evals' grader prompt: the answer is the conversation's last
+    assistant turn, the criterion the rubric item ("[points] text")."""
+    text = request.get("messages", [{}])[-1].get("content") or ""
+    m = PEER_GRADER.search(text) if isinstance(text, str) else None
+    if m is None:
+        return None
+    answer = m.group(1).rpartition("\n\nassistant: ")[2]
+    return {"explanation": "lexical overlap", "criteria_met": lexical_met(m.group(2), answer)}
+
+
 from .fakebatch import BatchEndpoints  # noqa: E402
 
 
@@ -118,6 +135,7 @@ class FakeLLM(BatchEndpoints):
         self.auth: list[str] = []  # the Authorization header of each request (tests check which key was sent)
         self.keep_requests = True  # benchmarks turn this off to keep memory flat
         self.count = 0
+        self.first_at = None
         self._lock = threading.Lock()
         self._loop = None
         self._thread = None
@@ -196,6 +214,8 @@ class FakeLLM(BatchEndpoints):
         body = await request.json()
         with self._lock:
             self.count += 1
+            if self.first_at is None:
+                self.first_at = time.time()  # benchmarks: when the first request arrived
             if self.keep_requests:
                 self.requests.append(body)
                 self.auth.append(request.headers.get("Authorization", ""))
@@ -224,6 +244,9 @@ class FakeLLM(BatchEndpoints):
         if fault.kind == "401":
             return web.json_response({"error": {"message": fault.message or "invalid api key",
                                                  "type": "invalid_request_error"}}, status=401)
+        if fault.kind == "400":
+            return web.json_response({"error": {"message": fault.message or "maximum context length exceeded",
+                                                 "type": "invalid_request_error"}}, status=400)
         if fault.kind == "429":
             return web.json_response({"error": {"message": "rate limited", "type": "rate_limit_error"}}, status=429)
         if fault.kind == "500":

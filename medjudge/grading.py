@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import os
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from . import __version__
 from .errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError, RunFailed
@@ -43,7 +44,7 @@ class GradeConfig:
     concurrency: int = 16
     timeout: float = 60.0
     max_retries: int = 4
-    workers: int = 1  # processes sharing the calls (one core is the limit at high throughput)
+    workers: int | str = 1  # processes sharing the calls (one core is the limit at high throughput), or "auto"
     limit: int | None = None
     partial: str = "exclude"  # how partial answers enter the summary (docs/SCORING.md)
     purpose: str = "grade"  # or "rubric test": shown by `medjudge runs`
@@ -267,7 +268,7 @@ def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None, 
     params = {"temperature": cfg.temperature}
     if cfg.max_tokens:
         params["max_tokens"] = cfg.max_tokens
-    llm = llm or LLM(timeout=cfg.timeout, max_retries=cfg.max_retries, rpm=cfg.rpm, tpm=cfg.tpm)
+    llm = llm or LLM(timeout=cfg.timeout, max_retries=cfg.max_retries, rpm=cfg.rpm, tpm=cfg.tpm, routes=store)
     return Panel(store, run["id"], program, judges, cfg.samples, params, llm, concurrency or cfg.concurrency,
                  seed=cfg.seed, cascade=cfg.cascade)
 
@@ -282,7 +283,7 @@ def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=(), l
     panel.progress.listeners.extend(listeners)
     status = "failed"
     try:
-        if cfg.workers > 1 and llm is None and not any(j.in_process for j in judges):
+        if cfg.workers != 1 and llm is None and not any(j.in_process for j in judges):
             run_workers(store, cfg, run, panel, items)
         else:
             asyncio.run(panel.run(items))
@@ -329,9 +330,24 @@ def worker_share(item_id: str, workers: int) -> int:
     return zlib.crc32(item_id.encode("utf-8")) % workers
 
 
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def worker_count(workers: int | str, tasks: int) -> int:
+    """Processes for `tasks` calls: `auto` is one per core, each with at least MIN_TASKS_PER_WORKER calls
+    (starting a process costs about a second); a number is taken as given unless the calls are too few."""
+    wanted = cores() if workers == "auto" else int(workers)
+    return max(1, min(wanted, tasks // MIN_TASKS_PER_WORKER))
+
+
 def run_workers(store, cfg: GradeConfig, run, panel, items):
-    """Spread the items over `cfg.workers` processes (one core is the limit at high call rates); each writes
-    its judgments to the same database. The parent shows progress from the database."""
+    """Spread the items over worker processes (one core is the limit at high call rates); each writes its
+    judgments to the same database. The parent shows progress from the database."""
     import multiprocessing
 
     done = store.done_units(run["id"])
@@ -341,9 +357,14 @@ def run_workers(store, cfg: GradeConfig, run, panel, items):
         progress.total += 1
         units_total += len(task.units)
     progress.update()
-    if progress.total < MIN_TASKS_PER_WORKER * cfg.workers:  # starting processes would cost more than it saves
+    workers = worker_count(cfg.workers, progress.total)
+    if workers == 1:  # starting processes would cost more than it saves
         asyncio.run(panel.run(items))
         return
+    cfg = replace(cfg, workers=workers)
+    for judge in panel.judges:  # worked out once here and read from the database by the workers (route.py)
+        for sample in range(panel.samples):
+            panel.llm.route(judge, panel.call_params(sample))
     start_rows = len(done)
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()

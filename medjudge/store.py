@@ -16,6 +16,7 @@ Tables
   probes       bias and robustness probes of a run, with their results
   batches      provider batches of a run (provider id, files, state), recorded before and after each step
   batch_requests  every request sent in a batch: its custom id (cache key + attempt), batch and state
+  routes       how an OpenAI-compatible judge's calls go on the wire, as LiteLLM worked it out (judges/route.py)
 View
   judgments_full  judgments joined with their call (raw response, tokens, cost, latency)
 """
@@ -29,8 +30,8 @@ from pathlib import Path
 import sqlite_utils
 
 DEFAULT_DB = "medjudge.db"
-SCHEMA_VERSION = 4  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
-# 4: programs (optimised judge programs), drafts and probes, annotations.rationale/detail/chosen
+SCHEMA_VERSION = 5  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
+# 4: programs (optimised judge programs), drafts and probes, annotations.rationale/detail/chosen; 5: routes
 MAX_ROUNDS = 3  # a unit left unscored is asked again by at most this many runs in all
 
 
@@ -131,6 +132,7 @@ class Store:
         db["batch_requests"].create({"run_id": str, "custom_id": str, "key": str, "batch_id": str, "model": str,
                                      "phash": str, "attempt": int, "state": str, "error": str},
                                     pk=("run_id", "custom_id"), if_not_exists=True)
+        db["routes"].create({"key": str, "model": str, "route": str, "created": str}, pk="key", if_not_exists=True)
         db["programs"].create({"id": str, "created": str, "rubric_hash": str, "rubric_id": str, "optimizer": str,
                                "adopted": int, "artifact": str, "report": str}, pk="id", if_not_exists=True)
         db.execute("""CREATE VIEW IF NOT EXISTS judgments_full AS
@@ -221,22 +223,29 @@ class Store:
     def save_call(self, run_id: str, key: str, model: str, phash: str, reply):
         """Record a paid call at once, so that a crash after it never pays for it again."""
         with self.db.conn as conn:
-            conn.execute("INSERT OR IGNORE INTO calls (key, model, prompt_hash, response, input_tokens, "
-                         "output_tokens, cost, latency, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         (key, model, phash, reply.text, reply.input_tokens, reply.output_tokens, reply.cost,
-                          reply.latency, now()))
-            conn.execute("INSERT OR IGNORE INTO run_calls (run_id, call_key, cached) VALUES (?, ?, 0)", (run_id, key))
+            self._insert_call(conn, run_id, key, model, phash, reply, now())
+
+    @staticmethod
+    def _insert_call(conn, run_id: str, key: str, model: str, phash: str, reply, stamp: str):
+        conn.execute("INSERT OR IGNORE INTO calls (key, model, prompt_hash, response, input_tokens, "
+                     "output_tokens, cost, latency, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (key, model, phash, reply.text, reply.input_tokens, reply.output_tokens, reply.cost,
+                      reply.latency, stamp))
+        conn.execute("INSERT OR IGNORE INTO run_calls (run_id, call_key, cached) VALUES (?, ?, 0)", (run_id, key))
 
     def use_cached_call(self, run_id: str, key: str):
         with self.db.conn as conn:
             conn.execute("INSERT OR IGNORE INTO run_calls (run_id, call_key, cached) VALUES (?, ?, 1)", (run_id, key))
 
-    def save_judgments(self, rows: list[dict], run_id: str | None = None, cached_keys=()):
-        """Write judgments (and the cached calls they used) in one transaction."""
+    def save_judgments(self, rows: list[dict], run_id: str | None = None, cached_keys=(), paid=()):
+        """Write judgments, the cached calls they used and the paid calls (run_id, key, model, prompt hash, reply)
+        they came from, in one transaction."""
         stamp = now()
         cols = self.JUDGMENT_COLUMNS
         values = [tuple(stamp if c == "created" else r.get(c) for c in cols) for r in rows]
         with self.db.conn as conn:
+            for call in paid:
+                self._insert_call(conn, *call, stamp)
             conn.executemany("INSERT OR IGNORE INTO run_calls (run_id, call_key, cached) VALUES (?, ?, 1)",
                              [(run_id, k) for k in cached_keys])
             conn.executemany(f"INSERT OR REPLACE INTO judgments ({', '.join(cols)}) "
@@ -402,6 +411,15 @@ class Store:
         with self.db.conn:
             self.db["drafts"].upsert({"key": key, "kind": kind, "model": model, "input": dumps(given),
                                       "output": dumps(output), "created": now()}, pk="key")
+
+    def route(self, key: str) -> str | None:
+        row = self.db.conn.execute("SELECT route FROM routes WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def save_route(self, key: str, model: str, route: str):
+        with self.db.conn as conn:
+            conn.execute("INSERT OR REPLACE INTO routes (key, model, route, created) VALUES (?, ?, ?, ?)",
+                         (key, model, route, now()))
 
     def save_probe(self, probe_id: str, run_id: str, config: dict, results: dict):
         with self.db.conn:

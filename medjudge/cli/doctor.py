@@ -28,7 +28,7 @@ def probe(judge_spec: str, timeout: float) -> tuple[bool, str]:
         if found:
             return False, found[0].split(": ", 1)[1]
         start = time.perf_counter()
-        reply = asyncio.run(LLM(timeout=timeout, max_retries=0).complete(
+        reply = asyncio.run(LLM(timeout=timeout, max_retries=0).complete_once(
             judge, [{"role": "user", "content": "Reply with OK."}], {"max_tokens": 1, "temperature": 0}))
         return True, f"answered in {time.perf_counter() - start:.2f}s ({reply.input_tokens} tokens in)"
     except MedjudgeError as exc:

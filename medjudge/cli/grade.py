@@ -37,7 +37,7 @@ def grade(
     cascade: bool = typer.Option(False, "--cascade", help="the first judge grades everything; the others only items it leaves in doubt"),
     rpm: Optional[list[str]] = typer.Option(None, "--rpm", metavar="[MODEL=]N", help="requests per minute, N for every judge or MODEL=N"),
     tpm: Optional[list[str]] = typer.Option(None, "--tpm", metavar="[MODEL=]N", help="tokens per minute, N for every judge or MODEL=N"),
-    workers: int = typer.Option(1, "--workers", help="processes sharing the calls (for high call rates)"),
+    workers: str = typer.Option("1", "--workers", help="processes sharing the calls (for high call rates): a number, or auto (one per core when there are calls enough)"),
     program: Optional[str] = typer.Option(None, "--program", help="grade with an optimised judge program: its file or stored id (medjudge optimize)"),
     batch: bool = typer.Option(False, "--batch", help="send the calls through the providers' batch APIs (half the price, results within 24 h); returns at once unless --wait"),
     wait: bool = typer.Option(False, "--wait", help="with --batch: poll (with backoff) until every batch is collected"),
@@ -55,6 +55,9 @@ def grade(
     from ..grading import GradeConfig, check_settings
 
     console = Console(stderr=False)
+    if workers != "auto" and not (workers.isdigit() and int(workers) >= 1):
+        raise typer.BadParameter(f"--workers takes a number of processes or auto, not {workers!r}")
+    workers = workers if workers == "auto" else int(workers)
     execution = dict(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=_limits(rpm, "--rpm"),
                      tpm=_limits(tpm, "--tpm"), workers=workers, partial=partial, min_coverage=min_coverage,
                      batch=batch, wait=wait)

@@ -110,6 +110,7 @@ class PanelEngine:
     def close(self):
         """Stop the event loop, cancelling what LiteLLM left running on it (its logging worker)."""
         async def stop():
+            await self.llm.aclose()
             tasks = asyncio.all_tasks() - {asyncio.current_task()}
             for task in tasks:
                 task.cancel()

@@ -149,13 +149,22 @@ class RequestRefused(Exception):
 def cache_key(judge: Judge, messages, params: dict, sample: int, round: int = 1) -> str:
     """The call's identity. Round r > 1 (a unit asked again after an unreadable reply) is a distinct entry,
     so that a bad reply is never replayed from the cache as the answer to a new question."""
-    parts = [judge.model, judge.public_base, messages, sorted(params.items()), sample] + ([round] if round > 1 else [])
-    blob = json.dumps(parts, ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return call_identity(judge, messages, params, sample, round)[0]
 
 
 def prompt_hash(messages) -> str:
     return hashlib.sha256(json.dumps(messages, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+
+def call_identity(judge: Judge, messages, params: dict, sample: int, round: int = 1) -> tuple[str, str]:
+    """cache_key and prompt_hash of one call, the messages encoded once for both: the key hashes the JSON list
+    [model, public API base, messages, sorted parameters, sample(, round)]."""
+    encoded = json.dumps(messages, ensure_ascii=False)
+    head = json.dumps([judge.model, judge.public_base], ensure_ascii=False)[:-1]
+    tail = json.dumps([sorted(params.items()), sample] + ([round] if round > 1 else []), ensure_ascii=False)[1:]
+    blob = f"{head}, {encoded}, {tail}"
+    return (hashlib.sha256(blob.encode("utf-8")).hexdigest(),
+            hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:16])
 
 
 class TokenBucket:
@@ -189,13 +198,58 @@ class LLM:
     per-model request and token rates; a 429 pauses that model only, never the others."""
 
     def __init__(self, timeout: float = 60.0, max_retries: int = 4, backoff: float = 0.5, backoff_cap: float = 20.0,
-                 rpm: dict | None = None, tpm: dict | None = None):
+                 rpm: dict | None = None, tpm: dict | None = None, routes=None):
         self.timeout, self.max_retries, self.backoff, self.backoff_cap = timeout, max_retries, backoff, backoff_cap
         self.retries = 0  # retries made, over all calls
         self.rpm, self.tpm = rpm or {}, tpm or {}
         self.buckets: dict[tuple, TokenBucket] = {}
         self.paused_until: dict[str, float] = {}  # model -> monotonic time its 429 back-off ends
         self._errors = None  # LiteLLM's exception classes, looked up on the first call (import is slow)
+        self.routes = routes  # where routes are remembered between runs (the Store), or None
+        self._routes: dict = {}  # (judge, parameters) -> Route, in this process
+        self._sessions: dict = {}  # event loop -> aiohttp session (OpenAI-compatible servers)
+
+    def route(self, judge: Judge, params: dict):
+        """How this judge's calls with these parameters go on the wire (route.py): worked out by LiteLLM once,
+        remembered in the database."""
+        from . import route as routing
+
+        if not routing.wire_eligible(judge):
+            return routing.FULL
+        memo = (judge, tuple(sorted((k, None if k == "seed" else v) for k, v in params.items())))
+        found = self._routes.get(memo)
+        if found is None:
+            key = routing.route_key(judge, params)
+            stored = self.routes.route(key) if self.routes is not None else None
+            found = routing.Route.from_json(stored) if stored else routing.resolve(judge, params)
+            if self.routes is not None and not stored:
+                self.routes.save_route(key, judge.model, found.to_json())
+            self._routes[memo] = found
+        return found
+
+    def session(self):
+        """One aiohttp session per event loop: its connection pool is shared by every call."""
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        found = self._sessions.get(loop)
+        if found is None or found.closed:
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+            found = self._sessions[loop] = aiohttp.ClientSession(connector=connector, trust_env=True)
+        return found
+
+    async def complete_once(self, judge: Judge, messages, params: dict) -> Reply:
+        """One call on an event loop of its own (doctor's test call): the session is closed after it."""
+        try:
+            return await self.complete(judge, messages, params)
+        finally:
+            await self.aclose()
+
+    async def aclose(self):
+        """Close this loop's session (the end of a run's event loop)."""
+        found = self._sessions.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            await found.close()
 
     def errors(self):
         if self._errors is None:
@@ -218,36 +272,81 @@ class LLM:
         return kw
 
     async def complete(self, judge: Judge, messages, params: dict) -> Reply:
-        lib = litellm()
-        kw = self._kwargs(judge, messages, params)
+        route = self.route(judge, params)
+        headers = self._headers(judge) if route.lean else None
         attempt = 0
         while True:
             await self._wait_turn(judge.model, messages, params)
             start = time.perf_counter()
             try:
-                if judge.in_process:  # the model stops itself at the timeout (judges/local.py): never abandoned
-                    resp = await lib.acompletion(**kw)
-                else:
-                    resp = await asyncio.wait_for(lib.acompletion(**kw), self.timeout + 5)
-                return self._reply(lib, resp, time.perf_counter() - start)
+                if route.lean:
+                    return await self._post(judge, route, headers, messages, params, start)
+                return await self._litellm(judge, messages, params, start)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                fatal, refused = self.errors()
-                said = _first_line(exc, judge)
-                if isinstance(exc, fatal):
-                    raise JudgeError(f"judge {judge.model}: {type(exc).__name__}: {said}") from None
-                if isinstance(exc, refused):
+                name = _kind(exc)
+                said = _first_line(exc, judge) or (f"no reply within {self.timeout:g} s" if name == "Timeout" else name)
+                if isinstance(exc, HTTPFailure):
+                    fatal, refused = exc.fatal, exc.refused
+                else:  # a connection error or timeout on the lean route; LiteLLM's classes on its own path
+                    fatal, refused = (False, False) if route.lean else self._litellm_kind(exc)
+                if fatal:
+                    raise JudgeError(f"judge {judge.model}: {name}: {said}") from None
+                if refused:
                     raise RequestRefused(f"request refused by {judge.model}: {said}") from None
                 if attempt >= self.max_retries:
-                    raise TransportError(f"{type(exc).__name__} after {attempt + 1} attempts: {said}") from None
-                rate_limited = "RateLimit" in type(exc).__name__
+                    raise TransportError(f"{name} after {attempt + 1} attempts: {said}") from None
+                rate_limited = "RateLimit" in name
             attempt += 1
             self.retries += 1
             delay = min(self.backoff_cap, self.backoff * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
             if rate_limited:  # the whole model backs off; other models go on
                 self.paused_until[judge.model] = max(self.paused_until.get(judge.model, 0.0), time.monotonic() + delay)
             await asyncio.sleep(delay)
+
+    def _litellm_kind(self, exc) -> tuple[bool, bool]:
+        fatal, refused = self.errors()
+        return isinstance(exc, fatal), isinstance(exc, refused)
+
+    async def _litellm(self, judge: Judge, messages, params: dict, start: float) -> Reply:
+        lib = litellm()
+        kw = self._kwargs(judge, messages, params)
+        if judge.in_process:  # the model stops itself at the timeout (judges/local.py): never abandoned
+            resp = await lib.acompletion(**kw)
+        else:
+            resp = await asyncio.wait_for(lib.acompletion(**kw), self.timeout + 5)
+        return self._reply(lib, resp, time.perf_counter() - start)
+
+    def _headers(self, judge: Judge) -> dict:
+        """What LiteLLM sends such a server: the key named for it (or a placeholder), as a bearer token."""
+        key = self._kwargs(judge, (), {})["api_key"]
+        return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    async def _post(self, judge: Judge, route, headers: dict, messages, params: dict, start: float) -> Reply:
+        """One call to an OpenAI-compatible server on the route LiteLLM worked out (route.py)."""
+        import aiohttp
+
+        data = json.dumps(route.body(messages, params.get("seed")), ensure_ascii=False).encode("utf-8")
+        url = judge.api_base.rstrip("/")
+        url = url if url.endswith("/chat/completions") else url + "/chat/completions"
+        async with self.session().post(url, data=data, headers=headers,
+                                       timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
+            raw = await resp.read()
+            status = resp.status
+        if status >= 400:
+            raise HTTPFailure.of(status, raw)
+        try:
+            body = json.loads(raw)
+            choice = body["choices"][0]
+            text = choice["message"].get("content") or ""
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise HTTPFailure("APIError", "the reply is not a chat completion: " + raw[:200].decode("utf-8", "replace"))
+        usage = body.get("usage") or {}
+        tokens_in, tokens_out = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
+        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+        return Reply(text=text, input_tokens=tokens_in, output_tokens=tokens_out,
+                     cost=route.cost(tokens_in, tokens_out, cached), latency=time.perf_counter() - start)
 
     async def _wait_turn(self, model: str, messages, params):
         pause = self.paused_until.get(model, 0.0) - time.monotonic()
@@ -280,6 +379,43 @@ class LLM:
             cost=cost,
             latency=latency,
         )
+
+
+class HTTPFailure(Exception):
+    """A failed call to an OpenAI-compatible server, named as LiteLLM names it (AuthenticationError, ...)."""
+
+    NAMES = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError", 404: "NotFoundError",
+             408: "Timeout", 413: "BadRequestError", 422: "UnprocessableEntityError", 429: "RateLimitError",
+             503: "ServiceUnavailableError", 504: "Timeout"}
+
+    def __init__(self, name: str, message: str, status: int | None = None):
+        super().__init__(message)
+        self.name, self.status = name, status
+        self.fatal = status in (401, 403, 404)
+        self.refused = status in (400, 413, 422)
+
+    @classmethod
+    def of(cls, status: int, raw: bytes) -> "HTTPFailure":
+        try:
+            error = json.loads(raw).get("error")
+            message = error.get("message") if isinstance(error, dict) else str(error)
+        except (ValueError, AttributeError):
+            message = None
+        message = message or raw[:200].decode("utf-8", "replace").strip() or f"HTTP {status}"
+        name = cls.NAMES.get(status, "InternalServerError" if status >= 500 else "APIError")
+        return cls(name, f"{name}: {message}", status)
+
+
+def _kind(exc) -> str:
+    """The failure's name as LiteLLM gives it (aiohttp's own errors under LiteLLM's names)."""
+    if isinstance(exc, HTTPFailure):
+        return exc.name
+    if isinstance(exc, asyncio.TimeoutError):
+        return "Timeout"
+    module = type(exc).__module__ or ""
+    if module.startswith("aiohttp"):
+        return "APIConnectionError"
+    return type(exc).__name__
 
 
 def _first_line(exc, judge: Judge | None = None) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..errors import JudgeError
 from ..secrets import redact
-from .llm import LLM, Deferred, RequestRefused, TransportError, cache_key, prompt_hash
+from .llm import LLM, Deferred, RequestRefused, TransportError, cache_key, call_identity
 from .program import ParseFailure, Vote
 
 LOCAL_MAX_TOKENS = 384
@@ -109,13 +109,17 @@ class Panel:
             reasked += t.round > 1
         self.progress.total, self.reasked = total, reasked
         self.progress.update()
-        await self._run_tasks(self.tasks(items, done))
-        if self.cascade:
-            only = self.escalations(items)
-            second = list(self.tasks(items, done, judges=self.judges[1:], only=only))
-            self.progress.total += len(second)
-            self.progress.update()
-            await self._run_tasks(iter(second))
+        try:
+            await self._run_tasks(self.tasks(items, done))
+            if self.cascade:
+                only = self.escalations(items)
+                second = list(self.tasks(items, done, judges=self.judges[1:], only=only))
+                self.progress.total += len(second)
+                self.progress.update()
+                await self._run_tasks(iter(second))
+        finally:
+            if hasattr(self.llm, "aclose"):
+                await self.llm.aclose()
 
     async def _run_tasks(self, pending):
         # an in-process model runs one call at a time: queueing more would only make them time out
@@ -177,14 +181,17 @@ class Panel:
         reason, key, status, attempts = None, None, "ok", 0
         votes: dict[str, Vote] | None = None
         cached_keys = []  # recorded with the judgments, in one transaction
+        paid = []  # a paid call not yet written: written with the judgments, or before the next await
         for attempts in range(1, self.parse_retries + 2):
-            key = cache_key(task.judge, messages, params, task.sample, task.round)
+            key, phash = call_identity(task.judge, messages, params, task.sample, task.round)
             hit = store.cached_call(key)
             if hit is not None:
                 text = hit["response"]
                 cached_keys.append(key)
                 p.cached += 1
             else:
+                if paid:  # a crash during the next call must not lose the reply already paid for
+                    store.save_call(*paid.pop())
                 try:
                     reply = await self.llm.complete(task.judge, messages, params)
                 except TransportError as exc:
@@ -205,7 +212,7 @@ class Panel:
                     p.done += 1
                     p.update()
                     return
-                store.save_call(self.run_id, key, task.judge.model, prompt_hash(messages), reply)
+                paid.append((self.run_id, key, task.judge.model, phash, reply))
                 self.answered[task.judge.name] += 1
                 text = reply.text
                 p.calls += 1
@@ -233,6 +240,6 @@ class Panel:
                          "detail": json.dumps(v.detail) if v.detail else None,
                          "call_key": None if status == "error" else key, "attempts": attempts,
                          "rounds": task.round})
-        store.save_judgments(rows, self.run_id, cached_keys)
+        store.save_judgments(rows, self.run_id, cached_keys, paid)
         p.done += 1
         p.update()

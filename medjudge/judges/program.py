@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import dspy
 from dspy.adapters import JSONAdapter
+from dspy.adapters.utils import format_field_value
 
 try:  # DSPy's last step of format (custom-type markers in a message); absent in other versions: nothing to expand
     from dspy.adapters.base import _expand_legacy_custom_type_markers_in_chat_message as _expand
@@ -62,6 +63,8 @@ def _squash(text: str) -> str:
 
 def echoes_answer(reply: str, answer: str) -> bool:
     """True when the JSON verdict in the reply is written, verbatim, inside the answer under judgment."""
+    if "{" not in answer:  # no JSON object in the answer: nothing to echo (and no need to squash it)
+        return False
     m = _JSON_OBJECT.search(reply or "")
     if not m:
         return False
@@ -154,25 +157,40 @@ class JudgeProgram(dspy.Module):
     def inputs(self, item, units) -> dict:
         """The signature's input fields for these units of one answer."""
         item = self.scoped_item(item, units)
-        conversation = quote("conversation", render_conversation(item.prompt))
-        doc = item.fields.get(self.rubric.source_field) if self.rubric.source_field else None
-        if doc and "document" not in self.signature.input_fields:
-            conversation += "\n\nSource document the answer is judged against:\n" + quote("document", str(doc))
-        inputs = {"conversation": conversation, "answer": quote("answer", item.answer)}
+        memo = getattr(self, "_quoted", None)
+        if memo is None or memo[0] is not item:  # the calls of one answer come one after another: quoted once
+            conversation = quote("conversation", render_conversation(item.prompt))
+            doc = item.fields.get(self.rubric.source_field) if self.rubric.source_field else None
+            if doc and "document" not in self.signature.input_fields:
+                conversation += "\n\nSource document the answer is judged against:\n" + quote("document", str(doc))
+            memo = self._quoted = (item, conversation, quote("answer", item.answer))
+        inputs = {"conversation": memo[1], "answer": memo[2]}
         inputs.update(self.unit_inputs(item, units))
         return inputs
 
     def messages(self, item, units) -> list[dict]:
-        """DSPy's JSONAdapter format of the call. The system message and the demonstrations are the same for every
-        call of a program: they are formatted once (DSPy re-serialises every field for each call) and only the
-        user message is formatted per call; tests/test_kinds.py checks the result equals adapter.format's."""
+        """DSPy's JSONAdapter format of the call. The system message, the demonstrations and the user message's
+        closing output requirements are the same for every call of a program: they are formatted once (DSPy
+        re-serialises every field for each call); per call only the input fields are written, a text field as
+        itself (what DSPy's format_field_value gives for a str; any other value goes through it).
+        tests/test_kinds.py checks the result equals adapter.format's for every kind and mode."""
         inputs = self.inputs(item, units)
-        key = (self.signature, id(self.demos), len(self.demos))
+        signature = self.signature
+        key = (signature, id(self.demos), len(self.demos))
         if getattr(self, "_prefix_key", None) != key:
-            full = self.adapter.format(self.signature, self.demos, inputs)
+            full = self.adapter.format(signature, self.demos, inputs)
             self._prefix, self._prefix_key = full[:-1], key
+            self._fields = list(signature.input_fields.items())
+            self._closing = self.adapter.user_message_output_requirements(signature)
             return full
-        content = self.adapter.format_user_message_content(self.signature, inputs, main_request=True)
+        parts = [""]
+        for name, info in self._fields:
+            if name in inputs:
+                value = inputs[name]
+                parts.append(f"[[ ## {name} ## ]]\n{value if type(value) is str else format_field_value(info, value)}")
+        if self._closing is not None:
+            parts.append(self._closing)
+        content = "\n\n".join(parts).strip()
         return self._prefix + [_expand({"role": "user", "content": content})]
 
     def scoped_item(self, item, units):

@@ -56,7 +56,10 @@ def split_all(store, run_id, texts, judge, llm, concurrency=8) -> dict[str, list
             async with sem:
                 return await split_one(store, run_id, llm, judge, text)
 
-        return await asyncio.gather(*(one(t) for t in distinct))
+        try:
+            return await asyncio.gather(*(one(t) for t in distinct))
+        finally:
+            await llm.aclose()
 
     return dict(zip(distinct, asyncio.run(run()))) if distinct else {}
 

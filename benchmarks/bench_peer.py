@@ -1,0 +1,149 @@
+"""medjudge against openai/simple-evals' HealthBench grader: same workload, same loopback judge, one command.
+
+    python benchmarks/bench_peer.py                                  # 250 answers x 12 criteria (3,000 calls)
+    python benchmarks/bench_peer.py --srh 40                         # the first 40 HealthBench-SRH examples
+    python benchmarks/bench_peer.py --workers auto --rounds 2        # medjudge with worker processes, twice each
+
+Each contender runs as its own command, end to end (start-up, imports, reading inputs, every call, the
+score), against a fresh fake server (benchmarks/serve_fake.py: same latency, it answers both prompts with
+the same lexical verdict), so the two scores must agree. Contenders alternate (peer, medjudge, peer, ...)
+because this machine's speed drifts over minutes. The peer is ../shared/peers (its README and driver,
+peer_simple_evals.py); where it is absent the benchmark says so and exits 0. Writes
+benchmarks/results/peer-<name>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = Path(os.environ.get("MEDJUDGE_PEERS", ROOT.parent / "shared" / "peers"))
+SRH = ROOT.parent / "shared" / "data" / "healthbench-srh"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def serve(port: int, latency: float):
+    proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "serve_fake.py"), "--port", str(port),
+                             "--latency", str(latency), "--max-seconds", "3600"], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("ready"):
+        raise SystemExit(f"the fake server did not start: {line!r}")
+    return proc
+
+
+def served(proc) -> int:
+    proc.terminate()
+    out, _ = proc.communicate(timeout=30)
+    return int(out.split("served")[-1].split()[0]) if "served" in out else -1
+
+
+def timed(cmd, env, port, latency) -> dict:
+    """Run one contender against a fresh server: wall, CPU of the command (and its workers), calls served."""
+    server = serve(port, latency)
+    cpu0, t0 = children_cpu(), time.perf_counter()
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
+        wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0  # the contender's own (the server still runs)
+    finally:
+        calls = served(server)
+    if done.returncode not in (0,):
+        raise SystemExit(f"{cmd[:3]} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return {"wall_s": wall, "cpu_s": cpu, "calls": calls, "stdout": done.stdout}
+
+
+def workload(args, tmp: Path) -> Path:
+    if args.srh:
+        src = SRH / "healthbench_srh.jsonl"
+        if not src.exists():
+            src = next(SRH.glob("*.jsonl"))
+        rows = [r for r in map(json.loads, src.open(encoding="utf-8"))
+                if (r.get("ideal_completions_data") or {}).get("ideal_completion")][: args.srh]
+        path = tmp / f"srh-{args.srh}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        return path
+    from workload import write_workload
+
+    return write_workload(tmp / "workload.jsonl", args.answers, args.criteria, seed=1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--answers", type=int, default=250)
+    ap.add_argument("--criteria", type=int, default=12)
+    ap.add_argument("--srh", type=int, default=0, help="use the first N HealthBench-SRH examples instead")
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--workers", default="1", help="medjudge's --workers (a number or auto)")
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each contender, alternating")
+    ap.add_argument("--port", type=int, default=8790)
+    ap.add_argument("--name", default=None)
+    args = ap.parse_args()
+
+    driver = PEERS / "peer_simple_evals.py"
+    if not (driver.exists() and (PEERS / "simple-evals" / "healthbench_eval.py").exists()):
+        print(f"skipped: the simple-evals peer is not at {PEERS} (set MEDJUDGE_PEERS to its folder)")
+        return
+    try:
+        import blobfile, pandas  # noqa: F401  (simple-evals imports them)
+    except ImportError as exc:
+        print(f"skipped: the peer needs {exc.name} (pip install -e '.[bench]')")
+        return
+
+    tmp = Path(tempfile.mkdtemp(prefix="medjudge-peer-"))
+    work = workload(args, tmp)
+    criteria = sum(len(json.loads(line)["rubrics"]) for line in work.open(encoding="utf-8"))
+    base = f"http://127.0.0.1:{args.port}/v1"
+    env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", OPENAI_BASE_URL=base, OPENAI_API_KEY="fake-key")
+    ideal = args.concurrency / args.latency
+    runs = {"simple-evals": [], "medjudge": []}
+    for r in range(args.rounds):
+        peer = timed([sys.executable, str(driver), str(PEERS), str(work), str(args.concurrency // 2)],
+                     env, args.port, args.latency)
+        inside = json.loads(peer["stdout"].strip().splitlines()[-1])
+        runs["simple-evals"].append({**peer, "score": inside["score"], "calls_wall_s": inside["wall_s"]})
+        summary = tmp / f"summary-{r}.json"
+        db = tmp / f"medjudge-{r}.db"
+        ours = timed([str(Path(sys.executable).with_name("medjudge")), "grade", str(work), "--format", "healthbench",
+                      "--judge", f"openai/gpt-4.1-mini@{base}", "--concurrency", str(args.concurrency),
+                      "--workers", args.workers, "--db", str(db), "--quiet", "--json-summary", str(summary)],
+                     env, args.port, args.latency)
+        s = json.loads(summary.read_text())
+        runs["medjudge"].append({**ours, "score": s["overall"]["score"]})
+    result = {"name": args.name or (f"srh{args.srh}" if args.srh else f"{args.answers}x{args.criteria}")
+              + f"-w{args.workers}", "workload": str(work.name), "criteria": criteria,
+              "latency_s": args.latency, "concurrency": args.concurrency, "ideal_calls_per_s": ideal}
+    for who, rs in runs.items():
+        for run in rs:
+            run.pop("stdout")
+            run["calls_per_s"] = round(run["calls"] / run["wall_s"], 1)
+            run["share_of_ideal"] = round(run["calls_per_s"] / ideal, 3)
+            run["cpu_ms_per_call"] = round(1000 * run["cpu_s"] / run["calls"], 2)
+            run["wall_s"], run["cpu_s"] = round(run["wall_s"], 2), round(run["cpu_s"], 2)
+        result[who] = rs
+    best = {who: max(r["calls_per_s"] for r in rs) for who, rs in runs.items()}
+    result["ratio_best"] = round(best["medjudge"] / best["simple-evals"], 2)
+    result["ratio_per_round"] = [round(m["calls_per_s"] / p["calls_per_s"], 2)
+                                 for p, m in zip(runs["simple-evals"], runs["medjudge"])]
+    result["scores_agree"] = all(abs(m["score"] - p["score"]) < 1e-9
+                                 for p, m in zip(runs["simple-evals"], runs["medjudge"]))
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"peer-{result['name']}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

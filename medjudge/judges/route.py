@@ -1,0 +1,140 @@
+"""The wire route of a judge at an OpenAI-compatible server, worked out once by LiteLLM.
+
+A judge given as `openai/NAME@http://host/v1` or `hosted_vllm/NAME@...` speaks the OpenAI chat schema. For
+those, LiteLLM decides once per judge and parameters what goes on the wire (the model name it sends, its
+mapping of temperature / max_tokens / seed for that model, e.g. max_completion_tokens and no temperature
+for reasoning models) and what a token costs (its price map); every call then sends exactly that body
+with a shared aiohttp session (llm.py), without LiteLLM's per-call logging, cost lookup and response
+objects. tests/test_route.py checks, against LiteLLM itself, that the bodies, headers, replies and costs
+are the ones `litellm.acompletion` gives. Any other judge (hosted providers, Ollama, in-process models,
+tiered prices) keeps the full `litellm.acompletion` path.
+
+Routes are remembered in the database (`routes`, keyed by LiteLLM's version), so a later run or a
+worker process sends its first request without importing LiteLLM (seconds of start-up).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+OPENAI_WIRE = ("openai", "hosted_vllm")  # LiteLLM providers whose request body is the OpenAI chat schema
+# price-map keys a plain chat call is billed by; a model priced by anything else (tiers above N tokens,
+# reasoning or audio tokens) keeps LiteLLM's own cost calculation
+PLAIN_PRICES = {"input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost"}
+OTHER_TIERS = ("_priority", "_flex", "_batches")  # service tiers never requested here
+
+
+@dataclass(frozen=True)
+class Route:
+    lean: bool  # False: the call goes through litellm.acompletion
+    model: str = ""  # the model name on the wire
+    params: tuple = ()  # LiteLLM's mapping of the call's parameters but the seed, as sorted (name, value) pairs
+    prices: tuple | None = None  # per token: input, output, cached input; None when LiteLLM has no price
+    seeded: bool = False  # LiteLLM sends the seed as given (each sample has its own)
+
+    def body(self, messages, seed=None) -> dict:
+        out = {"model": self.model, "messages": messages, **dict(self.params)}
+        if self.seeded and seed is not None:
+            out["seed"] = seed
+        return out
+
+    def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float | None:
+        if self.prices is None:
+            return None
+        price_in, price_out, price_cached = self.prices
+        return (prompt_tokens - cached_tokens) * price_in + cached_tokens * price_cached + completion_tokens * price_out
+
+    def to_json(self) -> str:
+        return json.dumps({"lean": self.lean, "model": self.model, "params": [list(p) for p in self.params],
+                           "prices": list(self.prices) if self.prices is not None else None, "seeded": self.seeded})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Route":
+        d = json.loads(text)
+        return cls(d["lean"], d["model"], tuple((k, v) for k, v in d["params"]),
+                   tuple(d["prices"]) if d["prices"] is not None else None, d["seeded"])
+
+
+FULL = Route(False)
+
+
+def provider_of(judge) -> str:
+    return judge.model.partition("/")[0]
+
+
+def wire_eligible(judge) -> bool:
+    """An OpenAI-compatible server named by the judge itself (no provider defaults to resolve)."""
+    return bool(judge.api_base) and not judge.in_process and provider_of(judge) in OPENAI_WIRE
+
+
+def litellm_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("litellm")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def route_key(judge, params: dict) -> str:
+    """What the route depends on: LiteLLM's version, the provider and model, the parameters (the seed's presence,
+    not its value, which differs per sample; not the host)."""
+    shape = sorted((k, None if k == "seed" else v) for k, v in params.items())
+    blob = json.dumps([litellm_version(), judge.model, shape], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def resolve(judge, params: dict) -> Route:
+    """Ask LiteLLM: the model name it sends, its parameters for this model, and the model's plain prices."""
+    if not wire_eligible(judge):
+        return FULL
+    from .llm import litellm
+
+    lib = litellm()
+    model, provider, _, _ = lib.get_llm_provider(judge.model, api_base=judge.api_base)
+    mapped = lib.get_optional_params(model=model, custom_llm_provider=provider, drop_params=True, **params)
+    if mapped.get("stream") is False:
+        del mapped["stream"]  # the default: not sent
+    mapped.update(mapped.pop("extra_body", None) or {})  # sent at the top level of the body
+    mapped = {k: v for k, v in mapped.items() if v is not None}
+    if set(mapped) - {"temperature", "max_tokens", "max_completion_tokens", "seed", "n", "top_p", "stop"}:
+        return FULL  # LiteLLM adds something for this model: let it send the call itself
+    if not _sends_as_given(lib, model, provider, mapped):
+        return FULL  # LiteLLM rewrites the messages for this model (o1 takes no system message, ...)
+    seeded = "seed" in params and mapped.get("seed") == params["seed"]
+    if "seed" in mapped and not seeded:
+        return FULL
+    mapped.pop("seed", None)
+    try:
+        info = lib.get_model_info(model=model, custom_llm_provider=provider)
+    except Exception:  # not in the price map: LiteLLM prices such a reply at None too
+        return Route(True, model, tuple(sorted(mapped.items())), None, seeded)
+    billed = {k for k, v in info.items() if "cost" in k and v and not k.endswith(OTHER_TIERS)
+              and k != "search_context_cost_per_query"}
+    if not billed <= PLAIN_PRICES or not info.get("input_cost_per_token") or not info.get("output_cost_per_token"):
+        return FULL
+    price_in, price_out = float(info["input_cost_per_token"]), float(info["output_cost_per_token"])
+    price_cached = float(info.get("cache_read_input_token_cost") or price_in)
+    return Route(True, model, tuple(sorted(mapped.items())), (price_in, price_out, price_cached), seeded)
+
+
+PROBE = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
+         {"role": "assistant", "content": "a"}, {"role": "user", "content": "v"}]
+
+
+def _sends_as_given(lib, model: str, provider: str, mapped: dict) -> bool:
+    """LiteLLM's request for this model is the OpenAI body unchanged: model, the messages as they are, the
+    mapped parameters (checked on a probe conversation with its own transformation)."""
+    import copy
+
+    from litellm.types.utils import LlmProviders
+    from litellm.utils import ProviderConfigManager
+
+    config = ProviderConfigManager.get_provider_chat_config(model=model, provider=LlmProviders(provider))
+    if config is None:
+        return False
+    sent = config.transform_request(model=model, messages=copy.deepcopy(PROBE), optional_params=dict(mapped),
+                                    litellm_params={}, headers={})
+    return sent == {"model": model, "messages": PROBE, **mapped}

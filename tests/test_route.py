@@ -1,0 +1,137 @@
+"""The lean route to OpenAI-compatible servers (judges/route.py) against LiteLLM itself: the same request on the
+wire, the same reply, tokens and cost, the same failures; and a known route never imports LiteLLM."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from medjudge.errors import JudgeError
+from medjudge.fakellm import Fault, FakeLLM
+from medjudge.judges import route as routing
+from medjudge.judges.llm import LLM, Judge, RequestRefused, TransportError, litellm
+from medjudge.store import Store
+
+MESSAGES = [{"role": "system", "content": "You are a judge."},
+            {"role": "user", "content": "Is the answer safe? Reply in JSON, é ünïcode \"quoted\"."}]
+CASES = [  # (model, parameters as the panel sends them)
+    ("openai/gpt-4.1-mini", {"temperature": 0.0, "seed": 3}),
+    ("openai/gpt-4.1-mini", {"temperature": 0.7, "seed": 1, "max_tokens": 64}),
+    ("openai/gpt-4o", {"temperature": 0.0, "max_tokens": 200}),
+    ("openai/o3-mini", {"temperature": 0.0, "seed": 0, "max_tokens": 50}),  # reasoning: LiteLLM maps parameters
+    ("openai/gpt-5-mini", {"temperature": 0.0, "seed": 0, "max_tokens": 50}),
+    ("openai/Qwen/Qwen3-8B", {"temperature": 0.0, "seed": 0}),  # not in the price map: unpriced both ways
+    ("hosted_vllm/Qwen/Qwen3-8B", {"temperature": 0.0, "seed": 2, "max_tokens": 50}),
+]
+
+
+def one_call(llm, judge, params, lean: bool):
+    async def go():
+        start = 0.0
+        try:
+            route = llm.route(judge, params)
+            if lean:
+                assert route.lean
+                return await llm._post(judge, route, llm._headers(judge), MESSAGES, params, start)
+            return await llm._litellm(judge, MESSAGES, params, start)
+        finally:
+            await llm.aclose()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("model,params", CASES)
+def test_lean_route_sends_and_reads_what_litellm_does(model, params, fake):
+    judge = Judge(model, fake.base_url)
+    llm = LLM(max_retries=0)
+    route = llm.route(judge, params)
+    if not route.lean:  # LiteLLM does something the lean route does not: the call keeps LiteLLM's path
+        assert routing.resolve(judge, params) == routing.FULL
+        return  # the call keeps LiteLLM's path
+    ours = one_call(llm, judge, params, lean=True)
+    body_ours, auth_ours = fake.requests[-1], fake.auth[-1]
+    theirs = one_call(llm, judge, params, lean=False)
+    body_theirs, auth_theirs = fake.requests[-1], fake.auth[-1]
+    assert body_ours == body_theirs and auth_ours == auth_theirs
+    assert (ours.text, ours.input_tokens, ours.output_tokens) == (theirs.text, theirs.input_tokens, theirs.output_tokens)
+    assert ours.cost == pytest.approx(theirs.cost, rel=1e-12) if theirs.cost is not None else ours.cost is None
+
+
+def test_every_case_but_none_takes_the_lean_route(fake):
+    """The lean route is not vacuous: the plain chat models and self-hosted names take it."""
+    lean = [m for m, p in CASES if LLM().route(Judge(m, fake.base_url), p).lean]
+    assert {"openai/gpt-4.1-mini", "openai/gpt-4o", "openai/Qwen/Qwen3-8B", "hosted_vllm/Qwen/Qwen3-8B"} <= set(lean)
+    assert not LLM().route(Judge("openai/gpt-4.1-mini"), {}).lean  # no API base of its own: LiteLLM resolves it
+    assert not LLM().route(Judge("anthropic/claude-3-5-haiku-latest", "http://127.0.0.1:1/v1"), {}).lean
+
+
+@pytest.mark.parametrize("model", ["gpt-4.1-mini", "gpt-4o", "gpt-4o-mini", "gpt-4.1"])
+def test_cost_with_cached_tokens_equals_litellm(model):
+    from litellm import ModelResponse, completion_cost
+
+    route = routing.resolve(Judge(f"openai/{model}", "http://127.0.0.1:1/v1"), {"temperature": 0.0})
+    assert route.lean and route.prices is not None
+    for prompt, completion, cached in [(850, 40, 0), (1200, 35, 1024), (5000, 400, 128)]:
+        response = ModelResponse(model=model, usage={"prompt_tokens": prompt, "completion_tokens": completion,
+                                                     "total_tokens": prompt + completion,
+                                                     "prompt_tokens_details": {"cached_tokens": cached}})
+        expected = completion_cost(completion_response=response, model=model, custom_llm_provider="openai")
+        assert route.cost(prompt, completion, cached) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("fault", ["400", "401", "429", "500", "garbage", "truncated", "drop"])
+def test_lean_route_fails_as_litellm_does(fault):
+    """Each server failure ends the same way on both paths: a fatal judge error, a refused request (unscored, not
+    retried) or a transport error after the retries, with LiteLLM's name for it."""
+
+    def outcome(lean: bool):
+        with FakeLLM(responder=lambda body: Fault(fault)) as fake:
+            judge = Judge("openai/gpt-4.1-mini", fake.base_url)
+            llm = LLM(max_retries=1, backoff=0.01, timeout=5)
+            if not lean:
+                llm._routes[(judge, ())] = routing.FULL
+            try:
+                asyncio.run(llm.complete_once(judge, MESSAGES, {}))
+            except (JudgeError, RequestRefused, TransportError) as exc:
+                return type(exc).__name__, str(exc), fake.count
+            return "answered", "", fake.count
+
+    ours, theirs = outcome(True), outcome(False)
+    assert ours[0] == theirs[0] != "answered"
+    assert ours[2] == theirs[2]  # the same number of attempts
+    name = {"400": "BadRequestError", "401": "AuthenticationError", "429": "RateLimitError",
+            "500": "InternalServerError"}.get(fault)
+    if name:
+        assert name in ours[1] and name in theirs[1]
+
+
+def test_route_is_remembered_and_a_known_route_never_imports_litellm(fake, tmp_path, answers_file, checklist_file):
+    """A run on a database that holds the judge's route sends every call without importing LiteLLM."""
+    db = tmp_path / "m.db"
+    judge = fake.judge("gpt-4.1-mini")
+    script = (
+        "import sys, json\n"
+        "from medjudge import grade\n"
+        "res = grade(sys.argv[1], rubric=sys.argv[2], db=sys.argv[3], judges=[sys.argv[4]], seed=sys.argv[5] and int(sys.argv[5]))\n"
+        "print(json.dumps({'calls': res.calls, 'litellm': 'litellm' in sys.modules}))\n")
+    env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True")
+
+    def run(seed):
+        out = subprocess.run([sys.executable, "-c", script, str(answers_file), str(checklist_file), str(db), judge, seed],
+                             capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode in (0, 3), out.stderr[-2000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    first = run("0")
+    assert first["calls"] > 0 and first["litellm"]  # LiteLLM worked the route out once
+    rows = Store(db).db.execute("SELECT model, route FROM routes").fetchall()
+    assert len(rows) == 1 and rows[0][0] == "openai/gpt-4.1-mini" and json.loads(rows[0][1])["lean"]
+    second = run("7")  # other seed, other calls: the same route
+    assert second["calls"] == first["calls"] and not second["litellm"]
+
+
+def test_litellm_import_is_set_up_once():
+    assert litellm() is litellm()
