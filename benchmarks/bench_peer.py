@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PEERS = Path(os.environ.get("MEDJUDGE_PEERS", ROOT.parent / "shared" / "peers"))
 SRH = ROOT.parent / "shared" / "data" / "healthbench-srh"
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from procs import become_subreaper, reap  # noqa: E402
 
 
 def children_cpu() -> float:
@@ -56,7 +57,9 @@ def timed(cmd, env, port, latency) -> dict:
     cpu0, t0 = children_cpu(), time.perf_counter()
     try:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
-        wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0  # the contender's own (the server still runs)
+        wall = time.perf_counter() - t0
+        reap(keep={server.pid})  # what it left running (medjudge's route helper) counts as its CPU, not the next's
+        cpu = children_cpu() - cpu0  # the contender's own (the server still runs)
     finally:
         calls = served(server)
     if done.returncode not in (0,):
@@ -90,6 +93,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=1, help="runs of each contender, alternating")
     ap.add_argument("--port", type=int, default=8790)
     ap.add_argument("--name", default=None)
+    ap.add_argument("--model", default="fake-judge",
+                    help="the model name medjudge's judge sends (the peer always sends fake-judge, a name LiteLLM "
+                         "does not price; a priced name such as gpt-4.1-mini makes a new database wait for LiteLLM)")
     args = ap.parse_args()
 
     driver = PEERS / "peer_simple_evals.py"
@@ -102,6 +108,7 @@ def main():
         print(f"skipped: the peer needs {exc.name} (pip install -e '.[bench]')")
         return
 
+    become_subreaper()
     tmp = Path(tempfile.mkdtemp(prefix="medjudge-peer-"))
     work = workload(args, tmp)
     criteria = sum(len(json.loads(line)["rubrics"]) for line in work.open(encoding="utf-8"))
@@ -117,7 +124,7 @@ def main():
         summary = tmp / f"summary-{r}.json"
         db = tmp / f"medjudge-{r}.db"
         ours = timed([str(Path(sys.executable).with_name("medjudge")), "grade", str(work), "--format", "healthbench",
-                      "--judge", f"openai/gpt-4.1-mini@{base}", "--concurrency", str(args.concurrency),
+                      "--judge", f"openai/{args.model}@{base}", "--concurrency", str(args.concurrency),
                       "--workers", args.workers, "--db", str(db), "--quiet", "--json-summary", str(summary)],
                      env, args.port, args.latency)
         s = json.loads(summary.read_text())

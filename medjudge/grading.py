@@ -253,7 +253,7 @@ def plan(store, cfg: GradeConfig) -> dict:
             "judges": per_judge, "calls": sum(r["calls"] for r in per_judge)}
 
 
-def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None, llm=None):
+def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None, llm=None, worker=False):
     from .judges import compile_rubric
     from .judges.llm import LLM
     from .judges.panel import Panel
@@ -268,7 +268,8 @@ def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None, 
     params = {"temperature": cfg.temperature}
     if cfg.max_tokens:
         params["max_tokens"] = cfg.max_tokens
-    llm = llm or LLM(timeout=cfg.timeout, max_retries=cfg.max_retries, rpm=cfg.rpm, tpm=cfg.tpm, routes=store)
+    llm = llm or LLM(timeout=cfg.timeout, max_retries=cfg.max_retries, rpm=cfg.rpm, tpm=cfg.tpm, routes=store,
+                     resolve_routes=not worker)
     return Panel(store, run["id"], program, judges, cfg.samples, params, llm, concurrency or cfg.concurrency,
                  seed=cfg.seed, cascade=cfg.cascade)
 
@@ -311,6 +312,9 @@ def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=(), l
 
 
 MIN_TASKS_PER_WORKER = 500
+# one process keeps this many calls in flight on about half a core (1.3 ms of CPU a call at 0.2 s latency,
+# docs/PERFORMANCE.md); below it a second process only adds its start-up
+IN_FLIGHT_PER_WORKER = 128
 
 
 class WorkerItems(StoredItems):
@@ -338,10 +342,11 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def worker_count(workers: int | str, tasks: int) -> int:
-    """Processes for `tasks` calls: `auto` is one per core, each with at least MIN_TASKS_PER_WORKER calls
-    (starting a process costs about a second); a number is taken as given unless the calls are too few."""
-    wanted = cores() if workers == "auto" else int(workers)
+def worker_count(workers: int | str, tasks: int, concurrency: int) -> int:
+    """Processes for `tasks` calls: `auto` is one per IN_FLIGHT_PER_WORKER calls in flight, at most one per core,
+    each with at least MIN_TASKS_PER_WORKER calls (starting a process costs about a second); a number is taken
+    as given unless the calls are too few."""
+    wanted = min(cores(), -(-concurrency // IN_FLIGHT_PER_WORKER)) if workers == "auto" else int(workers)
     return max(1, min(wanted, tasks // MIN_TASKS_PER_WORKER))
 
 
@@ -357,12 +362,12 @@ def run_workers(store, cfg: GradeConfig, run, panel, items):
         progress.total += 1
         units_total += len(task.units)
     progress.update()
-    workers = worker_count(cfg.workers, progress.total)
+    workers = worker_count(cfg.workers, progress.total, cfg.concurrency)
     if workers == 1:  # starting processes would cost more than it saves
         asyncio.run(panel.run(items))
         return
     cfg = replace(cfg, workers=workers)
-    for judge in panel.judges:  # worked out once here and read from the database by the workers (route.py)
+    for judge in panel.judges:  # worked out here, while the workers start, and read from the database by them
         for sample in range(panel.samples):
             panel.llm.route(judge, panel.call_params(sample))
     start_rows = len(done)
@@ -373,6 +378,7 @@ def run_workers(store, cfg: GradeConfig, run, panel, items):
              for w in range(cfg.workers)]
     for p in procs:
         p.start()
+    asyncio.run(panel.llm.settle_routes())  # routes LiteLLM is still working out (route.py): stored for the workers
     results = []
     try:
         while len(results) < len(procs):
@@ -411,7 +417,7 @@ def _worker(db_path, run_id, cfg_dict, w, concurrency, queue):
         store = Store(db_path)
         stored = StoredRun(store, run_id)
         items = WorkerItems(store, run_id, stored.rubric, w, cfg.workers)
-        panel = build_panel(store, cfg, stored.row, stored.rubric, stored.judges(), concurrency)
+        panel = build_panel(store, cfg, stored.row, stored.rubric, stored.judges(), concurrency, worker=True)
         asyncio.run(panel.run(items))
         p = panel.progress
         queue.put({"calls": p.calls, "cached": p.cached, "input_tokens": p.input_tokens,

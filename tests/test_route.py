@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -135,3 +136,72 @@ def test_route_is_remembered_and_a_known_route_never_imports_litellm(fake, tmp_p
 
 def test_litellm_import_is_set_up_once():
     assert litellm() is litellm()
+
+
+def test_a_model_litellm_does_not_know_is_sent_at_once_and_litellm_confirms_the_guess(fake, tmp_path):
+    """No LiteLLM wait before the first call of a self-hosted model on a new database; LiteLLM's route, worked
+    out meanwhile, is the body that was sent (checked on the wire) and is stored at the end."""
+    store = Store(tmp_path / "m.db")
+    judge, params = Judge("openai/medgemma-27b-it", fake.base_url), {"temperature": 0.0, "seed": 5, "max_tokens": 80}
+    llm = LLM(routes=store, max_retries=0)
+    first = llm.route(judge, params)
+    assert first.lean and first.guessed and first.prices is None
+    reply = asyncio.run(llm.complete_once(judge, MESSAGES, params))
+    assert reply.cost is None and fake.requests[-1]["seed"] == 5
+    asyncio.run(llm.settle_routes())  # the helper stores LiteLLM's route (with or without anyone waiting)
+    sent = fake.requests[-1]
+    assert one_call(LLM(), judge, params, lean=False) and fake.requests[-1] == sent  # LiteLLM sends the same
+    settled = llm.route(judge, params)
+    assert not settled.guessed and settled == routing.resolve(judge, params)
+    stored = store.db.execute("SELECT route FROM routes").fetchall()
+    assert [routing.Route.from_json(r[0]) for r in stored] == [settled]
+
+
+def test_litellm_route_replaces_a_wrong_guess_and_a_refused_guess_is_sent_again(tmp_path, capsys):
+    """Where LiteLLM would have sent something else, its route wins: a request the server refused on the guess
+    is sent again on LiteLLM's route (not recorded as refused), and the difference is said once."""
+    real = routing.Route(True, "medgemma-27b-it", (("max_completion_tokens", 80),), None, False)
+
+    def responder(body):
+        return Fault("400", message="max_tokens is not supported") if "max_tokens" in body else {"ok": True}
+
+    with FakeLLM(responder=responder) as fake:
+        store = Store(tmp_path / "m.db")
+        judge, params = Judge("openai/medgemma-27b-it", fake.base_url), {"max_tokens": 80}
+        llm = LLM(routes=store, max_retries=0, resolve_routes=False)  # as in a worker: the route comes stored
+        assert llm.route(judge, params).guessed
+        store.save_route(routing.route_key(judge, params), judge.model, real.to_json())  # the parent's helper
+        llm._polled = time.monotonic()  # not looked up again yet: the first request goes on the guess
+        reply = asyncio.run(llm.complete_once(judge, MESSAGES, params))
+        assert json.loads(reply.text) == {"ok": True}
+        assert [("max_tokens" in b, "max_completion_tokens" in b) for b in fake.requests] == [(True, False), (False, True)]
+    assert "differs from the request sent before it was known" in capsys.readouterr().err
+    assert llm.route(judge, params) == real
+
+
+def test_a_helper_that_fails_is_an_error_that_says_why(tmp_path, fake):
+    store = Store(tmp_path / "m.db")
+    judge = Judge("openai/medgemma-27b-it", fake.base_url)
+    llm = LLM(routes=store, max_retries=0)
+    assert llm.route(judge, {"temperature": 0.0}).guessed
+    helper = llm._resolving[next(iter(llm._resolving))][1]
+    helper.wait(120)
+    store.db.execute("DELETE FROM routes")  # as if it had stopped before storing the route
+    store.db.conn.commit()
+    helper.said.write("ImportError: no module named litellm\n")
+    helper.said.flush()
+    with pytest.raises(JudgeError, match="could not work out its route: ImportError: no module named litellm"):
+        asyncio.run(llm.settle_routes())
+
+
+def test_a_worker_uses_the_guess_until_the_parent_stores_the_route(tmp_path, monkeypatch):
+    monkeypatch.setattr(routing, "resolve", lambda judge, params: pytest.fail("a worker never asks LiteLLM"))
+    monkeypatch.setattr(routing, "resolve_elsewhere", lambda *a: pytest.fail("a worker starts no helper"))
+    store = Store(tmp_path / "m.db")
+    judge, params = Judge("openai/medgemma-27b-it", "http://127.0.0.1:9/v1"), {"temperature": 0.0}
+    llm = LLM(routes=store, resolve_routes=False)
+    assert llm.route(judge, params).guessed and llm.route(judge, params).guessed
+    real = routing.Route(True, "medgemma-27b-it", (("temperature", 0.0),), (1e-6, 2e-6, 1e-6), False)
+    store.save_route(routing.route_key(judge, params), judge.model, real.to_json())  # the parent's work
+    llm._polled = 0.0
+    assert llm.route(judge, params) == real

@@ -132,3 +132,34 @@ def test_two_worker_processes_grade_the_same_as_one(cli, fake, answers_file, che
                                                                                 "--samples", "2")])
     one = {(r["answer_id"], r["unit_id"], r["sample"]): r["value"] for r in db_rows("one.db", "SELECT * FROM judgments")}
     assert one == two
+
+
+def test_worker_processes_grade_the_same_as_one_and_share_the_parents_route(fake, answers_file, checklist_file,
+                                                                           tmp_path, monkeypatch):
+    """Real worker processes (spawned): a self-hosted judge's route is guessed by every process, worked out once
+    by LiteLLM in the parent and stored; the judgments equal a one-process run's."""
+    from medjudge import grade, grading
+    from medjudge.store import Store
+
+    fake.responder = scripted
+    judge = fake.judge("medgemma-27b-it")
+    monkeypatch.setattr(grading, "MIN_TASKS_PER_WORKER", 2)  # 12 calls: enough for two workers here
+    many = grade(answers_file, rubric=checklist_file, db=tmp_path / "w.db", judges=[judge], samples=1, workers=2)
+    one = grade(answers_file, rubric=checklist_file, db=tmp_path / "one.db", judges=[judge], samples=1)
+    assert many.calls == one.calls == 12 and fake.count == 24
+    rows = lambda db: {(r[0], r[1]): r[2] for r in Store(db).db.execute(  # noqa: E731
+        "SELECT answer_id, unit_id, value FROM judgments")}
+    assert rows(tmp_path / "w.db") == rows(tmp_path / "one.db") and len(rows(tmp_path / "w.db")) == 12
+    stored = Store(tmp_path / "w.db").db.execute("SELECT model FROM routes").fetchall()
+    assert stored == [("openai/medgemma-27b-it",)]
+
+
+@pytest.mark.parametrize("workers,tasks,concurrency,cores,expected", [
+    ("auto", 3000, 64, 2, 1),  # one process keeps 64 calls in flight
+    ("auto", 3000, 256, 2, 2), ("auto", 3000, 256, 1, 1), ("auto", 700, 256, 2, 1),  # too few calls for two
+    (3, 3000, 16, 2, 3), (3, 1200, 16, 2, 2), (1, 100000, 512, 8, 1)])
+def test_worker_count(workers, tasks, concurrency, cores, expected, monkeypatch):
+    from medjudge import grading
+
+    monkeypatch.setattr(grading, "cores", lambda: cores)
+    assert grading.worker_count(workers, tasks, concurrency) == expected

@@ -10,13 +10,19 @@ are the ones `litellm.acompletion` gives. Any other judge (hosted providers, Oll
 tiered prices) keeps the full `litellm.acompletion` path.
 
 Routes are remembered in the database (`routes`, keyed by LiteLLM's version), so a later run or a
-worker process sends its first request without importing LiteLLM (seconds of start-up).
+worker process sends its first request without importing LiteLLM (seconds of start-up). On a database that
+has not run the judge, a model LiteLLM does not know (not in its price map: a self-hosted open model) is
+sent at once as given (`guess`): LiteLLM's OpenAI config for unknown models sends the body unchanged and
+prices it at None. Meanwhile a helper process (`python -m medjudge.judges.route`, on another core: a thread
+would fight the event loop for the GIL) imports LiteLLM, works the real route out and stores it; it replaces
+the guess once stored (llm.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 
 OPENAI_WIRE = ("openai", "hosted_vllm")  # LiteLLM providers whose request body is the OpenAI chat schema
@@ -33,6 +39,7 @@ class Route:
     params: tuple = ()  # LiteLLM's mapping of the call's parameters but the seed, as sorted (name, value) pairs
     prices: tuple | None = None  # per token: input, output, cached input; None when LiteLLM has no price
     seeded: bool = False  # LiteLLM sends the seed as given (each sample has its own)
+    guessed: bool = False  # sent before LiteLLM was asked (guess); replaced by its route once known
 
     def body(self, messages, seed=None) -> dict:
         out = {"model": self.model, "messages": messages, **dict(self.params)}
@@ -58,6 +65,36 @@ class Route:
 
 
 FULL = Route(False)
+_PRICED: set | None = None
+
+
+def priced_models() -> set:
+    """The model names in LiteLLM's price map, read from the file it loads (no LiteLLM import)."""
+    global _PRICED
+    if _PRICED is None:
+        import importlib.util
+        from pathlib import Path
+
+        spec = importlib.util.find_spec("litellm")
+        path = Path(list(spec.submodule_search_locations)[0]) / "model_prices_and_context_window_backup.json"
+        try:
+            _PRICED = set(json.loads(path.read_bytes()))
+        except (OSError, ValueError):
+            _PRICED = set()
+    return _PRICED
+
+
+def guess(judge, params: dict) -> Route | None:
+    """The route of a model LiteLLM does not know, without asking it: the body as given, no price. None for a
+    model it knows (its price map names it, or a gpt-5 name): that one waits for LiteLLM's own route."""
+    if not wire_eligible(judge) or os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP", "").lower() != "true":
+        return None  # LiteLLM fetches a newer price map online: only it knows which models it prices
+    provider, _, model = judge.model.partition("/")
+    names = priced_models()
+    if not names or model in names or f"{provider}/{model}" in names or model.startswith("gpt-5"):
+        return None
+    rest = tuple(sorted((k, v) for k, v in params.items() if k != "seed"))
+    return Route(True, model, rest, None, "seed" in params, guessed=True)
 
 
 def provider_of(judge) -> str:
@@ -138,3 +175,32 @@ def _sends_as_given(lib, model: str, provider: str, mapped: dict) -> bool:
     sent = config.transform_request(model=model, messages=copy.deepcopy(PROBE), optional_params=dict(mapped),
                                     litellm_params={}, headers={})
     return sent == {"model": model, "messages": PROBE, **mapped}
+
+
+def resolve_elsewhere(db_path: str, judge, params: dict):
+    """Start the helper process that works the route out with LiteLLM and stores it in the database."""
+    import subprocess
+    import sys
+    import tempfile
+
+    said = tempfile.TemporaryFile("w+", encoding="utf-8")  # what it says if it fails (a pipe could fill up)
+    helper = subprocess.Popen([sys.executable, "-m", "medjudge.judges.route", str(db_path), judge.model,
+                               judge.public_base or "", json.dumps(params)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=said)
+    helper.said = said
+    return helper
+
+
+def main(argv: list[str]):
+    from ..store import Store
+    from .llm import Judge
+
+    db_path, model, base, params = argv
+    judge, params = Judge(model, base or None), json.loads(params)
+    Store(db_path).save_route(route_key(judge, params), model, resolve(judge, params).to_json())
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

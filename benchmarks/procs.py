@@ -1,0 +1,40 @@
+"""Counting the CPU of every process a contender leaves behind (Linux): a medjudge run on a new database
+starts a helper that imports LiteLLM to work the judge's route out and may outlive the run (judges/route.py)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    """Orphans of our children become our children (not init's), so that we can wait for them and count them."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def children() -> list[int]:
+    me, out = os.getpid(), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def reap(keep=()):
+    """Wait for every child process but those in `keep`: their CPU then counts in RUSAGE_CHILDREN."""
+    for pid in children():
+        if pid not in keep:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
