@@ -91,6 +91,7 @@ def main():
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--workers", default="1", help="medjudge's --workers (a number or auto)")
     ap.add_argument("--rounds", type=int, default=1, help="runs of each contender, alternating")
+    ap.add_argument("--mode", default="per-criterion", help="medjudge's --mode (batched: one call per answer)")
     ap.add_argument("--port", type=int, default=8790)
     ap.add_argument("--name", default=None)
     ap.add_argument("--model", default="fake-judge",
@@ -125,12 +126,12 @@ def main():
         db = tmp / f"medjudge-{r}.db"
         ours = timed([str(Path(sys.executable).with_name("medjudge")), "grade", str(work), "--format", "healthbench",
                       "--judge", f"openai/{args.model}@{base}", "--concurrency", str(args.concurrency),
-                      "--workers", args.workers, "--db", str(db), "--quiet", "--json-summary", str(summary)],
+                      "--workers", args.workers, "--mode", args.mode, "--db", str(db), "--quiet", "--json-summary", str(summary)],
                      env, args.port, args.latency)
         s = json.loads(summary.read_text())
         runs["medjudge"].append({**ours, "score": s["overall"]["score"]})
     result = {"name": args.name or (f"srh{args.srh}" if args.srh else f"{args.answers}x{args.criteria}")
-              + f"-w{args.workers}", "workload": str(work.name), "criteria": criteria,
+              + f"-w{args.workers}" + ("-batched" if args.mode == "batched" else ""), "workload": str(work.name), "criteria": criteria,
               "latency_s": args.latency, "concurrency": args.concurrency, "ideal_calls_per_s": ideal}
     for who, rs in runs.items():
         for run in rs:

@@ -138,7 +138,22 @@ def test_litellm_import_is_set_up_once():
     assert litellm() is litellm()
 
 
-def test_a_model_litellm_does_not_know_is_sent_at_once_and_litellm_confirms_the_guess(fake, tmp_path):
+@pytest.fixture
+def fresh_process(monkeypatch):
+    """As in a new `medjudge` process: LiteLLM not imported yet (a process that has it asks it directly)."""
+    import medjudge.judges.llm as llm_module
+
+    monkeypatch.setattr(llm_module, "_litellm", None)
+
+
+def test_a_process_that_has_litellm_asks_it_directly(fake, tmp_path):
+    litellm()
+    store = Store(tmp_path / "m.db")
+    found = LLM(routes=store).route(Judge("openai/medgemma-27b-it", fake.base_url), {"temperature": 0.0})
+    assert found.lean and not found.guessed and store.db.execute("SELECT count(*) FROM routes").fetchone()[0] == 1
+
+
+def test_a_model_litellm_does_not_know_is_sent_at_once_and_litellm_confirms_the_guess(fake, tmp_path, fresh_process):
     """No LiteLLM wait before the first call of a self-hosted model on a new database; LiteLLM's route, worked
     out meanwhile, is the body that was sent (checked on the wire) and is stored at the end."""
     store = Store(tmp_path / "m.db")
@@ -157,7 +172,7 @@ def test_a_model_litellm_does_not_know_is_sent_at_once_and_litellm_confirms_the_
     assert [routing.Route.from_json(r[0]) for r in stored] == [settled]
 
 
-def test_litellm_route_replaces_a_wrong_guess_and_a_refused_guess_is_sent_again(tmp_path, capsys):
+def test_litellm_route_replaces_a_wrong_guess_and_a_refused_guess_is_sent_again(tmp_path, capsys, fresh_process):
     """Where LiteLLM would have sent something else, its route wins: a request the server refused on the guess
     is sent again on LiteLLM's route (not recorded as refused), and the difference is said once."""
     real = routing.Route(True, "medgemma-27b-it", (("max_completion_tokens", 80),), None, False)
@@ -179,7 +194,7 @@ def test_litellm_route_replaces_a_wrong_guess_and_a_refused_guess_is_sent_again(
     assert llm.route(judge, params) == real
 
 
-def test_a_helper_that_fails_is_an_error_that_says_why(tmp_path, fake):
+def test_a_helper_that_fails_is_an_error_that_says_why(tmp_path, fake, fresh_process):
     store = Store(tmp_path / "m.db")
     judge = Judge("openai/medgemma-27b-it", fake.base_url)
     llm = LLM(routes=store, max_retries=0)
@@ -194,7 +209,7 @@ def test_a_helper_that_fails_is_an_error_that_says_why(tmp_path, fake):
         asyncio.run(llm.settle_routes())
 
 
-def test_a_worker_uses_the_guess_until_the_parent_stores_the_route(tmp_path, monkeypatch):
+def test_a_worker_uses_the_guess_until_the_parent_stores_the_route(tmp_path, monkeypatch, fresh_process):
     monkeypatch.setattr(routing, "resolve", lambda judge, params: pytest.fail("a worker never asks LiteLLM"))
     monkeypatch.setattr(routing, "resolve_elsewhere", lambda *a: pytest.fail("a worker starts no helper"))
     store = Store(tmp_path / "m.db")

@@ -227,7 +227,7 @@ class LLM:
             stored = self.routes.route(key) if self.routes is not None else None
             if stored:
                 found = routing.Route.from_json(stored)
-            elif self.routes is not None and self.routes.path != ":memory:" and \
+            elif _litellm is None and self.routes is not None and self.routes.path != ":memory:" and \
                     (found := routing.guess(judge, params)) is not None:
                 # sent at once; LiteLLM works the real route out in a helper process (another core) meanwhile
                 helper = routing.resolve_elsewhere(self.routes.path, judge, params) if self.resolve_routes else None

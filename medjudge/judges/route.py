@@ -13,7 +13,7 @@ Routes are remembered in the database (`routes`, keyed by LiteLLM's version), so
 worker process sends its first request without importing LiteLLM (seconds of start-up). On a database that
 has not run the judge, a model LiteLLM does not know (not in its price map: a self-hosted open model) is
 sent at once as given (`guess`): LiteLLM's OpenAI config for unknown models sends the body unchanged and
-prices it at None. Meanwhile a helper process (`python -m medjudge.judges.route`, on another core: a thread
+prices it at None (a process that has imported LiteLLM already simply asks it). Meanwhile a helper process (`python -m medjudge.judges.route`, on another core: a thread
 would fight the event loop for the GIL) imports LiteLLM, works the real route out and stores it; it replaces
 the guess once stored (llm.py).
 """
