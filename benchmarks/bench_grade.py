@@ -92,7 +92,7 @@ def main():
         t2 = time.perf_counter()
         from procs import reap
 
-        reap(keep={server.pid})  # a route helper still running (judges/route.py): its CPU is ours
+        reap()  # a route helper still running (judges/route.py): its CPU is ours
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:

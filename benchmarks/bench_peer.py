@@ -58,7 +58,7 @@ def timed(cmd, env, port, latency) -> dict:
     try:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
         wall = time.perf_counter() - t0
-        reap(keep={server.pid})  # what it left running (medjudge's route helper) counts as its CPU, not the next's
+        reap()  # what it left running (medjudge's route helper) counts as its CPU, not the next's
         cpu = children_cpu() - cpu0  # the contender's own (the server still runs)
     finally:
         calls = served(server)
@@ -145,6 +145,8 @@ def main():
     result["ratio_best"] = round(best["medjudge"] / best["simple-evals"], 2)
     result["ratio_per_round"] = [round(m["calls_per_s"] / p["calls_per_s"], 2)
                                  for p, m in zip(runs["simple-evals"], runs["medjudge"])]
+    result["wall_speedup_per_round"] = [round(p["wall_s"] / m["wall_s"], 2)  # batched mode makes fewer calls
+                                        for p, m in zip(runs["simple-evals"], runs["medjudge"])]
     result["scores_agree"] = all(abs(m["score"] - p["score"]) < 1e-9
                                  for p, m in zip(runs["simple-evals"], runs["medjudge"]))
     out = ROOT / "benchmarks" / "results"

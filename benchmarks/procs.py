@@ -18,23 +18,25 @@ def become_subreaper():
         pass
 
 
-def children() -> list[int]:
+def helpers() -> list[int]:
+    """Our child processes that are medjudge route helpers (`python -m medjudge.judges.route`), running or exited."""
     me, out = os.getpid(), []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == me:
+        # a helper that has exited (a zombie: its command line is gone) is waited for too
+        if int(fields[1]) == me and (b"medjudge.judges.route" in cmdline or fields[0] == "Z"):
             out.append(int(stat.parent.name))
     return out
 
 
-def reap(keep=()):
-    """Wait for every child process but those in `keep`: their CPU then counts in RUSAGE_CHILDREN."""
-    for pid in children():
-        if pid not in keep:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+def reap():
+    """Wait for the route helpers a run left running: their CPU then counts in RUSAGE_CHILDREN."""
+    for pid in helpers():
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass

@@ -38,7 +38,7 @@ def main():
     except KeyboardInterrupt:
         pass
     fake.stop()
-    print(f"served {fake.count}", flush=True)
+    print(f"served {fake.count} first {fake.first_at} last {fake.last_at}", flush=True)
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ class FakeLLM(BatchEndpoints):
         self.auth: list[str] = []  # the Authorization header of each request (tests check which key was sent)
         self.keep_requests = True  # benchmarks turn this off to keep memory flat
         self.count = 0
-        self.first_at = None
+        self.first_at = self.last_at = None
         self._lock = threading.Lock()
         self._loop = None
         self._thread = None
@@ -214,8 +214,9 @@ class FakeLLM(BatchEndpoints):
         body = await request.json()
         with self._lock:
             self.count += 1
+            self.last_at = time.time()  # benchmarks: when the first and the last request arrived
             if self.first_at is None:
-                self.first_at = time.time()  # benchmarks: when the first request arrived
+                self.first_at = self.last_at
             if self.keep_requests:
                 self.requests.append(body)
                 self.auth.append(request.headers.get("Authorization", ""))

@@ -10,6 +10,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
+import functools
 from functools import cached_property
 from urllib.parse import urlparse
 
@@ -263,6 +264,8 @@ class LLM:
             print(f"medjudge: LiteLLM's route for {judge.model} differs from the request sent before it was known "
                   f"({guessed.body([])} vs {found.body([])}); LiteLLM's is used from now on", file=sys.stderr)
         del self._resolving[memo]
+        if helper is not None:
+            helper.poll()  # reaped if it has exited (it does right after storing the route)
         self._routes[memo] = found
         return found
 
@@ -284,7 +287,9 @@ class LLM:
         found = self._sessions.get(loop)
         if found is None or found.closed:
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
-            found = self._sessions[loop] = aiohttp.ClientSession(connector=connector, trust_env=True)
+            # trust_env would look up the proxy and ~/.netrc in a thread for every request: the proxy is looked
+            # up once per server instead (_proxy), and the key always travels in the Authorization header
+            found = self._sessions[loop] = aiohttp.ClientSession(connector=connector)
         return found
 
     async def complete_once(self, judge: Judge, messages, params: dict) -> Reply:
@@ -375,6 +380,18 @@ class LLM:
             resp = await asyncio.wait_for(lib.acompletion(**kw), self.timeout + 5)
         return self._reply(lib, resp, time.perf_counter() - start)
 
+    @staticmethod
+    @functools.lru_cache(maxsize=64)
+    def _proxy(url: str):
+        """The proxy the environment names for this URL (HTTPS_PROXY, NO_PROXY, ...), or (None, None)."""
+        from aiohttp.helpers import get_env_proxy_for_url
+        from yarl import URL
+
+        try:
+            return get_env_proxy_for_url(URL(url))
+        except LookupError:
+            return None, None
+
     def _headers(self, judge: Judge) -> dict:
         """What LiteLLM sends such a server: the key named for it (or a placeholder), as a bearer token."""
         key = self._kwargs(judge, (), {})["api_key"]
@@ -387,7 +404,8 @@ class LLM:
         data = json.dumps(route.body(messages, params.get("seed")), ensure_ascii=False).encode("utf-8")
         url = judge.api_base.rstrip("/")
         url = url if url.endswith("/chat/completions") else url + "/chat/completions"
-        async with self.session().post(url, data=data, headers=headers,
+        proxy, proxy_auth = self._proxy(url)
+        async with self.session().post(url, data=data, headers=headers, proxy=proxy, proxy_auth=proxy_auth,
                                        timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
             raw = await resp.read()
             status = resp.status
