@@ -93,7 +93,7 @@ def test_lean_route_fails_as_litellm_does(fault):
             judge = Judge("openai/gpt-4.1-mini", fake.base_url)
             llm = LLM(max_retries=1, backoff=0.01, timeout=5)
             if not lean:
-                llm._routes[(judge, ())] = routing.FULL
+                llm.routing.known[(judge, ())] = routing.FULL
             try:
                 asyncio.run(llm.complete_once(judge, MESSAGES, {}))
             except (JudgeError, RequestRefused, TransportError) as exc:
@@ -186,7 +186,7 @@ def test_litellm_route_replaces_a_wrong_guess_and_a_refused_guess_is_sent_again(
         llm = LLM(routes=store, max_retries=0, resolve_routes=False)  # as in a worker: the route comes stored
         assert llm.route(judge, params).guessed
         store.save_route(routing.route_key(judge, params), judge.model, real.to_json())  # the parent's helper
-        llm._polled = time.monotonic()  # not looked up again yet: the first request goes on the guess
+        llm.routing.looked = time.monotonic()  # not looked up again yet: the first request goes on the guess
         reply = asyncio.run(llm.complete_once(judge, MESSAGES, params))
         assert json.loads(reply.text) == {"ok": True}
         assert [("max_tokens" in b, "max_completion_tokens" in b) for b in fake.requests] == [(True, False), (False, True)]
@@ -199,7 +199,7 @@ def test_a_helper_that_fails_is_an_error_that_says_why(tmp_path, fake, fresh_pro
     judge = Judge("openai/medgemma-27b-it", fake.base_url)
     llm = LLM(routes=store, max_retries=0)
     assert llm.route(judge, {"temperature": 0.0}).guessed
-    helper = llm._resolving[next(iter(llm._resolving))][1]
+    helper = next(iter(llm.routing.pending.values()))[1]
     helper.wait(120)
     store.db.execute("DELETE FROM routes")  # as if it had stopped before storing the route
     store.db.conn.commit()
@@ -218,5 +218,5 @@ def test_a_worker_uses_the_guess_until_the_parent_stores_the_route(tmp_path, mon
     assert llm.route(judge, params).guessed and llm.route(judge, params).guessed
     real = routing.Route(True, "medgemma-27b-it", (("temperature", 0.0),), (1e-6, 2e-6, 1e-6), False)
     store.save_route(routing.route_key(judge, params), judge.model, real.to_json())  # the parent's work
-    llm._polled = 0.0
+    llm.routing.looked = 0.0
     assert llm.route(judge, params) == real

@@ -206,78 +206,19 @@ class LLM:
         self.buckets: dict[tuple, TokenBucket] = {}
         self.paused_until: dict[str, float] = {}  # model -> monotonic time its 429 back-off ends
         self._errors = None  # LiteLLM's exception classes, looked up on the first call (import is slow)
-        self.routes = routes  # where routes are remembered between runs (the Store), or None
-        self._routes: dict = {}  # (judge, parameters) -> Route, in this process
+        from .route import Routes
+
+        # routes remembered in the Store (or None); resolve_routes is False in a worker process, whose parent
+        # works routes out and stores them
+        self.routing = Routes(routes, resolve_routes)
         self._sessions: dict = {}  # event loop -> aiohttp session (OpenAI-compatible servers)
-        self._resolving: dict = {}  # guessed routes LiteLLM is working out: memo -> (key, helper process or None)
-        # False in a worker process: the parent works routes out and stores them; a guess is used until then
-        self.resolve_routes = resolve_routes
-        self._polled = 0.0
 
     def route(self, judge: Judge, params: dict):
-        """How this judge's calls with these parameters go on the wire (route.py): worked out by LiteLLM once,
-        remembered in the database."""
-        from . import route as routing
-
-        if not routing.wire_eligible(judge):
-            return routing.FULL
-        memo = (judge, tuple(sorted((k, None if k == "seed" else v) for k, v in params.items())))
-        found = self._routes.get(memo)
-        if found is None:
-            key = routing.route_key(judge, params)
-            stored = self.routes.route(key) if self.routes is not None else None
-            if stored:
-                found = routing.Route.from_json(stored)
-            elif _litellm is None and self.routes is not None and self.routes.path != ":memory:" and \
-                    (found := routing.guess(judge, params)) is not None:
-                # sent at once; LiteLLM works the real route out in a helper process (another core) meanwhile
-                helper = routing.resolve_elsewhere(self.routes.path, judge, params) if self.resolve_routes else None
-                self._resolving[memo] = (key, helper)
-            else:
-                found = routing.resolve(judge, params)
-                if self.routes is not None:
-                    self.routes.save_route(key, judge.model, found.to_json())
-            self._routes[memo] = found
-        elif found.guessed and time.monotonic() - self._polled > 0.5:  # has LiteLLM's route been stored yet?
-            self._polled = time.monotonic()
-            found = self._settled(memo, judge)
-        return found
-
-    def _settled(self, memo, judge: Judge):
-        """The stored route that replaces a guess (a difference is said on stderr), or the guess while the helper
-        is still at work. A helper that stopped without storing it is an error (its last line is said)."""
-        from . import route as routing
-
-        key, helper = self._resolving[memo]
-        stored = self.routes.route(key)
-        if stored is None:
-            if helper is not None and helper.poll() is not None:
-                helper.said.seek(0)
-                said = helper.said.read().strip().splitlines()
-                raise JudgeError(f"judge {judge.model}: LiteLLM could not work out its route: "
-                                 f"{said[-1] if said else f'exit code {helper.returncode}'}")
-            return self._routes[memo]
-        found, guessed = routing.Route.from_json(stored), self._routes[memo]
-        if found != routing.Route(**{**guessed.__dict__, "guessed": False}):
-            import sys
-
-            print(f"medjudge: LiteLLM's route for {judge.model} differs from the request sent before it was known "
-                  f"({guessed.body([])} vs {found.body([])}); LiteLLM's is used from now on", file=sys.stderr)
-        del self._resolving[memo]
-        if helper is not None:
-            helper.poll()  # reaped if it has exited (it does right after storing the route)
-        self._routes[memo] = found
-        return found
+        """How this judge's calls with these parameters go on the wire (route.py)."""
+        return self.routing.get(judge, params)
 
     async def settle_routes(self):
-        """Wait for the helpers still working routes out (the end of a run, a request refused on a guess)."""
-        for memo in list(self._resolving):
-            helper = self._resolving[memo][1]
-            if helper is None:  # a worker leaves its guesses to the parent process
-                continue
-            while helper.poll() is None:
-                await asyncio.sleep(0.05)
-            self._settled(memo, memo[0])
+        await self.routing.settle()
 
     def session(self):
         """One aiohttp session per event loop: its connection pool is shared by every call."""
@@ -350,8 +291,7 @@ class LLM:
                     raise JudgeError(f"judge {judge.model}: {name}: {said}") from None
                 if refused and route.guessed:  # perhaps LiteLLM would have sent this model something else
                     await self.settle_routes()
-                    self._polled = 0.0
-                    settled = self.route(judge, params)
+                    settled = self.routing.get(judge, params, look=True)
                     if settled.body([]) != route.body([]) or not settled.lean:
                         route, attempt = settled, attempt + 1
                         continue

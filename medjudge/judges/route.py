@@ -23,7 +23,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import sys
+import time
+from dataclasses import dataclass, replace
 
 OPENAI_WIRE = ("openai", "hosted_vllm")  # LiteLLM providers whose request body is the OpenAI chat schema
 # price-map keys a plain chat call is billed by; a model priced by anything else (tiers above N tokens,
@@ -177,10 +179,86 @@ def _sends_as_given(lib, model: str, provider: str, mapped: dict) -> bool:
     return sent == {"model": model, "messages": PROBE, **mapped}
 
 
+class Routes:
+    """The routes of one LLM: kept in memory, remembered in the store (the database), guessed while a helper
+    process works LiteLLM's out (the guess is replaced once the route is stored)."""
+
+    def __init__(self, store=None, resolve: bool = True):
+        self.store, self.resolve = store, resolve
+        self.known: dict = {}  # (judge, parameters but the seed's value) -> Route
+        self.pending: dict = {}  # guessed: the same key -> (route key, helper process or None)
+        self.looked = 0.0  # when the store was last looked at for a pending route
+
+    def get(self, judge, params: dict, look: bool = False) -> Route:
+        if not wire_eligible(judge):
+            return FULL
+        memo = (judge, tuple(sorted((k, None if k == "seed" else v) for k, v in params.items())))
+        found = self.known.get(memo)
+        if found is None:
+            found = self.known[memo] = self._first(memo, judge, params)
+        elif found.guessed and (look or time.monotonic() - self.looked > 0.5):  # LiteLLM's route stored yet?
+            self.looked = time.monotonic()
+            found = self._settled(memo, judge)
+        return found
+
+    def _first(self, memo, judge, params: dict) -> Route:
+        from . import llm
+
+        key = route_key(judge, params)
+        stored = self.store.route(key) if self.store is not None else None
+        if stored:
+            return Route.from_json(stored)
+        found = None
+        if llm._litellm is None and self.store is not None and self.store.path != ":memory:":
+            found = guess(judge, params)  # a process that has LiteLLM asks it directly
+        if found is not None:  # sent at once; LiteLLM works the real route out in a helper process meanwhile
+            self.pending[memo] = (key, resolve_elsewhere(self.store.path, judge, params) if self.resolve else None)
+            return found
+        found = resolve(judge, params)
+        if self.store is not None:
+            self.store.save_route(key, judge.model, found.to_json())
+        return found
+
+    def _settled(self, memo, judge) -> Route:
+        """The stored route that replaces a guess (a difference is said on stderr), or the guess while the helper
+        is still at work. A helper that stopped without storing it is an error (its last line is said)."""
+        from ..errors import JudgeError
+
+        key, helper = self.pending[memo]
+        stored = self.store.route(key)
+        if stored is None:
+            if helper is not None and helper.poll() is not None:
+                helper.said.seek(0)
+                said = helper.said.read().strip().splitlines()
+                raise JudgeError(f"judge {judge.model}: LiteLLM could not work out its route: "
+                                 f"{said[-1] if said else f'exit code {helper.returncode}'}")
+            return self.known[memo]
+        found, guessed = Route.from_json(stored), self.known[memo]
+        if found != replace(guessed, guessed=False):
+            print(f"medjudge: LiteLLM's route for {judge.model} differs from the request sent before it was known "
+                  f"({guessed.body([])} vs {found.body([])}); LiteLLM's is used from now on", file=sys.stderr)
+        del self.pending[memo]
+        if helper is not None:
+            helper.poll()  # reaped if it has exited (it does right after storing the route)
+        self.known[memo] = found
+        return found
+
+    async def settle(self):
+        """Wait for the helpers still working routes out (a request refused on a guess, the parent of workers)."""
+        import asyncio
+
+        for memo in list(self.pending):
+            helper = self.pending[memo][1]
+            if helper is None:  # a worker leaves its guesses to the parent process
+                continue
+            while helper.poll() is None:
+                await asyncio.sleep(0.05)
+            self._settled(memo, memo[0])
+
+
 def resolve_elsewhere(db_path: str, judge, params: dict):
     """Start the helper process that works the route out with LiteLLM and stores it in the database."""
     import subprocess
-    import sys
     import tempfile
 
     said = tempfile.TemporaryFile("w+", encoding="utf-8")  # what it says if it fails (a pipe could fill up)
@@ -201,6 +279,4 @@ def main(argv: list[str]):
 
 
 if __name__ == "__main__":
-    import sys
-
     main(sys.argv[1:])
