@@ -220,3 +220,12 @@ def test_a_worker_uses_the_guess_until_the_parent_stores_the_route(tmp_path, mon
     store.save_route(routing.route_key(judge, params), judge.model, real.to_json())  # the parent's work
     llm.routing.looked = 0.0
     assert llm.route(judge, params) == real
+
+
+def test_a_user_in_the_url_and_a_named_key_cannot_both_be_sent(monkeypatch):
+    monkeypatch.setenv("MEDJUDGE_TEST_PROXY_KEY", "k-123")
+    judge = Judge.parse("openai/qwen-x@http://alice:pw@127.0.0.1:9/v1#MEDJUDGE_TEST_PROXY_KEY")
+    with pytest.raises(JudgeError, match="cannot both be sent") as caught:
+        LLM()._headers(judge)
+    assert "pw" not in str(caught.value) and "k-123" not in str(caught.value)
+    assert "Authorization" not in LLM()._headers(Judge.parse("openai/qwen-x@http://alice:pw@127.0.0.1:9/v1"))

@@ -333,8 +333,14 @@ class LLM:
             return None, None
 
     def _headers(self, judge: Judge) -> dict:
-        """What LiteLLM sends such a server: the key named for it (or a placeholder), as a bearer token."""
+        """What LiteLLM sends such a server: the key named for it (or a placeholder), as a bearer token. A user
+        and password in the API base (a proxy with basic authentication) are sent instead, by aiohttp."""
         key = self._kwargs(judge, (), {})["api_key"]
+        if urlparse(judge.api_base).username is not None:
+            if judge.key_env:
+                raise JudgeError(f"judge {judge.model}@{judge.public_base}: a user in the URL and a key "
+                                 f"(#{judge.key_env}) cannot both be sent: one Authorization header")
+            return {"Content-Type": "application/json"}
         return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
     async def _post(self, judge: Judge, route, headers: dict, messages, params: dict, start: float) -> Reply:
