@@ -60,12 +60,11 @@ def main():
         # K alternates around the mean so that answers x K matches the requested total
         write_workload(work, args.answers, int(round(args.criteria)), seed=1)
     db = Path(args.db or out_dir / f"bench-{os.getpid()}.db")
-    judge = f"{args.model}@http://127.0.0.1:{args.port}/v1"
-    if args.known_route:  # in another process, so that this one never imports LiteLLM
-        subprocess.run([sys.executable, "-c", "import sys; from medjudge.store import Store; "
-                        "from medjudge.judges.llm import LLM, Judge; "
-                        "LLM(routes=Store(sys.argv[1])).route(Judge.parse(sys.argv[2]), {'temperature': 0.0, 'seed': 0})",
-                        str(db), judge], check=True)
+    base = f"http://127.0.0.1:{args.port}/v1"
+    judge = f"{args.model}@{base}"
+    if args.known_route:  # the route helper stores it, in its own process: this one never imports LiteLLM
+        subprocess.run([sys.executable, "-m", "medjudge.judges.route", str(db), args.model, base,
+                        json.dumps({"temperature": 0.0, "seed": 0})], check=True)
     server = start_server(args.port, args.latency, args.jitter, args.fault_rate)
     try:
         t0 = time.perf_counter()

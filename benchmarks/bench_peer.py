@@ -129,7 +129,8 @@ def main():
                       "--workers", args.workers, "--mode", args.mode, "--db", str(db), "--quiet", "--json-summary", str(summary)],
                      env, args.port, args.latency)
         s = json.loads(summary.read_text())
-        runs["medjudge"].append({**ours, "score": s["overall"]["score"]})
+        # coverage: units scored of those judged; a unit with no readable verdict is left out of the score
+        runs["medjudge"].append({**ours, "score": s["overall"]["score"], "coverage": s["coverage"]["share"]})
     result = {"name": args.name or (f"srh{args.srh}" if args.srh else f"{args.answers}x{args.criteria}")
               + f"-w{args.workers}" + ("-batched" if args.mode == "batched" else ""), "workload": str(work.name), "criteria": criteria,
               "latency_s": args.latency, "concurrency": args.concurrency, "ideal_calls_per_s": ideal}
@@ -147,6 +148,7 @@ def main():
                                  for p, m in zip(runs["simple-evals"], runs["medjudge"])]
     result["wall_speedup_per_round"] = [round(p["wall_s"] / m["wall_s"], 2)  # batched mode makes fewer calls
                                         for p, m in zip(runs["simple-evals"], runs["medjudge"])]
+    result["medjudge_complete"] = all(m["coverage"] == 1.0 for m in runs["medjudge"])  # else scores may differ
     result["scores_agree"] = all(abs(m["score"] - p["score"]) < 1e-9
                                  for p, m in zip(runs["simple-evals"], runs["medjudge"]))
     out = ROOT / "benchmarks" / "results"

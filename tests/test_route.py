@@ -36,7 +36,7 @@ def one_call(llm, judge, params, lean: bool):
             route = llm.route(judge, params)
             if lean:
                 assert route.lean
-                return await llm._post(judge, route, llm._headers(judge), MESSAGES, params, start)
+                return await llm._post(route, llm._endpoint(judge), MESSAGES, params, start)
             return await llm._litellm(judge, MESSAGES, params, start)
         finally:
             await llm.aclose()
@@ -229,3 +229,12 @@ def test_a_user_in_the_url_and_a_named_key_cannot_both_be_sent(monkeypatch):
         LLM()._headers(judge)
     assert "pw" not in str(caught.value) and "k-123" not in str(caught.value)
     assert "Authorization" not in LLM()._headers(Judge.parse("openai/qwen-x@http://alice:pw@127.0.0.1:9/v1"))
+
+
+def test_the_endpoint_takes_the_proxy_the_environment_names(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    url, headers, proxy, _ = LLM()._endpoint(Judge.parse("openai/qwen-x@https://gpu.example/v1/"))
+    assert url == "https://gpu.example/v1/chat/completions" and str(proxy) == "http://proxy.example:3128"
+    assert headers["Authorization"] == "Bearer no-key"
+    assert LLM()._endpoint(Judge.parse("openai/qwen-x@https://internal.example/v1"))[2] is None

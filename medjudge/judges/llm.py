@@ -10,7 +10,6 @@ import random
 import re
 import time
 from dataclasses import dataclass
-import functools
 from functools import cached_property
 from urllib.parse import urlparse
 
@@ -212,6 +211,7 @@ class LLM:
         # works routes out and stores them
         self.routing = Routes(routes, resolve_routes)
         self._sessions: dict = {}  # event loop -> aiohttp session (OpenAI-compatible servers)
+        self._endpoints: dict = {}  # judge -> (URL, headers, proxy, proxy auth), for the lean route
 
     def route(self, judge: Judge, params: dict):
         """How this judge's calls with these parameters go on the wire (route.py)."""
@@ -229,7 +229,7 @@ class LLM:
         if found is None or found.closed:
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
             # trust_env would look up the proxy and ~/.netrc in a thread for every request: the proxy is looked
-            # up once per server instead (_proxy), and the key always travels in the Authorization header
+            # up once per judge instead (_endpoint), and the key travels in the Authorization header
             found = self._sessions[loop] = aiohttp.ClientSession(connector=connector)
         return found
 
@@ -269,14 +269,14 @@ class LLM:
 
     async def complete(self, judge: Judge, messages, params: dict) -> Reply:
         route = self.route(judge, params)
-        headers = self._headers(judge) if route.lean else None
+        endpoint = self._endpoint(judge) if route.lean else None  # a missing key fails here, never retried
         attempt = 0
         while True:
             await self._wait_turn(judge.model, messages, params)
             start = time.perf_counter()
             try:
                 if route.lean:
-                    return await self._post(judge, route, headers, messages, params, start)
+                    return await self._post(route, endpoint, messages, params, start)
                 return await self._litellm(judge, messages, params, start)
             except asyncio.CancelledError:
                 raise
@@ -320,17 +320,22 @@ class LLM:
             resp = await asyncio.wait_for(lib.acompletion(**kw), self.timeout + 5)
         return self._reply(lib, resp, time.perf_counter() - start)
 
-    @staticmethod
-    @functools.lru_cache(maxsize=64)
-    def _proxy(url: str):
-        """The proxy the environment names for this URL (HTTPS_PROXY, NO_PROXY, ...), or (None, None)."""
-        from aiohttp.helpers import get_env_proxy_for_url
-        from yarl import URL
+    def _endpoint(self, judge: Judge) -> tuple:
+        """Where and how a lean call to this judge goes, worked out once: the chat completions URL, the headers,
+        and the proxy the environment names for it (HTTPS_PROXY, NO_PROXY, ...), or None."""
+        found = self._endpoints.get(judge)
+        if found is None:
+            from aiohttp.helpers import get_env_proxy_for_url
+            from yarl import URL
 
-        try:
-            return get_env_proxy_for_url(URL(url))
-        except LookupError:
-            return None, None
+            url = judge.api_base.rstrip("/")
+            url = url if url.endswith("/chat/completions") else url + "/chat/completions"
+            try:
+                proxy = get_env_proxy_for_url(URL(url))
+            except LookupError:
+                proxy = (None, None)
+            found = self._endpoints[judge] = (url, self._headers(judge), *proxy)
+        return found
 
     def _headers(self, judge: Judge) -> dict:
         """What LiteLLM sends such a server: the key named for it (or a placeholder), as a bearer token. A user
@@ -343,14 +348,12 @@ class LLM:
             return {"Content-Type": "application/json"}
         return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
-    async def _post(self, judge: Judge, route, headers: dict, messages, params: dict, start: float) -> Reply:
+    async def _post(self, route, endpoint: tuple, messages, params: dict, start: float) -> Reply:
         """One call to an OpenAI-compatible server on the route LiteLLM worked out (route.py)."""
         import aiohttp
 
+        url, headers, proxy, proxy_auth = endpoint
         data = json.dumps(route.body(messages, params.get("seed")), ensure_ascii=False).encode("utf-8")
-        url = judge.api_base.rstrip("/")
-        url = url if url.endswith("/chat/completions") else url + "/chat/completions"
-        proxy, proxy_auth = self._proxy(url)
         async with self.session().post(url, data=data, headers=headers, proxy=proxy, proxy_auth=proxy_auth,
                                        timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
             raw = await resp.read()

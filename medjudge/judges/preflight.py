@@ -35,12 +35,19 @@ SERVERS = {"ollama": ("OLLAMA_API_BASE", "http://localhost:11434", "is Ollama ru
 NEEDS_BASE = {"hosted_vllm", "openai_like", "llamafile", "lm_studio"}
 
 
+def litellm_file(*parts: str) -> Path | None:
+    """A file of the installed LiteLLM, found without importing it (that takes seconds)."""
+    spec = importlib.util.find_spec("litellm")
+    if not (spec and spec.submodule_search_locations):
+        return None
+    return Path(list(spec.submodule_search_locations)[0]).joinpath(*parts)
+
+
 def provider_names() -> set[str]:
     """LiteLLM's providers, read from its installed source (importing LiteLLM takes seconds)."""
-    spec = importlib.util.find_spec("litellm")
     names: set[str] = set()
-    if spec and spec.submodule_search_locations:
-        src = Path(list(spec.submodule_search_locations)[0]) / "types" / "utils.py"
+    src = litellm_file("types", "utils.py")
+    if src is not None:
         try:
             text = src.read_text(encoding="utf-8")
             block = text[text.index("class LlmProviders"):]

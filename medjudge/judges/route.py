@@ -13,9 +13,9 @@ Routes are remembered in the database (`routes`, keyed by LiteLLM's version), so
 worker process sends its first request without importing LiteLLM (seconds of start-up). On a database that
 has not run the judge, a model LiteLLM does not know (not in its price map: a self-hosted open model) is
 sent at once as given (`guess`): LiteLLM's OpenAI config for unknown models sends the body unchanged and
-prices it at None (a process that has imported LiteLLM already simply asks it). Meanwhile a helper process (`python -m medjudge.judges.route`, on another core: a thread
-would fight the event loop for the GIL) imports LiteLLM, works the real route out and stores it; it replaces
-the guess once stored (llm.py).
+prices it at None (a process that has imported LiteLLM already simply asks it). Meanwhile a helper process
+(`python -m medjudge.judges.route`, on another core: a thread would fight the event loop for the GIL)
+imports LiteLLM, works the real route out and stores it; `Routes` replaces the guess once it is stored.
 """
 
 from __future__ import annotations
@@ -74,13 +74,11 @@ def priced_models() -> set:
     """The model names in LiteLLM's price map, read from the file it loads (no LiteLLM import)."""
     global _PRICED
     if _PRICED is None:
-        import importlib.util
-        from pathlib import Path
+        from .preflight import litellm_file
 
-        spec = importlib.util.find_spec("litellm")
-        path = Path(list(spec.submodule_search_locations)[0]) / "model_prices_and_context_window_backup.json"
+        path = litellm_file("model_prices_and_context_window_backup.json")
         try:
-            _PRICED = set(json.loads(path.read_bytes()))
+            _PRICED = set(json.loads(path.read_bytes())) if path is not None else set()
         except (OSError, ValueError):
             _PRICED = set()
     return _PRICED
@@ -117,11 +115,15 @@ def litellm_version() -> str:
         return "unknown"
 
 
+def shape(params: dict) -> tuple:
+    """The parameters as a route depends on them: the seed's presence, not its value (each sample has its own)."""
+    return tuple(sorted((k, None if k == "seed" else v) for k, v in params.items()))
+
+
 def route_key(judge, params: dict) -> str:
-    """What the route depends on: LiteLLM's version, the provider and model, the parameters (the seed's presence,
-    not its value, which differs per sample; not the host)."""
-    shape = sorted((k, None if k == "seed" else v) for k, v in params.items())
-    blob = json.dumps([litellm_version(), judge.model, shape], sort_keys=True, default=str)
+    """What the route depends on: LiteLLM's version, the provider and model, the parameters' shape (not the
+    host)."""
+    blob = json.dumps([litellm_version(), judge.model, shape(params)], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -192,7 +194,7 @@ class Routes:
     def get(self, judge, params: dict, look: bool = False) -> Route:
         if not wire_eligible(judge):
             return FULL
-        memo = (judge, tuple(sorted((k, None if k == "seed" else v) for k, v in params.items())))
+        memo = (judge, shape(params))
         found = self.known.get(memo)
         if found is None:
             found = self.known[memo] = self._first(memo, judge, params)
