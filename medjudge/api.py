@@ -7,6 +7,7 @@ Every function takes `db` as a path or an open Store and returns a typed result 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -325,7 +326,8 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
     (`against=`, default every expert). Calibrating a run, the value type and the grouping default to the
     rubric kind's (NLI: nominal, no grouping; checklist: binary, per criterion; scale: ordinal, per
     dimension). The result is saved in the calibrations table under its id."""
-    from .calibration import Options, calibrate as compute, ratings_from_annotations, ratings_from_run
+    from .calibration import Options, calibrate as compute, ratings_from_annotations, ratings_from_labels, ratings_from_run
+    from .calibration.labels import for_run, stored_value_type
     from .calibration.tables import VALUE_TYPES
 
     if level not in ("item", "system"):
@@ -345,10 +347,16 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
         ratings, judges, stored = ratings_from_run(store, run)
         value_type = value_type or stored.rubric.value_type
         by = by or ("unit" if stored.rubric.fixed_units() else "none")
-        experts = ratings_from_annotations(store, against) if against else [
-            r for r in ratings_from_annotations(store) if r.kind == "expert"]
-        ratings += experts
+        labels = for_run(store, stored, against, experts_only=not against)
+        if not any(lab.value is not None for lab in labels.labels + labels.unjudged):
+            c = labels.counts
+            raise MedjudgeError(f"no expert labels on the answers of run {stored.id}: {c['other_answers']} are on other "
+                                f"answers, {c['ambiguous']} by an item id that names several answers (import labels "
+                                "with --run RUN_ID to tie them to this run's answers)")
+        ratings += ratings_from_labels(labels, judges)
         inputs["run"] = stored.id
+        inputs["labels"] = labels.counts
+        left_out = labels.left_out()
     elif raters:
         judges = list(raters)
         present = sorted({r["rater"] for r in store.annotation_summary()})
@@ -359,6 +367,8 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
         ratings = ratings_from_annotations(store, judges + against if against else None, unscored_for=judges)
         if not against:
             ratings = [r for r in ratings if r.kind == "expert" or r.rater in judges]
+        value_type = value_type or stored_value_type(store, judges + against if against else None)
+        left_out = ""
     else:
         raise MedjudgeError("give --run RUN_ID or --raters NAME")
     by = by or "unit"
@@ -375,7 +385,8 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
     cal_id = "c" + hashlib.sha256(dumps([config, inputs]).encode()).hexdigest()[:11]
     store.save_calibration(cal_id, config, inputs, rows)
     result = CalibrationResult(cal_id, config, inputs, rows,
-                               warnings=list(dict.fromkeys(w for r in rows for w in r.get("warnings", ()))))
+                               warnings=list(dict.fromkeys(w for r in rows for w in r.get("warnings", ())))
+                               + ([f"labels left out: {left_out}"] if left_out else []))
     short = [r for r in rows if r["verdict"] == "insufficient coverage"]
     if all(r["items"] == 0 for r in rows):
         result.exit_code = EXIT_COVERAGE
@@ -409,13 +420,16 @@ class AgreementResult:
 
 
 def agreement(db="medjudge.db", *, raters: list[str] | None = None, by: str = "unit", value_type: str | None = None,
-              rubric: str | None = None, items_of: str | None = None, resamples: int = 1000,
+              rubric: str | None = None, items_of: str | None = None, run: str | None = None, resamples: int = 1000,
               seed: int = 0) -> AgreementResult:
     """Agreement among raters in the database (default: every expert), as papers publish it. The value type
-    is `value_type`, else the `rubric` kind's, else read from the values. `items_of` keeps only the items
-    that rater (a judge) rated: the experts' ceiling on the judge's items."""
-    from .calibration import ratings_from_annotations
+    is `value_type`, else the `rubric` kind's, else the one the labels were read with, else read from the
+    values. `run` reads the labels on that run's answers (by what the raters read) and keeps the units its panel
+    scored: the experts' ceiling on the run's items; `items_of` keeps only the items that rater rated (a judge
+    of a run: the units that judge scored)."""
+    from .calibration import Rating, ratings_from_annotations
     from .calibration.agreement import agreement as compute
+    from .calibration.labels import for_run, stored_value_type
 
     if resamples < 0:
         raise MedjudgeError("--resamples must be 0 or more")
@@ -425,9 +439,37 @@ def agreement(db="medjudge.db", *, raters: list[str] | None = None, by: str = "u
 
         value_type = load_rubric(rubric).rubric.value_type
     names = _names(raters)
-    wanted = names + ([items_of] if items_of else []) if names else None
+    present = {r["rater"] for r in store.annotation_summary()}
+    if items_of and items_of not in present and run is None:
+        graded = [r["id"] for r in store.list_runs() if items_of in [j["model"] for j in json.loads(r["panel"])]]
+        if len(graded) > 1:
+            raise MedjudgeError(f"{items_of} judged {len(graded)} runs ({', '.join(graded)}): name one with --run")
+        run = graded[0] if graded else None
+    if run is not None:
+        from .stored import StoredRun
+
+        stored = StoredRun(store, run)
+        verdicts = stored.verdicts
+        if items_of and items_of not in stored.models:
+            raise MedjudgeError(f"{items_of} is not a judge of run {stored.id} (judges: {', '.join(stored.models)})")
+        found = verdicts.judges.get(items_of, {}) if items_of else verdicts.panel
+        scored = {k for k, a in found.items() if a is not None and a.value is not None}
+        labels = for_run(store, stored, names or None, experts_only=not names)
+        value_type = value_type or stored.rubric.value_type
+        ratings = [Rating(lab.answer_id, lab.unit_id, lab.rater, lab.kind, lab.value, lab.source, lab.tags)
+                   for lab in labels.labels if lab.value is not None and (lab.answer_id, lab.unit_id) in scored]
+        if not ratings:
+            c = labels.counts
+            raise MedjudgeError(f"no expert labels on the units run {stored.id} scored: {c['joined']} on its answers, "
+                                f"{c['other_answers']} on other answers, {c['ambiguous']} by an item id that names "
+                                "several answers (import labels with --run RUN_ID to tie them to its answers)")
+        items_of = None
+    else:
+        wanted = names + ([items_of] if items_of else []) if names else None
+        value_type = value_type or stored_value_type(store, wanted)
+        ratings = ratings_from_annotations(store, wanted)
     try:
-        rows = compute(ratings_from_annotations(store, wanted), names, by, value_type, resamples, seed, items_of)
+        rows = compute(ratings, names, by, value_type, resamples, seed, items_of)
     except ValueError as exc:
         raise MedjudgeError(str(exc)) from None
     return AgreementResult(rows)

@@ -83,13 +83,6 @@ def gold_units(store, cfg: OptimizeConfig, loaded):
     from .judges.optimize import labelled_units
 
     rubric = loaded.rubric
-    if cfg.labels:
-        from .calibration.annotations import import_file
-
-        report = import_file(store, cfg.labels, rubric=rubric)
-        failure = report.failure()
-        if failure:
-            raise MedjudgeError(f"{cfg.labels}: {failure}")
     skipped: list = []
     if not Path(cfg.input_path).exists() and store.get_run(cfg.input_path):  # a run's answers (say, reviewed ones)
         from .stored import StoredItems
@@ -98,11 +91,24 @@ def gold_units(store, cfg: OptimizeConfig, loaded):
     else:
         items = list(iter_items(GradeConfig(input_path=cfg.input_path, rubric=cfg.rubric, format=cfg.format), rubric,
                                 skipped))
-    rows = [r for r in store.annotations(cfg.raters) if cfg.raters or r["rater_kind"] == "expert"]
+    if cfg.labels:  # labels on these answers: their ids are the answers' ids
+        from .calibration.annotations import import_file
+
+        report = import_file(store, cfg.labels, rubric=rubric, answers=items)
+        failure = report.failure()
+        if failure:
+            raise MedjudgeError(f"{cfg.labels}: {failure}")
+    from .calibration.labels import read as read_labels
+
+    joined = read_labels(store, rubric, items, cfg.raters, experts_only=not cfg.raters)
+    rows = [{"item_id": lab.answer_id, "unit_id": lab.unit_id, "value": lab.value, "rationale": lab.rationale}
+            for lab in joined.labels]
     units = labelled_units(rubric, items, rows)
     if not units:
-        raise MedjudgeError(f"no expert labels for the units of {cfg.input_path} ({len(rows)} labels in {store.path}; "
-                            "their item ids must be the answers' ids and their units the rubric's)")
+        left = joined.left_out()
+        raise MedjudgeError(f"no expert labels for the units of {cfg.input_path} ({joined.counts['other_answers']} "
+                            f"labels in {store.path} are on other answers{'; ' + left if left else ''}: their item ids "
+                            "must be the answers' ids and their units the rubric's)")
     h = hashlib.sha256(dumps(sorted([u.key, sorted(u.labels)] for u in units)).encode()).hexdigest()[:16]
     return items, units, h
 

@@ -273,7 +273,7 @@ class Prober:
 
         from .calibration.estimate import expert_values
 
-        experts = expert_values(self.store, float)  # (answer, unit) -> the experts' mean label
+        experts = expert_values(self.store, self.run, float)  # (answer, unit) -> the experts' mean label
         per_judge = self.run.verdicts.judges
         sources = {it.id: it.source for it in self.run.items}
         if not any(sources.values()):

@@ -8,7 +8,8 @@ Tables
   run_calls    which calls each run used, and whether the run found them cached
   judgments    one row per answer x criterion/dimension x judge x sample: parsed value or unscored reason
   scores       per-answer results written when a run completes
-  annotations  ratings by experts (and published LLM judges) per item x criterion/dimension x rater
+  annotations  ratings by experts (and published LLM judges) per item x criterion/dimension x rater x what the
+               rater read (label_key: calibration/labels.py; '' where only the item id is known)
   calibrations agreement results with the run / annotation versions they were computed from
   programs     optimised judge programs (instructions, demonstrations, how they were made) and their
                held-out report
@@ -30,8 +31,9 @@ from pathlib import Path
 import sqlite_utils
 
 DEFAULT_DB = "medjudge.db"
-SCHEMA_VERSION = 5  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
-# 4: programs (optimised judge programs), drafts and probes, annotations.rationale/detail/chosen; 5: routes
+SCHEMA_VERSION = 6  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
+# 4: programs (optimised judge programs), drafts and probes, annotations.rationale/detail/chosen; 5: routes;
+# 6: annotations.label_key (what the rater read, in the primary key) and annotations.value_type
 MAX_ROUNDS = 3  # a unit left unscored is asked again by at most this many runs in all
 
 
@@ -107,15 +109,21 @@ class Store:
                                pk=("run_id", "answer_id", "unit_id", "judge", "sample"), if_not_exists=True)
         if "rounds" not in db["judgments"].columns_dict:  # a version 1 database
             db.execute("ALTER TABLE judgments ADD COLUMN rounds INTEGER")
+        db.execute("CREATE INDEX IF NOT EXISTS answers_by_id ON answers (answer_id)")  # labels find answers by id
         db["scores"].create({"run_id": str, "answer_id": str, "score": float, "detail": str},
                             pk=("run_id", "answer_id"), if_not_exists=True)
-        db["annotations"].create({"item_id": str, "unit_id": str, "rater": str, "rater_kind": str,
+        db["annotations"].create({"item_id": str, "unit_id": str, "rater": str, "label_key": str, "rater_kind": str,
                                   "value": float, "raw": str, "valid": int, "problem": str, "source": str,
-                                  "tags": str, "unit_text": str, "file": str, "line": int, "imported": str},
-                                 pk=("item_id", "unit_id", "rater"), if_not_exists=True)
-        for column in ("rationale", "detail", "chosen"):  # before version 4: why, error categories, how chosen
+                                  "tags": str, "unit_text": str, "file": str, "line": int, "imported": str,
+                                  "rationale": str, "detail": str, "chosen": str, "value_type": str},
+                                 pk=("item_id", "unit_id", "rater", "label_key"), not_null={"label_key"},
+                                 defaults={"label_key": ""}, if_not_exists=True)
+        for column in ("rationale", "detail", "chosen", "value_type"):  # before version 4 and 6
             if column not in db["annotations"].columns_dict:
                 db.execute(f"ALTER TABLE annotations ADD COLUMN {column} TEXT")
+        if "label_key" not in db["annotations"].columns_dict:  # before version 6: every label kept, keyed by id only
+            db.execute("ALTER TABLE annotations ADD COLUMN label_key TEXT NOT NULL DEFAULT ''")
+            db["annotations"].transform(pk=("item_id", "unit_id", "rater", "label_key"))
         db["samples"].create({"name": str, "run_id": str, "answer_id": str, "unit_id": str, "prob": float,
                               "seed": int, "created": str}, pk=("run_id", "name", "answer_id", "unit_id"),
                              if_not_exists=True)
@@ -310,30 +318,71 @@ class Store:
             self.db["scores"].upsert_all(rows, pk=("run_id", "answer_id"))
 
     # -- annotations and calibrations ------------------------------------------------------------
+    ANNOTATION_KEY = ("item_id", "unit_id", "rater", "label_key")
+
     def save_annotations(self, rows):
-        """Upsert on (item, unit, rater): re-importing a file never duplicates ratings."""
+        """Upsert on (item, unit, rater, what was read): re-importing a file never duplicates ratings, and a label
+        on one answer never replaces a label on another answer that has the same item id."""
+        rows = ({"label_key": "", **r} for r in rows)
         with self.db.conn:
-            self.db["annotations"].upsert_all(rows, pk=("item_id", "unit_id", "rater"), batch_size=2000)
+            self.db["annotations"].upsert_all(rows, pk=self.ANNOTATION_KEY, batch_size=2000)
 
     def annotations(self, raters=None):
-        sql = "SELECT item_id, unit_id, rater, rater_kind, value, source, tags, rationale FROM annotations WHERE valid = 1"
+        """Valid ratings as stored, every rater or those named. Labels for a run's answers are read through
+        calibration.labels, which joins them by what the rater read."""
+        sql = ("SELECT item_id, unit_id, rater, rater_kind, value, source, tags, rationale, label_key, value_type "
+               "FROM annotations WHERE valid = 1")
         args = []
         if raters:
             sql += f" AND rater IN ({','.join('?' * len(raters))})"
             args = list(raters)
         return self.db.query(sql, args)
 
+    def label_rows(self, raters=None, valid: bool = True):
+        """Every label (valid ones, or those that could not be read) with what joins it to an answer."""
+        sql = ("SELECT item_id, unit_id, rater, rater_kind, value, source, tags, rationale, label_key, value_type, "
+               "problem, file, chosen, detail, raw, imported, valid FROM annotations WHERE valid = ?")
+        args = [int(valid)]
+        if raters:
+            sql += f" AND rater IN ({','.join('?' * len(raters))})"
+            args += list(raters)
+        return self.db.query(sql, args)
+
+    def answer_versions(self, answer_ids) -> dict[str, int]:
+        """answer id -> how many different answers (prompt, answer text, per-example units) the database holds
+        under it, over every run."""
+        out = {}
+        ids = sorted(set(answer_ids))
+        for lo in range(0, len(ids), 500):
+            chunk = ids[lo:lo + 500]
+            out.update(self.db.conn.execute(
+                f"SELECT answer_id, COUNT(DISTINCT json_array(prompt, answer, criteria)) FROM answers "
+                f"WHERE answer_id IN ({','.join('?' * len(chunk))}) GROUP BY answer_id", chunk).fetchall())
+        return out
+
+    def known_answer_ids(self, answer_ids) -> set[str]:
+        """Those of the ids that name an answer of some run."""
+        out, ids = set(), sorted(set(answer_ids))
+        for lo in range(0, len(ids), 500):
+            chunk = ids[lo:lo + 500]
+            out.update(a for (a,) in self.db.conn.execute(
+                f"SELECT DISTINCT answer_id FROM answers WHERE answer_id IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def answer_rows(self, answer_id: str, answer: str | None = None) -> list[dict]:
+        """The stored answers with this id (and this text), in every run: run_id and the answer row."""
+        sql = "SELECT * FROM answers WHERE answer_id = ?" + (" AND answer = ?" if answer is not None else "")
+        rows = list(self.db.query(sql + " ORDER BY run_id", [answer_id] + ([answer] if answer is not None else [])))
+        for row in rows:
+            for k in ("prompt", "tags", "fields", "criteria"):
+                row[k] = json.loads(row[k]) if row[k] else None
+        return rows
+
     def invalid_annotations(self, raters):
         """Ratings that could not be read (empty, unreadable, out of range), with the problem."""
         return self.db.query(
             f"SELECT item_id, unit_id, rater, rater_kind, problem, source, tags FROM annotations "
             f"WHERE valid = 0 AND rater IN ({','.join('?' * len(raters))})", list(raters))
-
-    def review_labels(self, file: str, rater: str | None = None):
-        """Labels made on a review page (`file` is review:RUN_ID), valid or "cannot judge"."""
-        sql = ("SELECT item_id, unit_id, rater, value, raw, valid, rationale, detail, chosen, imported FROM annotations "
-               "WHERE file = ?" + (" AND rater = ?" if rater else "") + " ORDER BY imported, item_id, unit_id")
-        return self.db.query(sql, [file, rater] if rater else [file])
 
     def save_sample(self, run_id: str, name: str, units: dict, seed: int):
         """Units drawn for expert labels, {(answer, unit): inclusion probability}; a name is drawn once."""
@@ -365,7 +414,8 @@ class Store:
 
         h = hashlib.sha256()
         for r in self.annotations(raters):
-            h.update(dumps([r["item_id"], r["unit_id"], r["rater"], r["value"]]).encode())
+            h.update(dumps([r["item_id"], r["unit_id"], r["rater"], r["value"]] + ([r["label_key"]] if r["label_key"] else []))
+                     .encode())
         return h.hexdigest()[:16]
 
     def calibrations(self, ids=None, run_id=None) -> list[dict]:

@@ -27,9 +27,13 @@ class StoredItems:
 
     def __iter__(self):
         for row in self.store.answers(self.run_id):
-            yield Item(id=row["answer_id"], prompt=row["prompt"], answer=row["answer"], source=row["source"],
-                       tags=row["tags"] or [], fields=row["fields"] or {},
-                       criteria=self.rubric.example_units(row["criteria"]) if row["criteria"] else None)
+            yield self.item(row)
+
+    def item(self, row: dict) -> Item:
+        """A stored answers row as an Item."""
+        return Item(id=row["answer_id"], prompt=row["prompt"], answer=row["answer"], source=row["source"],
+                    tags=row["tags"] or [], fields=row["fields"] or {},
+                    criteria=self.rubric.example_units(row["criteria"]) if row["criteria"] else None)
 
 
 @dataclass
@@ -51,6 +55,13 @@ class StoredRun:
         self.store, self.row, self.id = store, row, row["id"]
         self.rubric = parse_rubric(store.rubric_text(row["rubric_hash"]), f"run {row['id']}").rubric
         self.items = StoredItems(store, self.id, self.rubric)
+
+    def item(self, answer_id: str) -> Item:
+        """One of the run's answers by id."""
+        row = next((r for r in self.store.answer_rows(answer_id) if r["run_id"] == self.id), None)
+        if row is None:
+            raise MedjudgeError(f"run {self.id} has no answer {answer_id!r}")
+        return self.items.item(row)
 
     @property
     def config(self) -> dict:

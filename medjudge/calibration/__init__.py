@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 
 from .calibrate import Options, Rating, calibrate
 
 
 def ratings_from_annotations(store, raters=None, unscored_for=()) -> list[Rating]:
     """Valid ratings; and, for the raters in `unscored_for` (the judges), their ratings that could not be
-    read (empty, unreadable, out of range) as unscored Ratings (value None), so that coverage counts them."""
-    out = [Rating(r["item_id"], r["unit_id"], r["rater"], r["rater_kind"], r["value"], r["source"],
-                  tuple(json.loads(r["tags"])) if r["tags"] else ())
-           for r in store.annotations(raters)]
+    read (empty, unreadable, out of range) as unscored Ratings (value None), so that coverage counts them.
+    An item is what the raters read: labels under one item id on different answers (different label keys)
+    are different items; a label known by id alone joins them where they all name one answer."""
+    rows = list(store.label_rows(raters, True))
     if unscored_for:
-        out += [Rating(r["item_id"], r["unit_id"], r["rater"], r["rater_kind"], None, r["source"],
-                       tuple(json.loads(r["tags"])) if r["tags"] else (), f"annotation {r['problem']}")
-                for r in store.invalid_annotations(list(unscored_for))]
+        rows += [dict(r, value=None) for r in store.label_rows(list(unscored_for), False)]
+    keys = defaultdict(set)
+    for r in rows:
+        if r["label_key"]:
+            keys[(r["item_id"], r["unit_id"])].add(r["label_key"])
+
+    def item(r):
+        several = len(keys.get((r["item_id"], r["unit_id"]), ())) > 1
+        return f"{r['item_id']}@{r['label_key']}" if several and r["label_key"] else r["item_id"]
+
+    return [Rating(item(r), r["unit_id"], r["rater"], r["rater_kind"], r["value"], r["source"],
+                   tuple(json.loads(r["tags"])) if r["tags"] else (),
+                   None if r["value"] is not None else f"annotation {r['problem']}")
+            for r in rows]
+
+
+def ratings_from_labels(labels, judges=()) -> list[Rating]:
+    """Ratings from labels joined to a run's answers (calibration.labels), keyed by the run's answer ids; and,
+    for each judge, the items the experts labelled that no run judged, as unscored: coverage counts them."""
+    out = [Rating(lab.answer_id, lab.unit_id, lab.rater, lab.kind, lab.value, lab.source, lab.tags)
+           for lab in labels.labels if lab.value is not None]
+    unjudged = [lab for lab in labels.unjudged if lab.value is not None]
+    out += [Rating(lab.answer_id, lab.unit_id, lab.rater, lab.kind, lab.value, lab.source, lab.tags) for lab in unjudged]
+    out += [Rating(item, unit, j, "llm_judge", None, None, (), "labelled by the experts, not judged by this run")
+            for item, unit in sorted({(lab.answer_id, lab.unit_id) for lab in unjudged}) for j in judges]
     return out
 
 
@@ -61,4 +84,4 @@ def ratings_from_run(store, run_id) -> tuple[list[Rating], list[str], object]:
     return ratings, raters, run  # the stored.StoredRun
 
 
-__all__ = ["Options", "Rating", "calibrate", "ratings_from_annotations", "ratings_from_run"]
+__all__ = ["Options", "Rating", "calibrate", "ratings_from_annotations", "ratings_from_labels", "ratings_from_run"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, MedjudgeError
-from ..inputs import read_jsonl
+from ..inputs import ANSWER_KEYS, read_jsonl
 from ..rubrics.base import coerce_label
 from ..store import dumps, now
 
@@ -20,7 +20,9 @@ COLUMNS = {
     "value": ("value", "score", "label", "rating"),
     "source": ("source", "response_source", "system"),
     "rationale": ("rationale", "comment", "reason", "note"),  # why the expert chose the label (optimize's feedback)
+    "answer": ("answer", "answer_text", "completion"),  # the text the rater read: picks among answers with one id
 }
+MISSING = ("", ".", "na", "n/a", "-")  # cells read as a missing label (never a label); --missing changes them
 KINDS = ("expert", "llm_judge")
 
 
@@ -50,12 +52,34 @@ class ImportReport:
     def _first(self) -> str:
         top = max((p for p in self.problems if p != "empty"), key=self.problems.get, default="empty")
         ex = next((e for e in self.examples if e[5] == top), None)
-        return f"{self.problems[top]} x {top}" + (f", e.g. line {ex[0]}: {ex[4]!r}" if ex else "")
+        hint = _rubric_hint([e[4] for e in self.examples if e[5] == "unreadable"]) if top == "unreadable" else ""
+        return f"{self.problems[top]} x {top}" + (f", e.g. line {ex[0]}: {ex[4]!r}" if ex else "") + hint
 
     def add_problem(self, line, row, reason):
         self.problems[reason] = self.problems.get(reason, 0) + 1
         if len(self.examples) < 5 or (reason != "empty" and not any(e[5] == reason for e in self.examples)):
             self.examples.append((line, row["rater"], row["item_id"], row["unit_id"], row["raw"], reason))
+
+
+def _rubric_hint(raws) -> str:
+    """The flag and a library rubric that read words a number reader cannot (NLI relations, safety levels)."""
+    from ..rubrics import load_rubric
+
+    words = {str(r).strip().lower() for r in raws if r is not None}
+    for rubric_id in ("kqa-pairs", "patient-safety", "mental-health-multiturn-safety", "medval-risk"):
+        rubric = load_rubric(rubric_id).rubric
+        unit = next(iter(rubric.units(None) or []), None) if rubric.fixed_units() else None
+        readable = 0
+        for w in words:
+            try:
+                rubric.label_value(unit, w)
+                readable += 1
+            except (ValueError, AttributeError, KeyError, TypeError):
+                pass
+        if words and readable == len(words):
+            return f" (words like these are {rubric.kind} labels: read them with --rubric {rubric_id} or your own " \
+                   f"{rubric.kind} rubric, or map them with --map LABEL=VALUE)"
+    return ""
 
 
 def parse_value(raw):
@@ -73,8 +97,9 @@ class LabelReader:
     a level's name, entailed/neutral/contradicted...) and, for rubrics with fixed units, only for its units;
     otherwise numbers and true/false words, within --range MIN..MAX when given."""
 
-    def __init__(self, rubric=None, value_range: str | None = None):
+    def __init__(self, rubric=None, value_range: str | None = None, missing=MISSING):
         self.rubric, self.bounds, self.units = rubric, None, {}
+        self.missing = {str(m).strip().lower() for m in missing}
         if value_range:
             try:
                 self.bounds = tuple(float(x) for x in value_range.split(".."))
@@ -86,7 +111,7 @@ class LabelReader:
 
     def read(self, unit_id, raw):
         """(value, None) or (None, problem)."""
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in self.missing | {""}):
             return None, "empty"
         if self.rubric is None:
             value, problem = parse_value(raw)
@@ -181,6 +206,7 @@ def long_rows(path: Path, opts: dict, kind_default: str):
             "raw": rec.get(cols["value"][0]),
             "source": str(rec[cols["source"][0]]) if cols["source"] and rec.get(cols["source"][0]) not in (None, "") else None,
             "rationale": str(rec[cols["rationale"][0]]) if cols["rationale"] and rec.get(cols["rationale"][0]) else None,
+            "answer": str(rec[cols["answer"][0]]) if cols["answer"] and rec.get(cols["answer"][0]) else None,
         }
 
 
@@ -193,7 +219,7 @@ def wide_rows(path: Path, opts: dict, kind_default: str, rater_columns: list[str
             missing = [c for c in rater_columns if c not in header]
             if missing:
                 raise InputError(path, 1, missing[0], "rater column not in the file")
-            cols = {role: _pick(header, role, opts.get(role)) for role in ("item", "unit", "source")}
+            cols = {role: _pick(header, role, opts.get(role)) for role in ("item", "unit", "source", "answer")}
             if unit_name and not opts.get("unit"):
                 cols["unit"] = None  # --unit-name names the one unit: a column that happens to be called unit is not it
             if cols["unit"] and cols["item"] and cols["unit"][0] in cols["item"]:
@@ -208,7 +234,8 @@ def wide_rows(path: Path, opts: dict, kind_default: str, rater_columns: list[str
         for rater in rater_columns:
             yield line, {"item_id": item, "unit_id": unit, "rater": rater, "rater_kind": kind_default,
                          "raw": rec.get(rater),
-                         "source": str(rec[cols["source"][0]]) if cols["source"] else None}
+                         "source": str(rec[cols["source"][0]]) if cols["source"] else None,
+                         "answer": str(rec[cols["answer"][0]]) if cols["answer"] and rec.get(cols["answer"][0]) else None}
 
 
 def answers_rows(path: Path, kind_default: str, unit_name: str | None, field: str = "labels"):
@@ -231,8 +258,9 @@ def answers_rows(path: Path, kind_default: str, unit_name: str | None, field: st
                 raise InputError(path, line, field, "labels by rater need --unit-name (or nest them by unit)")
             for rater, raw in pairs:
                 found = True
+                text = next((rec[k] for k in ANSWER_KEYS if isinstance(rec.get(k), str)), None)
                 yield line, {"item_id": str(item), "unit_id": str(unit), "rater": str(rater),
-                             "rater_kind": kind_default, "raw": raw, "source": rec.get("source")}
+                             "rater_kind": kind_default, "raw": raw, "source": rec.get("source"), "answer": text}
     if not found:
         raise InputError(path, None, field, f"no labels: no line has a {field!r} field")
 
@@ -255,14 +283,35 @@ def healthbench_meta_rows(path: Path):
 
 
 def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="expert", rubric=None,
-                value_range=None, unit_name=None, mapping: dict | None = None, **columns) -> ImportReport:
+                value_range=None, unit_name=None, mapping: dict | None = None, run: str | None = None,
+                answers=None, missing=MISSING, **columns) -> ImportReport:
     """Read ratings into the annotations table. `mapping` turns the file's labels into the rubric kind's
-    words or numbers first (exact, then ignoring case). Every row is kept, the ones that cannot be read
-    marked invalid with the reason; ImportReport.failure() says whether too many were."""
+    words or numbers first (exact, then ignoring case). Each label is tied to the answer its rater read
+    (calibration/labels.py): the answer of that id in `run`, in `answers` (an answers JSONL path, or Items), or
+    in the database (an
+    answer column picks among answers that share an id; an id that names several answers is refused). Every
+    row is kept, the ones that cannot be read marked invalid with the reason; ImportReport.failure() says
+    whether too many were."""
+    from .labels import AmbiguousId, Resolver
+
     path = Path(path)
     if not path.exists():
         raise InputError(path, None, None, "no such file")
-    reader = LabelReader(rubric, value_range)
+    if run is not None and answers is not None:
+        raise MedjudgeError("give --run or --answers, not both")
+    try:
+        items = answers
+        if isinstance(answers, (str, Path)) or (answers is None and fmt == "answers" and rubric and run is None):
+            from ..inputs import iter_answers
+
+            if rubric is None:
+                raise MedjudgeError("--answers needs --rubric: the rubric says what a rater read beside each answer")
+            items = list(iter_answers(path if answers is None else answers, rubric))
+        resolver = Resolver(store, rubric, run, answers=items)
+    except AmbiguousId as exc:
+        raise MedjudgeError(str(exc)) from None
+    rubric = resolver.rubric
+    reader = LabelReader(rubric, value_range, missing)
     lower = {str(k).strip().lower(): v for k, v in (mapping or {}).items()}
     if fmt == "healthbench-meta":
         rows = healthbench_meta_rows(path)
@@ -277,6 +326,7 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
     else:
         raise MedjudgeError(f"--format must be long, answers or healthbench-meta, not {fmt!r}")
     report, batch, stamp = ImportReport(str(path)), [], now()
+    value_type = rubric.value_type if rubric is not None else None
     for line, row in rows:
         report.rows += 1
         raw = row["raw"]
@@ -284,16 +334,28 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
             key = str(raw).strip()
             raw = mapping.get(key, lower.get(key.lower(), raw))
         value, problem = reader.read(row["unit_id"], raw)
+        answer = row.pop("answer", None)
         row.update(value=value if problem is None else None, valid=int(problem is None), problem=problem,
-                   raw=None if row["raw"] is None else str(row["raw"]), file=str(path), line=line, imported=stamp)
+                   raw=None if row["raw"] is None else str(row["raw"]), file=str(path), line=line, imported=stamp,
+                   value_type=value_type)
         row.setdefault("tags", None)
         row.setdefault("unit_text", None)
+        units = rubric.label_units(row["unit_id"]) if rubric is not None else [row["unit_id"]]
+        keyed = []
+        for u in units:
+            try:
+                key, missing_answer = resolver.key(row["item_id"], u, answer)
+            except AmbiguousId as exc:
+                raise InputError(path, line, "item", str(exc)) from None
+            if missing_answer and row["valid"]:
+                row.update(value=None, valid=0, problem=missing_answer)
+                problem = missing_answer
+            keyed.append({**row, "unit_id": u, "label_key": key})
         if problem:
             report.add_problem(line, row, problem)
         else:
             report.valid += 1
-        units = rubric.label_units(row["unit_id"]) if rubric is not None else [row["unit_id"]]
-        batch += [row] if units == [row["unit_id"]] else [{**row, "unit_id": u} for u in units]
+        batch += keyed
         if len(batch) >= 20000:
             store.save_annotations(batch)
             batch = []
@@ -302,4 +364,3 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
     if report.rows == 0:
         raise InputError(path, None, None, "no ratings in file")
     return report
-

@@ -93,6 +93,7 @@ class Pairs:
     source: np.ndarray  # source index per key
     sources: list
     n_keys: int
+    keys: list = None  # the item x units, in index order
 
     @property
     def n(self):
@@ -121,7 +122,7 @@ def make_pairs(comparisons, keys_meta: dict, exclude_source=None) -> Pairs:
             ys.append(w)
             ks.append(key_index[k])
     return Pairs(np.array(xs, float), np.array(ys, float), np.array(ks, int), np.array(key_src, int), sources,
-                 len(key_index))
+                 len(key_index), list(key_index))
 
 
 def system_table(p: Pairs) -> np.ndarray:
@@ -235,7 +236,7 @@ def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | Non
             p = make_pairs([(scored, e) for e in exp], key_source, opts.self_source.get(j))
             res = compute(p, opts.level, value_type, cats, opts.resamples, opts.seed)
             coverage = _coverage(p.n_keys, missed)
-            rated = set(scored) | set(missed)  # the ceiling is measured on the items this judge rated
+            rated = set(p.keys)  # the ceiling stands on exactly the item x units the judge's figures use
             ceiling = _ceiling({e: {k: v for k, v in raters[e].items() if k in rated} for e in expert_names
                                 if e in raters}, key_source, opts, value_type, cats)
             est = res.get(primary, {}).get("estimate")

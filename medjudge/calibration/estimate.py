@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import MedjudgeError
 from ..inputs import last_question
 from . import ppi
+from .labels import for_run
 
 
 def judged_units(run) -> dict:
@@ -48,13 +49,10 @@ def draw(store, run, n: int, name: str, seed: int = 0, output=None) -> dict:
     return {"name": name, "units": n, "of": len(keys), "prob": prob, "seed": seed}
 
 
-def expert_values(store, transform, raters=None) -> dict:
-    """{(item, unit): mean over the experts of the transformed label}."""
-    sums = defaultdict(list)
-    for r in store.annotations(raters):
-        if r["rater_kind"] == "expert" or raters:
-            sums[(r["item_id"], r["unit_id"])].append(transform(r["value"]))
-    return {k: float(np.mean(v)) for k, v in sums.items()}
+def expert_values(store, run, transform, raters=None) -> dict:
+    """{(answer, unit): mean over the experts (or the raters named) of the transformed label}, for the labels on
+    this run's answers (calibration/labels.py)."""
+    return for_run(store, run, raters, experts_only=not raters).values(transform)
 
 
 def estimate(store, run, labels: str, by: str | None = None, alpha: float = 0.05, raters=None) -> dict:
@@ -72,13 +70,15 @@ def estimate(store, run, labels: str, by: str | None = None, alpha: float = 0.05
     name, transform = run.rubric.estimand()
     units = judged_units(run)
     f = {k: transform(v) for k, (_, _, v) in units.items()}
-    y = expert_values(store, transform, raters)
+    joined = for_run(store, run, raters, experts_only=not raters)
+    y = joined.values(transform)
     by = by or ("unit" if run.rubric.fixed_units() else "none")
     labelled = {k for k in sample if k in y and k in f}
     counts = {"judged": len(f), "sampled": len(sample), "labelled": len(labelled),
               "sampled_not_labelled": len([k for k in sample if k not in y]),
               "sampled_not_scored": len([k for k in sample if k not in f]),
-              "labels_outside_sample": len([k for k in y if k in f and k not in sample])}
+              "labels_outside_sample": len([k for k in y if k in f and k not in sample]),
+              "labels_ambiguous": joined.counts["ambiguous"]}
     targeted = {k for other in store.sample_names(run.id) for k, p in store.sample(run.id, other).items() if p is None}
     counts["targeted_kept_out"] = len([k for k in y if k not in sample and k in targeted])
     uniform = len(set(sample.values())) == 1
@@ -117,7 +117,7 @@ def plan(store, run, half_width: float, labels: str | None = None, disagreement:
     f = {k: transform(v) for k, (_, _, v) in units.items()}
     if labels:
         sample = store.sample(run.id, labels)
-        y = expert_values(store, transform)
+        y = expert_values(store, run, transform)
         lab = [k for k in sample if k in y and k in f]
         if len(lab) < 10:
             raise MedjudgeError(f"sample {labels!r} has {len(lab)} labelled units: a pilot needs 10 or more "

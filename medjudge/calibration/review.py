@@ -14,6 +14,7 @@ import json
 from ..errors import MedjudgeError
 from ..store import now
 from .estimate import judged_units, uniform
+from .labels import for_run as read_labels, label_key
 
 METHODS = ("random", "disagreement", "unsafe")
 CANNOT = "cannot judge"
@@ -117,26 +118,38 @@ def save_label(store, run, sample: str, chosen: dict, units: dict, rater: str, a
            "source": None, "tags": None, "unit_text": rubric.unit_info(unit).get("text"),
            "file": f"review:{run.id}", "line": None, "imported": now(), "rationale": rationale.strip() or None,
            "detail": json.dumps({"categories": sorted(categories)}) if categories else None,
-           "chosen": how_chosen(sample, chosen[(answer_id, unit_id)])}
+           "chosen": how_chosen(sample, chosen[(answer_id, unit_id)]), "value_type": rubric.value_type,
+           "label_key": label_key(rubric, run.item(answer_id), unit)}
     store.save_annotations([row])
     return row
 
 
-def rater_labels(store, run_id: str, rater: str) -> dict:
-    """This rater's labels made on this run's page: {(answer, unit): {value, rationale, categories}}."""
-    return {(r["item_id"], r["unit_id"]): {"value": r["value"], "rationale": r["rationale"] or "",
-                                           "categories": (json.loads(r["detail"]) if r["detail"] else {}).get("categories", [])}
-            for r in store.review_labels(f"review:{run_id}", rater)}
+def review_labels(store, run, rater: str | None = None) -> list:
+    """Labels made on a review page (of this run or of another run on the same answers), valid or "cannot
+    judge", joined to this run's answers by what the rater read (calibration/labels.py)."""
+    found = [lab for valid in (True, False) for lab in read_labels(store, run, [rater] if rater else None, valid=valid).labels
+             if (lab.file or "").startswith("review:")]
+    return sorted(found, key=lambda lab: (lab.row["imported"], lab.answer_id, lab.unit_id))
 
 
-def export(store, run_id: str, path) -> dict:
-    """The review labels of a run as the long CSV `annotations import` reads; "cannot judge" left out, counted."""
-    rows = list(store.review_labels(f"review:{run_id}"))
-    kept = [r for r in rows if r["valid"]]
+def rater_labels(store, run, rater: str) -> dict:
+    """This rater's review labels on this run's answers: {(answer, unit): {value, rationale, categories}}."""
+    return {(lab.answer_id, lab.unit_id): {"value": lab.value, "rationale": lab.rationale or "",
+                                           "categories": (json.loads(lab.row["detail"]) if lab.row["detail"] else {})
+                                           .get("categories", [])}
+            for lab in review_labels(store, run, rater)}
+
+
+def export(store, run, path) -> dict:
+    """The review labels on a run's answers as the long CSV `annotations import` reads (with the answer text, so
+    that an import elsewhere knows which answer each label is on); "cannot judge" left out, counted."""
+    rows = review_labels(store, run)
+    kept = [lab for lab in rows if lab.value is not None]
+    answers = {it.id: it.answer for it in run.items}
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["item_id", "unit_id", "rater", "rater_kind", "value", "rationale", "chosen", "labelled_at"])
-        for r in kept:
-            w.writerow([r["item_id"], r["unit_id"], r["rater"], "expert", r["raw"], r["rationale"] or "", r["chosen"],
-                        r["imported"]])
+        w.writerow(["item_id", "unit_id", "rater", "rater_kind", "value", "rationale", "chosen", "labelled_at", "answer"])
+        for lab in kept:
+            w.writerow([lab.answer_id, lab.unit_id, lab.rater, "expert", lab.row["raw"], lab.rationale or "",
+                        lab.row["chosen"], lab.row["imported"], answers.get(lab.answer_id, "")])
     return {"labels": len(kept), "cannot_judge": len(rows) - len(kept), "path": str(path)}

@@ -35,6 +35,9 @@ def import_(
     source: Optional[str] = typer.Option(None, "--source", help="response source (system) column"),
     label_map: Optional[list[str]] = typer.Option(None, "--map", metavar="LABEL=VALUE", help="LABEL=VALUE[,LABEL=VALUE] (e.g. Entailment=entailed), or a CSV (from,to) or JSON file of them"),
     max_kept_out: float = typer.Option(0.05, "--max-kept-out", help="share of non-empty labels that may be unreadable or out of range before the import fails (exit 2)"),
+    run: Optional[str] = typer.Option(None, "--run", help="the labels are on this run's answers (their item ids are its answer ids); its rubric reads them unless --rubric is given"),
+    answers: Optional[Path] = typer.Option(None, "--answers", help="the labels are on the answers of this answers JSONL (needs --rubric)"),
+    missing: str = typer.Option(",.,NA,N/A,-", "--missing", help="cells read as a missing label, comma-separated (default: blank . NA N/A -)"),
     db: Path = DB,
 ):
     """Import ratings; unreadable or out-of-range values are reported and kept out of the statistics."""
@@ -45,7 +48,8 @@ def import_(
     report = import_annotations(db, path, rubric=rubric, fmt=fmt, wide=wide, mapping=read_map(label_map),
                                 rater_columns=rater_columns.split(",") if rater_columns else None, kind=kind,
                                 value_range=value_range, unit_name=unit_name, item=item, unit=unit, rater=rater,
-                                value=value, source=source, labels_field=labels_field)
+                                value=value, source=source, labels_field=labels_field, run=run,
+                                answers=str(answers) if answers else None, missing=tuple(missing.split(",")))
     typer.echo(f"imported {report.rows} ratings from {path}: {report.valid} valid, "
                f"{report.rows - report.valid} kept out of the statistics")
     for reason, n in sorted(report.problems.items(), key=lambda kv: -kv[1]):
@@ -144,9 +148,10 @@ def calibrate(
 def agreement(
     raters: Optional[list[str]] = typer.Option(None, "--raters", metavar="NAMES", help="whose agreement (default: every expert; a,b or repeat)"),
     by: str = typer.Option("unit", "--by", help="unit/criterion/dimension/attribute | source | tag | theme | axis | none"),
-    value_type: Optional[str] = typer.Option(None, "--value-type", help="binary | nominal | ordinal | interval | ratio: which alpha leads (default: from the values)"),
+    value_type: Optional[str] = typer.Option(None, "--value-type", help="binary | nominal | ordinal | interval | ratio: which alpha leads (default: the rubric's, else what the labels were read with, else from the values)"),
     rubric: Optional[str] = typer.Option(None, "--rubric", help="take the value type from this rubric's kind (NLI: nominal)"),
-    items_of: Optional[str] = typer.Option(None, "--items-of", help="only the items this rater (a judge) rated"),
+    items_of: Optional[str] = typer.Option(None, "--items-of", help="only the items this rater rated (an imported rater, or a run's judge: the units it scored)"),
+    run: Optional[str] = typer.Option(None, "--run", help="the experts' labels on this run's answers, on the units its panel scored: the ceiling on the run's items"),
     resamples: int = typer.Option(1000, "--resamples", help="bootstrap resamples for the CIs"),
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap resamples"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the results as JSON"),
@@ -160,7 +165,7 @@ def agreement(
     from .calibrate_report import stat_cell
 
     result = run_agreement(db, raters=raters, by=by, value_type=value_type, rubric=rubric, items_of=items_of,
-                           resamples=resamples, seed=seed)
+                           run=run, resamples=resamples, seed=seed)
     console = wide_console()
     if not result.rows:
         console.print("no item was rated by two or more of these raters")

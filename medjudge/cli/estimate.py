@@ -86,6 +86,9 @@ def estimate(
     if c["labels_outside_sample"]:
         console.print(f"kept out: {c['labels_outside_sample']} expert labels on units outside the random sample "
                       f"{labels!r} (chosen otherwise, they would bias the correction)")
+    if c.get("labels_ambiguous"):
+        console.print(f"kept out: {c['labels_ambiguous']} labels by an item id that names several answers in the "
+                      "database (import them again with --run RUN_ID)")
     console.print("judge only: the judge's mean with its sampling CI, blind to its bias; worth: expert labels alone "
                   "that would give the corrected CI's width")
     if json_out:

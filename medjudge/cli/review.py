@@ -35,7 +35,7 @@ def review(
     store = open_db(db, must_exist=True)
     run = StoredRun(store, run_id)
     if export:
-        out = rv.export(store, run.id, export)
+        out = rv.export(store, run, export)
         typer.echo(f"wrote {out['labels']} labels to {out['path']}"
                    + (f" ({out['cannot_judge']} 'cannot judge' left out)" if out["cannot_judge"] else ""))
         return

@@ -116,6 +116,13 @@ class RubricBase(Strict):
         current one (met <-> unmet, the far end of a scale, an unsafe level, contradicted)."""
         return max(self.values(unit), key=lambda v: (abs(v - value), -v))
 
+    def read_with(self, item, unit) -> list:
+        """What a rater reads beside the prompt and the answer when labelling this unit (part of a label's identity,
+        calibration/labels.py): the source document, and the unit's own text where units come with each example
+        (a HealthBench criterion, an NLI statement)."""
+        out = [item.fields.get(self.source_field)] if self.source_field else []
+        return out + ([] if self.fixed_units() else [getattr(unit, "text", None)])
+
     def label_units(self, unit_id: str) -> list[str]:
         """The stored units an expert's label on `unit_id` stands for (a pairwise preference: both orders)."""
         return [unit_id]

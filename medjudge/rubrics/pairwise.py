@@ -69,6 +69,10 @@ class PairwiseRubric(RubricBase):
     def _choices(self):
         return ["a", "b"] + (["tie"] if self.allow_tie else [])
 
+    def read_with(self, item, unit):
+        """Both answers, in the order the item gives them (the unit says in which order the judge saw them)."""
+        return super().read_with(item, unit) + [item.fields.get(self.answer_b_field)]
+
     def label_units(self, unit_id):
         """An expert's preference for a pair (unit `preference`) is what either order's verdict should be."""
         return ["ab", "ba"] if unit_id == "preference" else [unit_id]

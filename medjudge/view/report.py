@@ -25,7 +25,7 @@ def build(store, run_id: str, calibration_ids=(), partial: str = "exclude", comp
     sections = [{"title": title, "rows": rows, "svg": plots.ci_plot(rows, "estimate")}
                 for title, rows in kind.report_rows(summary)]
     calibrations = store.calibrations(list(calibration_ids), None) if calibration_ids else store.calibrations(None, run.id)
-    experts = _expert_labels(store, {a["answer_id"] for a in answers})
+    experts = _expert_labels(store, run)
     return {"card": _card(run, summary), "summary": summary, "sections": sections,
             "compare": _compare(store, run, summary, compare, partial),
             "by_source": _by_source(answers), "units": _units(summary, answers),
@@ -155,11 +155,13 @@ def _units(summary, answers) -> list[dict]:
             for uid, c in by.items()]
 
 
-def _expert_labels(store, answer_ids) -> dict:
+def _expert_labels(store, run) -> dict:
+    """(answer, unit) -> [(expert, label)] for the labels on the run's answers (calibration/labels.py)."""
+    from ..calibration.labels import for_run
+
     out = defaultdict(list)
-    for r in store.annotations():
-        if r["rater_kind"] == "expert" and r["item_id"] in answer_ids:
-            out[(r["item_id"], r["unit_id"])].append((r["rater"], r["value"]))
+    for lab in for_run(store, run, experts_only=True).labels:
+        out[(lab.answer_id, lab.unit_id)].append((lab.rater, lab.value))
     return out
 
 

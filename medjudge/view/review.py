@@ -42,6 +42,11 @@ def build_app(db_path: str, run_id: str, rater: str, sample: str, token: str, re
             state["store"] = Store(db_path)
         return state["store"]
 
+    def here():  # the run read through that connection (its answers are read back when labels are joined)
+        if state.get("run") is None:
+            state["run"] = StoredRun(db(), run_id)
+        return state["run"]
+
     def allowed(request) -> bool:
         return secrets.compare_digest(request.query_params.get("token", ""), token)
 
@@ -56,7 +61,7 @@ def build_app(db_path: str, run_id: str, rater: str, sample: str, token: str, re
         if not allowed(request):
             return Response("forbidden: open the address `medjudge review` printed", 403, headers=headers())
         nonce = secrets.token_urlsafe(16)
-        labels = {f"{a}\t{u}": v for (a, u), v in review.rater_labels(db(), run.id, rater).items()}
+        labels = {f"{a}\t{u}": v for (a, u), v in review.rater_labels(db(), here(), rater).items()}
         html = template.render(rater=rater, run=run.id, rubric=f"{run.rubric.id}@{run.rubric.version}",
                                title=run.rubric.title, sample=sample, units=page_units, labels=labels,
                                reveal=reveal, nonce=nonce, token=token)
@@ -68,7 +73,7 @@ def build_app(db_path: str, run_id: str, rater: str, sample: str, token: str, re
         try:
             body = await request.json()
             value = None if body.get("cannot") else body["value"]
-            row = review.save_label(db(), run, sample, chosen, units, rater, str(body["answer_id"]),
+            row = review.save_label(db(), here(), sample, chosen, units, rater, str(body["answer_id"]),
                                     str(body["unit_id"]), value, str(body.get("rationale") or ""),
                                     [str(c) for c in body.get("categories") or []])
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
