@@ -310,7 +310,8 @@ class CalibrationResult:
                             "expected_items": cov.get("expected"), "unscored_items": cov.get("unscored"),
                             "coverage": cov.get("share"), "statistic": name, "estimate": s["estimate"],
                             "ci_low": s["ci"][0], "ci_high": s["ci"][1], "worst_case_estimate": wc.get("estimate"),
-                            "ceiling_estimate": c.get("estimate"), "verdict": r["verdict"]})
+                            "ceiling_estimate": c.get("estimate"),
+                            "ceiling_items": (r.get("ceiling") or {}).get("items"), "verdict": r["verdict"]})
         return out
 
     def to_pandas(self):

@@ -231,3 +231,21 @@ def test_value_type_is_remembered_and_import_errors_say_the_fix(cli, tmp_path):
     code, out, err = cli("annotations", "import", "wide.csv", "--wide", "--rater-columns", "r1,r2", "--unit-name", "u",
                          "--db", "w2.db", "--missing", "NA")
     assert code == 2 and "unreadable" in out + err
+
+
+def test_agreement_on_a_judges_items(cli, two_systems, tmp_path):
+    """--items-of a run's judge: the units that judge scored; a judge of two runs must be told which."""
+    run_a, run_b = two_systems
+    path = label_file(tmp_path, run_a)
+    code, out, err = cli("annotations", "import", path, "--run", run_a, "--db", "t.db")
+    assert code == 0, err
+    code, out, err = cli("agreement", "--items-of", "openai/fake-judge", "--db", "t.db")
+    assert code == 2 and "judged 2 runs" in err and "--run" in err
+    code, out, err = cli("agreement", "--items-of", "openai/fake-judge", "--run", run_a, "--db", "t.db", "--json",
+                         "g.json", "--resamples", "20")
+    assert code == 0, err
+    from medjudge import api
+
+    rows = api.agreement(tmp_path / "t.db", run=run_a, resamples=20).rows
+    assert json.loads((tmp_path / "g.json").read_text()) == rows and sum(r["items"] for r in rows) == 12
+    assert {r["value_type"] for r in rows} == {"binary"}

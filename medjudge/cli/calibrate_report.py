@@ -41,7 +41,7 @@ def render(results, console, cal_id=None):
     for r in results:
         n = str(r["systems"] if r["level"] == "system" else r["items"])
         ceiling = r.get("ceiling")
-        c = [stat_cell(ceiling["stats"].get(r["primary"])) if ceiling else "—"] if has_ceiling else []
+        c = [f"{stat_cell(ceiling['stats'].get(r['primary']))} n {ceiling['items']}" if ceiling else "—"] if has_ceiling else []
         w = [stat_cell((r.get("worst_case") or {}).get("stats", {}).get(r["primary"]))] if has_worst else []
         style = VERDICT_STYLE.get(r["verdict"], "")
         t.add_row(r["group"], r["judge"], n, _coverage(r.get("coverage")), *[stat_cell(r["stats"].get(s)) for s in shown],
@@ -50,7 +50,8 @@ def render(results, console, cal_id=None):
     if not has_ceiling:
         console.print("no expert ceiling: only one expert rated these items")
     console.print(f"verdict statistic: {results[0]['primary']} (CI lower bound against the thresholds in docs/CALIBRATION.md); "
-                  f"coverage = items the judge scored of those the experts rated")
+                  f"coverage = items the judge scored of those the experts rated (items the run never judged "
+                  f"included); n = items a figure stands on (the ceiling: of the judge's items, those two experts rated)")
     if has_worst:
         console.print("worst case: the same statistic with every item the judge left unscored counted as a disagreement")
     for r in results:
