@@ -14,7 +14,7 @@ import hashlib
 import random
 from dataclasses import asdict, dataclass, field, replace
 
-from .errors import EXIT_INCOMPLETE, EXIT_OK, MedjudgeError
+from .errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError
 from .store import dumps
 
 PROBES = ("position", "length", "paraphrase", "perturb", "self")
@@ -158,9 +158,10 @@ class Prober:
             return {"change": "criteria order shuffled", "verdict": "not applicable",
                     "why": "a per-criterion run judges one unit per call: there is no order to change (probe a "
                            "--mode batched run)"}
-        probed = self.grade("position", self.items, {"shuffle": self.cfg.seed})
-        return {"change": "the order of the units in each batched call shuffled",
-                **flip_effect(self.rows(probed), self.cfg.resamples, self.cfg.seed)}
+        probed = self.grade("position", self.items, {"rotate": self.cfg.seed})
+        moved = sum(1 for it in self.items if len(self.rubric.units(it)) > 1)
+        return {"change": "the units of each batched call rotated (every unit, the first included, moves)",
+                "answers_reordered": moved, **flip_effect(self.rows(probed), self.cfg.resamples, self.cfg.seed)}
 
     def length(self) -> dict:
         from .authoring import compressed
@@ -267,6 +268,11 @@ class Prober:
                           "removed warning) drafted to move one unit's verdict to its opposite",
                 "drafts_failed": failed, "by_edit": by_edit, **res}
 
+    def value_range(self) -> float:
+        """The spread of the values a verdict can take (1 for yes/no verdicts, 4 for a 1-5 scale)."""
+        spans = [max(v) - min(v) for it in self.items for u in self.rubric.units(it) if (v := self.rubric.values(u))]
+        return max(spans, default=1.0) or 1.0
+
     def self_preference(self) -> dict:
         """For runs with answer sources: per judge, own-family over-rating beyond the others' (no calls)."""
         from .calibration.probes import self_preference
@@ -292,7 +298,7 @@ class Prober:
                 src = sources.get(answer)
                 own = (src == own_source) if own_source else family(src or "") == family(j.model)
                 rows.append({"answer": answer, "own": own, "judge": _value(agg), "reference": ref, "ref": ref_kind})
-            res = self_preference(rows, self.cfg.resamples, self.cfg.seed)
+            res = self_preference(rows, self.cfg.resamples, self.cfg.seed, self.value_range())
             res["reference"] = sorted({r["ref"] for r in rows if r["reference"] is not None})
             if not res["reference"]:
                 res["why"] = "no expert labels on these answers and no other judge to compare with"
@@ -314,10 +320,25 @@ class Prober:
         config = {"probes": sorted(cfg.probes), "n": cfg.n, "k": cfg.k, "seed": cfg.seed, "drafter": self.drafter,
                   "answers": [it.id for it in self.items], "runs": self.runs, "resamples": cfg.resamples}
         self.store.save_probe(probe_id, self.run.id, config | {"drafts": self.drafts}, results)
-        return ProbeResult(probe_id, self.run.id, "complete" if self.complete else "incomplete",
-                           EXIT_OK if self.complete else EXIT_INCOMPLETE,
-                           "" if self.complete else "some re-judging is incomplete: rerun the same command",
+        verdicts = list(_verdicts(results))
+        decided = [v for v in verdicts if v not in ("no verdict", "not applicable")]
+        code, reason = EXIT_OK, ""
+        if not self.complete:
+            code, reason = EXIT_INCOMPLETE, "some re-judging is incomplete: rerun the same command"
+        elif not decided:
+            code, reason = EXIT_COVERAGE, (f"no probe reached a verdict ({len(verdicts)} without one): see why under "
+                                           "each, and probe more answers (--n) or fix the drafter")
+        return ProbeResult(probe_id, self.run.id, "complete" if self.complete else "incomplete", code, reason,
                            results, runs=self.runs, drafts=self.drafts)
+
+
+def _verdicts(results: dict):
+    """Every verdict in a probe's results (length has two parts, self one per judge)."""
+    for res in results.values():
+        if "verdict" in res:
+            yield res["verdict"]
+        else:
+            yield from (x.get("verdict", "no verdict") for x in res.values() if isinstance(x, dict))
 
 
 def pad(answer: str) -> str:

@@ -115,7 +115,7 @@ def test_position_bias_is_flagged_and_an_unbiased_judge_is_not(cli, graded, tmp_
     res, out = probe(cli, tmp_path, run_id, "position")
     p = res["position"]
     assert p["verdict"] == "sensitive" and p["ci"][0] > 0 and p["noise_flip_rate"] == 0
-    assert "sensitive" in out and p["used"] == 120
+    assert "sensitive" in out and p["used"] == 120 and p["answers_reordered"] == 30
     run_id = graded(judge_with(None), judge="other-judge")
     res, _ = probe(cli, tmp_path, run_id, "position")
     assert res["position"]["verdict"] == "robust" and res["position"]["effect"] == 0
@@ -147,9 +147,15 @@ def test_a_judge_blind_to_injected_errors_is_flagged_by_perturb(cli, graded, fak
     assert p["verdict"] == "insensitive" and p["miss_rate"] == 1.0 and p["used"] == 30
     assert set(p["by_edit"]) == {"injected_error", "removed_warning", "medval:fabricated_claim", "medval:missing_claim"}
     assert sum(p["by_edit"][k]["edits"] for k in ("injected_error", "removed_warning")) == 30
+    assert p["ci"][0] > 0.8 and p["ci_method"].startswith("exact")  # all missed: the exact interval, not [1, 1]
     run_id = graded(judge_with(None), judge="careful-judge")
-    res, out = probe(cli, tmp_path, run_id, "perturb")
-    assert res["perturb"]["verdict"] == "sensitive to errors" and res["perturb"]["miss_rate"] == 0.0
+    code, out, err = cli("probe", run_id, "--probe", "perturb", "--n", "30", "--db", "p.db", "--json", "pr.json",
+                         "--resamples", "500")
+    res = json.loads((tmp_path / "pr.json").read_text())["results"]
+    # every one of 30 edits caught: a miss rate of 0 whose exact CI reaches 0.116, above the 0.10 line: 30 edits
+    # cannot show a miss rate under 1 in 10, so no verdict, and the command says there is nothing to show
+    assert res["perturb"]["miss_rate"] == 0.0 and res["perturb"]["verdict"] == "no verdict"
+    assert abs(res["perturb"]["ci"][1] - 0.1157) < 1e-3 and code == 5 and "no probe reached a verdict" in err
 
 
 def test_self_preference_against_experts_and_without_calls(cli, graded, fake, tmp_path):
@@ -163,7 +169,8 @@ def test_self_preference_against_experts_and_without_calls(cli, graded, fake, tm
     assert s["own_units"] == 60 and s["other_units"] == 60 and s["other_excess"] == 0
     run_id = graded(judge_with(None), judge="gpt-fair")
     res, _ = probe(cli, tmp_path, run_id, "self")
-    assert res["self"]["openai/gpt-fair"]["verdict"] == "no self-preference shown"
+    fair = res["self"]["openai/gpt-fair"]
+    assert fair["verdict"] == "no self-preference" and fair["effect"] == 0 and fair["ci"][1] < 0.1
 
 
 def test_noise_is_the_baseline_and_probes_resume_from_the_cache(cli, graded, fake, tmp_path):
@@ -265,3 +272,56 @@ def test_probe_statistics_against_scipy_bootstrap():
                     n_resamples=4000, random_state=4).confidence_interval
     assert got["effect"] == pytest.approx(own.mean() - other.mean(), abs=1e-12)
     assert got["ci"][0] == pytest.approx(ref.low, abs=0.02) and got["ci"][1] == pytest.approx(ref.high, abs=0.02)
+
+
+def test_a_verdict_needs_its_interval_on_its_side():
+    """The rule, on the cases the issue reproduced, and the mutations it must catch."""
+    from medjudge.calibration.probes import MISS_LIMIT, decide, flip_effect, miss_effect
+
+    # one usable answer: a zero-width CI is no evidence either way
+    one = [{"answer": 0, "original": 1.0, "probe": 0.0, "rerun": 1.0}, {"answer": 0, "original": 0.0, "probe": 0.0,
+                                                                      "rerun": 0.0}]
+    assert flip_effect(one, 200)["verdict"] == "no verdict"
+    # an effect of 0.167 with a CI from -0.33 to 0.67 is not "robust"
+    assert decide([-0.33, 0.67], 30, ("sensitive", 0.0), ("robust", 0.10))[0] == "no verdict"
+    assert decide([-0.02, 0.08], 30, ("sensitive", 0.0), ("robust", 0.10))[0] == "robust"
+    assert decide([0.02, 0.3], 30, ("sensitive", 0.0), ("robust", 0.10))[0] == "sensitive"
+    assert decide([0.02, 0.3], 9, ("sensitive", 0.0), ("robust", 0.10))[0] == "no verdict"  # below MIN_ANSWERS
+    # perturb: 3 edits, 2 missed is no evidence of sensitivity (it was called "sensitive to errors")
+    few = [{"answer": i, "original": 0.0, "target": 1.0, "probe": float(i == 0)} for i in range(3)]
+    assert miss_effect(few, 200)["verdict"] == "no verdict"
+    # mutation: the perturb limit moved from 0.10 to 0.90. Half of 40 edits missed is insensitive beyond doubt
+    half = [{"answer": i, "original": 0.0, "target": 1.0, "probe": float(i % 2)} for i in range(40)]
+    res = miss_effect(half, 500)
+    assert res["verdict"] == "insensitive" and MISS_LIMIT < res["ci"][0] < 0.5
+    # 40 edits all caught: the exact CI (0, 0.088) lies below the line
+    caught = [{"answer": i, "original": 0.0, "target": 1.0, "probe": 1.0} for i in range(40)]
+    assert miss_effect(caught, 200)["verdict"] == "sensitive to errors"
+
+
+def simulate(effect: float, answers: int, seeds: int, units: int = 4, noise: float = 0.15, resamples: int = 300):
+    """How often the flip rule says sensitive and robust when the probe flips `effect` more units than a rerun."""
+    from medjudge.calibration.probes import flip_effect
+
+    said = {"sensitive": 0, "robust": 0, "no verdict": 0}
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        rows = []
+        for a in range(answers):
+            for _ in range(units):
+                orig = float(rng.random() < 0.5)
+                rows.append({"answer": a, "original": orig,
+                             "probe": 1 - orig if rng.random() < noise + effect else orig,
+                             "rerun": 1 - orig if rng.random() < noise else orig})
+        said[flip_effect(rows, resamples, seed)["verdict"]] += 1
+    return {k: v / seeds for k, v in said.items()}
+
+
+def test_the_thresholds_hold_in_simulation():
+    """docs/PROBES.md's table: an unbiased judge is rarely called sensitive, a biased one (effect 0.25 >= the
+    robust margin) is never called robust, and at 30 answers the bias is found most of the time."""
+    null = simulate(0.0, 30, 60)
+    biased = simulate(0.25, 30, 60)
+    assert null["sensitive"] <= 0.07 and biased["robust"] == 0.0 and biased["sensitive"] >= 0.9
+    small = simulate(0.25, 8, 20)  # below MIN_ANSWERS: never a verdict
+    assert small["no verdict"] == 1.0

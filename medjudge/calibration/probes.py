@@ -13,7 +13,12 @@ import numpy as np
 
 from ..bootstrap import percentile_ci, resample_indices
 
-MISS_LIMIT = 0.10  # perturb: a judge missing more than 1 in 10 must-flip edits beyond doubt is insensitive
+# The decision rules (docs/PROBES.md, with the simulation that justifies them; tests/test_probe.py runs it). Each
+# verdict needs its interval wholly on its side of the line; otherwise "no verdict", with the reason.
+MIN_ANSWERS = 10  # fewer answers with usable units: no verdict
+FLIP_MARGIN = 0.10  # robust: the probe changes at most 10 points more verdicts than a rerun does, beyond doubt
+MISS_LIMIT = 0.10  # perturb: insensitive when the miss rate is above 1 in 10 beyond doubt, sensitive when below
+SELF_MARGIN = 0.10  # self-preference: none shown beyond doubt when the excess is under 10% of the value range
 
 
 def _clusters(rows, columns):
@@ -48,13 +53,17 @@ def flip_effect(rows, resamples=1000, seed=0) -> dict:
     def effect(s):
         return (s[1] - s[2]) / s[0]
 
-    out = {"units": len(rows), "used": len(used), "unscored": len(rows) - len(used),
+    out = {"units": len(rows), "used": len(used), "unscored": len(rows) - len(used), "answers": len(table),
            "flip_rate": total[1] / total[0] if total[0] else None,
            "noise_flip_rate": total[2] / total[0] if total[0] else None,
            "effect": effect(total) if total[0] else None, "ci": _ci(table, effect, resamples, seed),
            "shift": total[3] / total[0] if total[0] else None,
            "shift_ci": _ci(table, lambda s: s[3] / s[0], resamples, seed + 1)}
-    out["verdict"] = verdict(out["ci"], "sensitive", "robust")
+    if _zero_width(out["ci"]):  # every answer alike: the exact intervals of the two rates instead
+        n, k_flip, k_noise = int(total[0]), int(total[1]), int(total[2])
+        out["ci"] = [exact(k_flip, n)[0] - exact(k_noise, n)[1], exact(k_flip, n)[1] - exact(k_noise, n)[0]]
+        out["ci_method"] = "exact (Clopper-Pearson) bounds of the two rates: the bootstrap had no width"
+    out["verdict"], out["why"] = decide(out["ci"], len(table), ("sensitive", 0.0), ("robust", FLIP_MARGIN))
     return out
 
 
@@ -65,11 +74,14 @@ def miss_effect(rows, resamples=1000, seed=0) -> dict:
     data = [{"answer": r["answer"], "miss": float(not _toward(r["original"], r["target"], r["probe"]))} for r in used]
     table = _clusters(data, ["miss"])
     total = table.sum(axis=0) if len(table) else np.zeros(2)
-    out = {"units": len(rows), "used": len(used), "unscored": len(rows) - len(used),
+    out = {"units": len(rows), "used": len(used), "unscored": len(rows) - len(used), "answers": len(table),
            "miss_rate": total[1] / total[0] if total[0] else None,
            "ci": _ci(table, lambda s: s[1] / s[0], resamples, seed)}
-    lo = out["ci"][0]
-    out["verdict"] = "no verdict" if lo is None else ("insensitive" if lo > MISS_LIMIT else "sensitive to errors")
+    if _zero_width(out["ci"]):  # every edit caught (or every one missed): the exact interval of the rate
+        out["ci"] = list(exact(int(total[1]), int(total[0])))
+        out["ci_method"] = "exact (Clopper-Pearson): the bootstrap had no width"
+    out["verdict"], out["why"] = decide(out["ci"], len(table), ("insensitive", MISS_LIMIT),
+                                        ("sensitive to errors", MISS_LIMIT))
     return out
 
 
@@ -77,7 +89,7 @@ def _toward(original, target, probe) -> bool:
     return probe != original and np.sign(probe - original) == np.sign(target - original)
 
 
-def self_preference(rows, resamples=1000, seed=0) -> dict:
+def self_preference(rows, resamples=1000, seed=0, value_range: float = 1.0) -> dict:
     """rows: {answer, own (the answer comes from the judge's model family), judge, reference} per unit, where
     reference is the experts' (or the other judges') value. How much more the judge over-rates its own family's
     answers than the others': mean(judge - reference | own) - mean(judge - reference | other); 'self-preferring'
@@ -88,7 +100,7 @@ def self_preference(rows, resamples=1000, seed=0) -> dict:
     out = {"units": len(rows), "used": len(used), "own_units": int(own[:, 0].sum()) if len(own) else 0,
            "other_units": int(other[:, 0].sum()) if len(other) else 0, "effect": None, "ci": [None, None]}
     if len(own) == 0 or len(other) == 0:
-        out["verdict"] = "no verdict"
+        out["verdict"], out["why"] = "no verdict", "no answers of the judge's own family, or none of the others"
         return out
     a, b = own.sum(axis=0), other.sum(axis=0)
     out["own_excess"], out["other_excess"] = a[1] / a[0], b[1] / b[0]
@@ -100,12 +112,43 @@ def self_preference(rows, resamples=1000, seed=0) -> dict:
             sa, sb = own[x].sum(axis=0), other[y].sum(axis=0)
             boot.append(sa[1] / sa[0] - sb[1] / sb[0])
         out["ci"] = list(percentile_ci(np.array(boot)))
-    out["verdict"] = verdict(out["ci"], "self-preferring", "no self-preference shown")
+    if _zero_width(out["ci"]):  # every unit alike in each group: widen by the exact bound of an unseen difference
+        w = value_range * max(exact(0, out["own_units"])[1], exact(0, out["other_units"])[1])
+        out["ci"] = [out["effect"] - w, out["effect"] + w]
+        out["ci_method"] = "the exact (Clopper-Pearson) bound of a difference never seen: the bootstrap had no width"
+    out["verdict"], out["why"] = decide(out["ci"], min(len(own), len(other)), ("self-preferring", 0.0),
+                                        ("no self-preference", SELF_MARGIN * value_range))
     return out
 
 
-def verdict(ci, yes: str, no: str) -> str:
-    """`yes` when the 95% CI lies above 0, `no` otherwise; without a CI, no verdict."""
+def exact(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """The Clopper-Pearson interval of k successes in n."""
+    from scipy.stats import beta
+
+    if n <= 0:
+        return 0.0, 1.0
+    lo = 0.0 if k <= 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
+    hi = 1.0 if k >= n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
+    return lo, hi
+
+
+def _zero_width(ci) -> bool:
+    return ci[0] is not None and ci[1] is not None and ci[1] - ci[0] < 1e-12
+
+
+def decide(ci, answers: int, above: tuple[str, float], below: tuple[str, float]) -> tuple[str, str]:
+    """(verdict, why). `above` = (name, line) when the whole 95% CI lies above its line; `below` when it lies below
+    its line; else no verdict. Too few answers (MIN_ANSWERS) or an interval without width: no verdict."""
+    if answers < MIN_ANSWERS:
+        return "no verdict", f"{answers} answers with usable units (a verdict needs {MIN_ANSWERS})"
     if ci is None or ci[0] is None:
-        return "no verdict"
-    return yes if ci[0] > 0 else no
+        return "no verdict", "no confidence interval (--resamples 0)"
+    lo, hi = ci
+    if hi - lo < 1e-12:
+        return "no verdict", "the interval has no width: every answer gave the same value"
+    if lo > above[1]:
+        return above[0], f"CI lower bound {lo:.3f} > {above[1]:g}"
+    if hi < below[1]:
+        return below[0], f"CI upper bound {hi:.3f} < {below[1]:g}"
+    return "no verdict", (f"the CI [{lo:.3f}, {hi:.3f}] lies neither above {above[1]:g} nor below {below[1]:g}: "
+                          "probe more answers")

@@ -62,10 +62,13 @@ def render(r, console, show_drafts=False):
             console.print(f"  {name}: {x['change']}\n    flips {num(x['flip_rate'])} vs rerun noise "
                           f"{num(x['noise_flip_rate'])}: effect {num(x['effect'])} {ci(x['ci'])}, mean shift "
                           f"{num(x['shift'])} {ci(x['shift_ci'])}; {x['used']} of {x['units']} units "
-                          f"({x['unscored']} unscored, left out) -> [bold]{x['verdict']}[/bold]")
+                          f"({x['unscored']} unscored, left out) -> [bold]{x['verdict']}[/bold]"
+                          + (f" ({x['why']})" if x.get("why") else "")
+                          + (f"\n    {x['answers_reordered']} answers changed order" if "answers_reordered" in x else ""))
         elif "miss_rate" in x:
             console.print(f"  {name}: {x['change']}\n    missed {num(x['miss_rate'])} {ci(x['ci'])} of {x['used']} "
-                          f"edits ({x['unscored']} unscored, left out) -> [bold]{x['verdict']}[/bold]")
+                          f"edits ({x['unscored']} unscored, left out) -> [bold]{x['verdict']}[/bold]"
+                          + (f" ({x['why']})" if x.get("why") else ""))
             for kind, e in x.get("by_edit", {}).items():
                 console.print(f"      {kind}: {e['edits']} edits, missed {num(e['miss_rate'])}")
         elif "own_excess" in x or x.get("verdict") == "no verdict":

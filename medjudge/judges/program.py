@@ -129,7 +129,8 @@ class JudgeProgram(dspy.Module):
 
     def varied(self, item, units) -> list:
         """The units as a probe changes them: only some (`only`: {item id: [unit ids]}), reworded (`reword`:
-        {unit text: new text}), in another order (`shuffle`: a seed, per item)."""
+        {unit text: new text}), in another order (`rotate`: a seed; each item's units rotated by a seeded offset
+        from 1 to n - 1, so that every unit, the first included, changes place)."""
         v = self.variant
         if not v:
             return units
@@ -140,11 +141,11 @@ class JudgeProgram(dspy.Module):
             texts = v["reword"]
             units = [self.rubric.reword(u, texts[t]) if (t := self.rubric.unit_info(u).get("text")) in texts else u
                      for u in units]
-        if "shuffle" in v:
+        if "rotate" in v and len(units) > 1:  # every unit moves, the first one included
             import random
 
-            units = list(units)
-            random.Random(f"{v['shuffle']}:{item.id}").shuffle(units)
+            k = 1 + random.Random(f"{v['rotate']}:{item.id}").randrange(len(units) - 1)
+            units = list(units[k:]) + list(units[:k])
         return units
 
     def unit_calls(self, item, units) -> list[tuple[str, list]]:
