@@ -485,6 +485,8 @@ class EstimateResult:
     counts: dict
     rows: list[dict]
     detail: dict
+    exit_code: int = EXIT_OK  # 5: no corrected interval overall (too few labels, or labels all alike)
+    reason: str = ""
 
     def to_dict(self) -> dict:
         return self.detail
@@ -511,7 +513,12 @@ def estimate(db, run_id: str, *, labels: str, by: str | None = None, alpha: floa
 
     store = open_db(db, must_exist=True)
     out = compute(store, get_run(store, run_id), labels, by, alpha, _names(raters))
-    return EstimateResult(out["run"], out["estimand"], out["counts"], out["rows"], out)
+    result = EstimateResult(out["run"], out["estimand"], out["counts"], out["rows"], out)
+    overall = out["rows"][0]["corrected"]
+    if overall["ci"][0] is None:
+        result.exit_code = EXIT_COVERAGE
+        result.reason = f"no corrected estimate for run {out['run']}: {overall.get('note') or 'no interval'}"
+    return result
 
 
 def plan_labels(db, run_id: str, *, half_width: float, labels: str | None = None, disagreement: float | None = None,

@@ -113,3 +113,42 @@ def test_sample_label_estimate_on_liveqa(cli, fake, tmp_path):
     assert code == 0 and "expert labels (of 292 judged units)" in out
     code, _, err = cli("estimate", run_id, "--labels", "nosuch", "--db", "e.db")
     assert code == 2 and "samples: sample" in err
+
+
+def test_no_interval_without_evidence_and_none_outside_the_scale(cli, fake, tmp_path):
+    """Issue 30: groups under MIN_LABELS labels get no interval (they covered the truth 71% of the time), an
+    interval never leaves the scale, alike labels never give a zero-width interval, and a command with no
+    corrected estimate exits 5; the planner handles a sample of every unit and refuses what does not fit."""
+    from medjudge.calibration.estimate import MIN_LABELS, checked
+
+    run_id, truth = lenient_liveqa_run(cli, fake)
+    assert cli("annotations", "import", LIVEQA / "annotations.csv", "--rubric", "trec-liveqa-med", "--db", "e.db")[0] == 0
+    assert cli("sample", run_id, "--n", "60", "--seed", "3", "--name", "s60", "--db", "e.db")[0] == 0
+    code, out, err = cli("estimate", run_id, "--labels", "s60", "--by", "source", "--json", "e.json", "--db", "e.db")
+    assert code == 0, err
+    res = json.loads((tmp_path / "e.json").read_text())
+    lo, hi = res["bounds"]
+    assert (lo, hi) == (1.0, 4.0)
+    small = [r for r in res["rows"] if r["labelled"] < MIN_LABELS]
+    assert small and all(r["experts_only"]["ci"] == [None, None] and "too few" in r["experts_only"]["note"]
+                         and r["corrected"]["ci"] == [None, None] for r in small)
+    for r in res["rows"]:
+        for m in ("judge_only", "experts_only", "corrected"):
+            ci = r[m]["ci"]
+            assert ci[0] is None or lo <= ci[0] <= ci[1] <= hi  # mutation: no cut to the scale
+    # five labels: no corrected estimate, and the command says so with exit 5
+    assert cli("sample", run_id, "--n", "5", "--name", "s5", "--db", "e.db")[0] == 0
+    code, out, err = cli("estimate", run_id, "--labels", "s5", "--db", "e.db")
+    assert code == 5 and "no corrected estimate" in err and "too few" in err
+    # a sample of every judged unit: the plan says to label them all (it was a ZeroDivisionError)
+    assert cli("sample", run_id, "--n", "292", "--name", "every", "--db", "e.db")[0] == 0
+    code, out, err = cli("estimate", run_id, "--plan", "--half-width", "0.0001", "--labels", "every", "--db", "e.db")
+    assert code == 0 and "label every one of the 292 judged units" in out, err
+    code, out, err = cli("estimate", run_id, "--plan", "--half-width", "0.1", "--disagreement", "0.2", "--db", "e.db")
+    assert code == 2 and "yes/no quantities" in err
+    # labels all alike: an exact interval for a yes/no quantity, none for a scale (was zero-width)
+    iv = ppi.classical_mean([1.0] * 12)
+    assert iv.ci[0] == iv.ci[1] == 1.0
+    exact = checked(iv, [1.0] * 12, (0.0, 1.0), 0.05)
+    assert exact.ci[1] == 1.0 and 0.7 < exact.ci[0] < 0.8 and "Clopper-Pearson" in exact.note
+    assert checked(ppi.classical_mean([3.0] * 12), [3.0] * 12, (1.0, 4.0), 0.05).ci == (None, None)

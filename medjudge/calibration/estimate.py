@@ -11,6 +11,8 @@ import numpy as np
 from ..errors import MedjudgeError
 from ..inputs import last_question
 from . import ppi
+
+MIN_LABELS = 10  # a group with fewer expert labels gets no experts-only or corrected interval (docs/ESTIMATE.md)
 from .labels import for_run
 
 
@@ -86,14 +88,16 @@ def estimate(store, run, labels: str, by: str | None = None, alpha: float = 0.05
     if by != "none":
         split = {}
         for k in f:
-            split.setdefault(_group(k, units[k], by), []).append(k)
+            g = _group(k, units[k], by)
+            split.setdefault(f"{by} all" if g == "all" else g, []).append(k)  # a unit named "all" keeps its row
         if len(split) > 1:  # one group is "all" again
             groups.update(split)
+    bounds = value_bounds(run.rubric, transform, units)
     rows = []
     for g, keys in groups.items():
         lab = [k for k in keys if k in labelled]
         unl = [k for k in keys if k not in labelled]
-        judge_only = ppi.classical_mean([f[k] for k in keys], alpha, "judge only")
+        judge_only = within(ppi.classical_mean([f[k] for k in keys], alpha, "judge only"), bounds)
         experts_only = ppi.classical_mean([y[k] for k in lab], alpha, "experts only")
         if uniform:
             corrected = ppi.ppi_mean([y[k] for k in lab], [f[k] for k in lab], [f[k] for k in unl], alpha)
@@ -101,11 +105,49 @@ def estimate(store, run, labels: str, by: str | None = None, alpha: float = 0.05
             corrected = ppi.ipw_mean([f[k] for k in keys], [k in labelled for k in keys],
                                      [y.get(k, np.nan) if k in labelled else np.nan for k in keys],
                                      [sample.get(k, 1.0) for k in keys], alpha)
+        experts_only = checked(experts_only, [y[k] for k in lab], bounds, alpha)
+        corrected = checked(corrected, [y[k] for k in lab], bounds, alpha, exact=False)
         rows.append({"group": g, "units": len(keys), "labelled": len(lab), "judge_only": judge_only.to_dict(),
                      "experts_only": experts_only.to_dict(), "corrected": corrected.to_dict(),
                      "labels_worth": ppi.effective_labels(corrected, experts_only)})
     return {"run": run.id, "labels": labels, "estimand": name, "by": by, "alpha": alpha, "uniform": uniform,
-            "counts": counts, "rows": rows}
+            "min_labels": MIN_LABELS, "bounds": list(bounds), "counts": counts, "rows": rows}
+
+
+def value_bounds(rubric, transform, units) -> tuple[float, float]:
+    """The range the estimand can take: its transform over every value a verdict on these units can have.
+    units: judged_units' {(answer, unit): (item, unit, value)}."""
+    values = {transform(v) for _, u, _ in units.values() for v in rubric.values(u)}
+    return (min(values), max(values)) if values else (-np.inf, np.inf)
+
+
+def within(iv: ppi.Interval, bounds) -> ppi.Interval:
+    """The interval cut to the range the quantity can take (the truth lies in it, so coverage is kept)."""
+    if iv.ci[0] is None:
+        return iv
+    lo, hi = max(iv.ci[0], bounds[0]), min(iv.ci[1], bounds[1])
+    note = iv.note or (f"cut to the range {bounds[0]:g}..{bounds[1]:g}" if (lo, hi) != tuple(iv.ci) else None)
+    return ppi.Interval(iv.method, iv.estimate, (lo, hi), iv.se, iv.n, iv.lam, note)
+
+
+def checked(iv: ppi.Interval, labels: list, bounds, alpha: float, exact: bool = True) -> ppi.Interval:
+    """No interval from fewer than MIN_LABELS labels; where the labels are all alike (a zero-width normal
+    interval), the exact (Clopper-Pearson) interval for a yes/no quantity, else none; always within bounds."""
+    def none(why):
+        return ppi.Interval(iv.method, iv.estimate, (None, None), None, iv.n, iv.lam, why)
+
+    if len(labels) < MIN_LABELS:
+        return none(f"{len(labels)} labels: too few for an interval (need {MIN_LABELS})")
+    if iv.se is not None and iv.se <= 1e-12:
+        if not exact or not set(labels) <= {0.0, 1.0}:
+            return none("the labels are all alike: no interval has a width to show")
+        from .probes import exact as clopper_pearson
+
+        k = int(round(sum(labels)))
+        lo, hi = clopper_pearson(k, len(labels), alpha)
+        return ppi.Interval(iv.method, iv.estimate, (lo, hi), None, iv.n, iv.lam,
+                            "exact (Clopper-Pearson): the labels are all alike")
+    return within(iv, bounds)
 
 
 def plan(store, run, half_width: float, labels: str | None = None, disagreement: float | None = None,
@@ -115,6 +157,8 @@ def plan(store, run, half_width: float, labels: str | None = None, disagreement:
     name, transform = run.rubric.estimand()
     units = judged_units(run)
     f = {k: transform(v) for k, (_, _, v) in units.items()}
+    if not f:
+        raise MedjudgeError(f"run {run.id} has no scored units to plan labels for")
     if labels:
         sample = store.sample(run.id, labels)
         y = expert_values(store, run, transform)
@@ -128,12 +172,16 @@ def plan(store, run, half_width: float, labels: str | None = None, disagreement:
     elif disagreement is not None:
         if not 0 <= disagreement <= 1:
             raise MedjudgeError("--disagreement must be a share between 0 and 1")
+        if not {transform(v) for _, u, _ in units.values() for v in run.rubric.values(u)} <= {0.0, 1.0}:
+            raise MedjudgeError(f"--disagreement is a rate for yes/no quantities; the {name} of rubric "
+                                f"{run.rubric.id} is not one: plan from a labelled pilot (--labels NAME)")
         lam, rect, source = 1.0, disagreement, f"an assumed disagreement rate of {disagreement:.0%}"
     else:
         raise MedjudgeError("--plan needs a pilot (--labels NAME) or an assumed --disagreement rate")
     needed = ppi.labels_needed(half_width, list(f.values()), rect, lam, alpha)
+    every = needed is None or needed >= len(f)  # labelling every judged unit gives their mean exactly
     return {"run": run.id, "estimand": name, "half_width": half_width, "alpha": alpha, "from": source, "lam": lam,
-            "labels_needed": needed, "judged": len(f)}
+            "labels_needed": len(f) if every else needed, "label_every_unit": every, "judged": len(f)}
 
 
 def _group(key, unit_triplet, by):

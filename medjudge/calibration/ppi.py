@@ -36,10 +36,12 @@ class Interval:
     se: float | None
     n: int  # labels used (judge-only: units judged)
     lam: float | None = None
+    note: str | None = None  # why there is no interval, or how it was made
 
     def to_dict(self) -> dict:
-        return {"method": self.method, "estimate": self.estimate, "ci": list(self.ci), "se": self.se, "n": self.n,
-                "lam": self.lam}
+        out = {"method": self.method, "estimate": self.estimate, "ci": list(self.ci), "se": self.se, "n": self.n,
+               "lam": self.lam}
+        return out | ({"note": self.note} if self.note else {})
 
 
 def _interval(method, point, se, n, alpha, lam=None) -> Interval:
@@ -53,7 +55,7 @@ def power_tuning(y, f_lab, f_unl) -> float:
     """PPI++'s lam for a mean: Cov(y, f) / ((1 + n/N) Var(f)), in [0, 1]; Var(f) over every judged unit."""
     n, big_n = len(y), len(f_unl)
     var_f = float(np.var(np.concatenate([f_lab, f_unl]), ddof=1)) if n + big_n > 1 else 0.0
-    if var_f <= 0 or n < 2:
+    if var_f <= 0 or n < 2 or big_n == 0:  # every unit labelled: the judge adds nothing
         return 0.0
     cov = float(np.mean((y - y.mean()) * (f_lab - f_lab.mean())))
     return float(np.clip(cov / ((1 + n / big_n) * var_f), 0.0, 1.0))

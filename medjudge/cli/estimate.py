@@ -55,9 +55,9 @@ def estimate(
         p = plan_labels(db, run_id, half_width=half_width, labels=labels, disagreement=disagreement, alpha=alpha)
         need = p["labels_needed"]
         console.print(f"{p['estimand']}: for a {1 - alpha:.0%} CI of half-width {half_width:g}, from {p['from']}: "
-                      + ("unreachable: the judge's own sampling noise over these units is wider than that" if need is None
-                         else f"about {need} expert labels (of {p['judged']} judged units)" if need < p["judged"]
-                         else f"{need} labels, more than the {p['judged']} judged units: label them all"))
+                      + (f"label every one of the {p['judged']} judged units: fewer cannot reach it, and all of them "
+                         "give their mean exactly" if p["label_every_unit"]
+                         else f"about {need} expert labels (of {p['judged']} judged units)"))
         if json_out:
             json_out.write_text(json.dumps(p, indent=2), encoding="utf-8")
         return
@@ -89,7 +89,14 @@ def estimate(
     if c.get("labels_ambiguous"):
         console.print(f"kept out: {c['labels_ambiguous']} labels by an item id that names several answers in the "
                       "database (import them again with --run RUN_ID)")
+    for r in result.rows:
+        for m in ("experts_only", "corrected"):
+            if r[m].get("note"):
+                console.print(f"{r['group']}, {m.replace('_', ' ')}: {r[m]['note']}")
     console.print("judge only: the judge's mean with its sampling CI, blind to its bias; worth: expert labels alone "
                   "that would give the corrected CI's width")
     if json_out:
         json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
+    if result.exit_code:
+        typer.echo(result.reason, err=True)
+        raise typer.Exit(result.exit_code)
