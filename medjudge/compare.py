@@ -16,12 +16,22 @@ from .stored import StoredRun
 
 
 def example_key(item) -> str:
-    """What pairs two systems' answers: the prompt id when the answers file gives one, else the answer id."""
+    """What pairs two systems' answers: the prompt id when the answers file gives one, else the answer id.
+    Where a run has several answers to one prompt, compare pairs by prompt id and answer id together."""
     return str(item.fields.get("prompt_id") or item.id)
 
 
-def per_example(store, run_id, partial="exclude"):
-    """(run, label, {group: {example: value}}): the overall value per example and the per-unit / per-tag ones."""
+def shared_prompts(store, run_id) -> int:
+    """How many prompt ids of a run have more than one answer."""
+    from collections import Counter
+
+    counts = Counter(example_key(it) for it in StoredRun(store, run_id).items)
+    return sum(1 for n in counts.values() if n > 1)
+
+
+def per_example(store, run_id, partial="exclude", by_answer=False):
+    """(run, {group: {example: value}}): the overall value per example and the per-unit / per-tag ones. An
+    example is a prompt id (else the answer id); with `by_answer`, the prompt id and the answer id together."""
     run = StoredRun(store, run_id)
     summary, answers = run_summary(store, run.id, resamples=0, partial=partial)
     items = {it.id: it for it in run.items}
@@ -30,7 +40,7 @@ def per_example(store, run_id, partial="exclude"):
     groups = defaultdict(dict)
     for a in answers:
         it = items[a["answer_id"]]
-        key = example_key(it)
+        key = f"{example_key(it)}/{it.id}" if by_answer else example_key(it)
         v = rubric.example_value(a["score"], a["units"])
         if v is not None:
             groups["overall"][key] = v
@@ -48,7 +58,9 @@ def per_example(store, run_id, partial="exclude"):
 def compare(store, run_ids, resamples=2000, seed=0, partial="exclude") -> dict:
     if len(run_ids) < 2:
         raise MedjudgeError("compare needs two or more runs")
-    loaded = [per_example(store, r, partial) for r in run_ids]
+    several = {r: shared_prompts(store, r) for r in run_ids}
+    by_answer = any(several.values())  # several answers to one prompt: pair them one to one by answer id
+    loaded = [per_example(store, r, partial, by_answer) for r in run_ids]
     runs = [r for r, _ in loaded]
     kinds = {type(r.rubric) for r in runs}
     ids = {r.rubric.id for r in runs}
@@ -60,7 +72,9 @@ def compare(store, run_ids, resamples=2000, seed=0, partial="exclude") -> dict:
     rubric = runs[0].rubric
     label, _ = rubric.estimand()
     out = {"runs": [r.id for r in runs], "systems": names, "measure": rubric.compare_label(),
-           "higher_is_better": rubric.higher_is_better, "groups": []}
+           "higher_is_better": rubric.higher_is_better, "groups": [],
+           "paired_by": "prompt id and answer id" if by_answer else "prompt id (else answer id)",
+           "incomplete": [{"run": r.id, "status": r.row["status"]} for r in runs if r.row["status"] != "complete"]}
     group_names = list(dict.fromkeys(g for _, groups in loaded for g in groups))
     for g in group_names:
         per_run = [groups.get(g, {}) for _, groups in loaded]
@@ -77,15 +91,25 @@ def compare(store, run_ids, resamples=2000, seed=0, partial="exclude") -> dict:
         diffs = []
         for a, b in combinations(range(len(names)), 2):
             d = x[a] - x[b]
-            ci = list(percentile_ci(d[idx].mean(axis=1))) if idx is not None else [None, None]
+            ci = paired_ci(x[a], x[b], idx)
             diffs.append({"a": names[a], "b": names[b], "difference": float(d.mean()), "ci": ci,
                           "p": sign_flip_p(d, resamples, seed)})
         out["groups"].append({"group": g, "examples": len(keys), "left_out": len(union) - len(keys),
                               "systems": systems, "differences": diffs})
     if not out["groups"]:
         raise MedjudgeError("the runs share fewer than 2 scored examples: nothing to compare "
-                            "(examples pair by prompt_id, else by answer id)")
+                            "(examples pair by prompt_id, else by answer id" + (
+                                "; prompts with several answers pair by prompt id and answer id, and these runs' "
+                                "answer ids differ" if by_answer else "") + ")")
     return out
+
+
+def paired_ci(xa, xb, idx) -> list:
+    """The percentile CI of mean(xa - xb), resampling examples with both systems together (paired)."""
+    if idx is None:
+        return [None, None]
+    d = np.asarray(xa) - np.asarray(xb)
+    return list(percentile_ci(d[idx].mean(axis=1)))
 
 
 def sign_flip_p(d, resamples=2000, seed=0) -> float | None:

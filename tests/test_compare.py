@@ -86,3 +86,47 @@ def test_runs_of_different_rubrics_are_refused(cli, fake, tmp_path):
     b = json.loads((tmp_path / "o.json").read_text())["run"]
     code, _, err = cli("compare", a, b, "--db", "c.db")
     assert code == 2 and "one rubric" in err
+
+
+def test_several_answers_per_prompt_pair_one_to_one_and_an_incomplete_run_is_named(cli, fake, tmp_path):
+    """Issue 30: two answers per prompt id were collapsed to one with 'left_out 0'; now they pair by prompt and
+    answer id (both counted), and a run that did not finish makes compare exit 3 naming it."""
+    for system in ("good", "poor"):
+        write(tmp_path / f"{system}.jsonl", "".join(
+            json.dumps({"id": f"p{i}-{k}", "prompt_id": f"p{i}", "prompt": f"Chest pain, case {i}?", "source": system,
+                        "answer": f"Case {i}.{k}: {SAYS[system]}."}) + "\n" for i in range(6) for k in range(2)))
+    fake.responder = judge
+    runs = []
+    for system in ("good", "poor"):
+        code, _, err = cli("grade", f"{system}.jsonl", "--rubric", EXAMPLES / "chest-pain-checklist.yaml", "--judge",
+                           fake.judge(), "-q", "--db", "c.db", "--json-summary", f"{system}.json")
+        assert code == 0, err
+        runs.append(json.loads((tmp_path / f"{system}.json").read_text())["run"])
+    code, out, err = cli("compare", *runs, "--json", "c.json", "--db", "c.db")
+    assert code == 0, err
+    res = json.loads((tmp_path / "c.json").read_text())
+    overall = next(g for g in res["groups"] if g["group"] == "overall")
+    assert overall["examples"] == 12 and overall["left_out"] == 0 and res["paired_by"] == "prompt id and answer id"
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "c.db")
+    con.execute("UPDATE runs SET status = 'incomplete' WHERE id = ?", (runs[1],))
+    con.commit()
+    con.close()
+    code, out, err = cli("compare", *runs, "--db", "c.db")
+    assert code == 3 and f"run {runs[1]} is incomplete" in err
+
+
+def test_the_difference_ci_is_paired():
+    """Mutation caught: the compare CI made unpaired (each system resampled on its own). Two systems that differ
+    by a small constant on examples that vary a lot: paired, the CI excludes 0; unpaired it would not."""
+    import numpy as np
+
+    from medjudge.bootstrap import resample_indices
+    from medjudge.compare import paired_ci
+
+    rng = np.random.default_rng(1)
+    xa = rng.uniform(0, 1, 40)
+    xb = xa - 0.05 + rng.normal(0, 0.01, 40)
+    lo, hi = paired_ci(xa, xb, resample_indices(40, 500, 0))
+    assert 0 < lo < 0.05 < hi < 0.1

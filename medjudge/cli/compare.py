@@ -51,6 +51,7 @@ def compare(
         for r in leaderboard(result):
             t.add_row(str(r["rank"]), r["system"], num(r["mean"]), ci(r["ci"]), str(r["significant_wins"]))
         console.print(t)
+    console.print(f"examples paired by {result['paired_by']}")
     if json_out:
         json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     if csv_out:
@@ -60,3 +61,10 @@ def compare(
             for g in result["groups"]:
                 for x in g["differences"]:
                     w.writerow([g["group"], g["examples"], g["left_out"], x["a"], x["b"], x["difference"], *x["ci"], x["p"]])
+    if result["incomplete"]:
+        from ..errors import EXIT_INCOMPLETE
+
+        typer.echo("incomplete input: " + ", ".join(f"run {r['run']} is {r['status']}" for r in result["incomplete"])
+                   + ": its unjudged examples are left out; finish it (medjudge grade --resume RUN_ID) and compare again",
+                   err=True)
+        raise typer.Exit(EXIT_INCOMPLETE)
