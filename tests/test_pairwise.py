@@ -58,7 +58,9 @@ def test_a_judge_that_always_picks_the_first_answer_decides_nothing(cli, fake, t
     code, out, err, s = grade(cli, tmp_path, fake, lambda r: {"explanation": "", "better": "first"})
     assert code == 0, err
     p = s["pairs"]["good vs poor"]
-    assert p["win"] == 0.0 and p["loss"] == 0.0 and p["inconclusive"] == 1.0 and p["win_rate"] == 0.5
+    # no pair decided: no win rate (it was shown as 0.5 with CI [0.5, 0.5])
+    assert p["win"] == 0.0 and p["loss"] == 0.0 and p["inconclusive"] == 1.0 and p["win_rate"] is None
+    assert p["decided"] == 0 and p["win_rate_ci"] == [None, None]
     assert s["position_consistency"]["openai/fake-judge"]["share"] == 0.0
 
 
@@ -110,3 +112,42 @@ def test_expert_preferences_calibrate_like_any_unit(cli, fake, tmp_path):
         assert r["value_type"] == "nominal" and r["items"] == 12 and r["ceiling"]["experts"] == ["dr_a", "dr_b"]
         # accuracy by hand: the judge says A on every pair; dr_a agrees on 12 of 12, dr_b on 9 of 12
         assert r["stats"]["accuracy"]["estimate"] == pytest.approx((12 + 9) / 24)
+
+
+def test_an_undefeated_system_gets_a_finite_documented_strength():
+    """Issue 30: with an undefeated system the MLE does not exist: the printed strength depended on the iteration
+    count (86 at 200, 400 at 2000). Now a weak prior, fitted to convergence, and said."""
+    from medjudge.rubrics.pairwise import bradley_terry_with_ci, needs_prior
+
+    games = [("p%d" % i, "a", "b", 1) for i in range(6)] + [("q%d" % i, "b", "c", 1 if i % 3 else -1) for i in range(6)] \
+        + [("r%d" % i, "a", "c", 1) for i in range(6)]
+    assert needs_prior([g[1:] for g in games], ["a", "b", "c"])
+    assert not needs_prior([("a", "b", 1), ("b", "a", 1), ("b", "c", 0)], ["a", "b", "c"])
+    fit = bradley_terry([g[1:] for g in games], ["a", "b", "c"], prior=1.0)
+    assert fit["_fit"]["converged"] and fit["_fit"]["prior_games"] == 1.0
+    loose = bradley_terry([g[1:] for g in games], ["a", "b", "c"], prior=1.0, tol=1e-6)
+    assert loose["a"] == pytest.approx(fit["a"], rel=1e-4) and 1 < fit["a"] < 100  # finite, not the iteration count
+    res = bradley_terry_with_ci(games, ["a", "b", "c"], resamples=100)
+    assert res["a"]["strength"] > res["b"]["strength"] > res["c"]["strength"] and "weak prior" in res["a"]["remedy"]
+    assert res["a"]["ci"][1] < 1e3 and res["a"]["converged"]
+
+
+def test_a_tie_in_one_order_is_not_position_consistent():
+    """Mutation caught: a tie in either order counted as position-consistent."""
+    from types import SimpleNamespace
+
+    from medjudge.rubrics.pairwise import position_consistency
+
+    agg = lambda v: SimpleNamespace(value=v)  # noqa: E731
+    verdicts = {("x", "ab"): agg(0.0), ("x", "ba"): agg(1.0), ("y", "ab"): agg(1.0), ("y", "ba"): agg(0.0),
+                ("z", "ab"): agg(-1.0), ("z", "ba"): agg(-1.0), ("w", "ab"): agg(0.0), ("w", "ba"): agg(0.0)}
+    run = SimpleNamespace(verdicts=SimpleNamespace(judges={"j": verdicts}))
+    assert position_consistency(run)["j"] == {"pairs": 4, "share": 0.5}
+
+
+def test_a_pairwise_rubric_refuses_a_plain_answers_file(cli, fake, tmp_path):
+    """It compared every answer with "" and exited 0."""
+    rubric = write(tmp_path / "pref.yaml", RUBRIC)
+    f = write(tmp_path / "plain.jsonl", json.dumps({"id": "p1", "prompt": "q", "answer": "x"}) + "\n")
+    code, _, err = cli("grade", f, "--rubric", rubric, "--judge", fake.judge(), "--db", "p.db")
+    assert code == 2 and "plain.jsonl:1: answer_b: missing" in err and "--format pairs" in err and fake.count == 0

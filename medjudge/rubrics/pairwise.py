@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from .base import RubricBase, Strict, coerce_label
+from .base import RubricBase, Strict, UnitsProblem, coerce_label
 
 TEMPLATE = '''\
 # Which of two answers to the same prompt is better (judged in both orders; a flip is inconclusive).
@@ -68,6 +68,14 @@ class PairwiseRubric(RubricBase):
 
     def _choices(self):
         return ["a", "b"] + (["tie"] if self.allow_tie else [])
+
+    def item_units(self, obj):
+        """An answers-JSONL record must carry the second answer: a pair is two answers, never one and ""."""
+        b = obj.get(self.answer_b_field)
+        if not isinstance(b, str) or not b.strip():
+            raise UnitsProblem(self.answer_b_field, f"missing: rubric {self.id} compares two answers per item (give "
+                               f"{self.answer_b_field}, or grade several systems per prompt_id with --format pairs)")
+        return None
 
     def read_with(self, item, unit):
         """Both answers, in the order the item gives them (the unit says in which order the judge saw them)."""
@@ -124,8 +132,13 @@ class PairwiseRubric(RubricBase):
                 share[k] = sum(hits) / n
                 share[f"{k}_ci"] = list(percentile_ci(bootstrap_means(hits, resamples, seed))) if resamples else [None, None]
             points = [0.5 + 0.5 * o if o is not None else 0.5 for o in outcomes]  # inconclusive counts as a tie
-            ci = list(percentile_ci(bootstrap_means(points, resamples, seed))) if resamples else [None, None]
-            pairs[f"{a} vs {b}"] = {"a": a, "b": b, "pairs": n, **share, "win_rate": float(np.mean(points)),
+            decided_n = sum(o is not None for o in outcomes)
+            if decided_n:
+                rate = float(np.mean(points))
+                ci = list(percentile_ci(bootstrap_means(points, resamples, seed))) if resamples else [None, None]
+            else:  # every pair inconclusive: no evidence for a win rate (it was shown as 0.5 [0.5, 0.5])
+                rate, ci = None, [None, None]
+            pairs[f"{a} vs {b}"] = {"a": a, "b": b, "pairs": n, "decided": decided_n, **share, "win_rate": rate,
                                     "win_rate_ci": ci}
         out = {"pairs": pairs, "position_consistency": position_consistency(run),
                "answers_scored": sum(len(v) for v in by_pair.values()),
@@ -152,6 +165,9 @@ class PairwiseRubric(RubricBase):
             for sys_, v in s["bradley_terry"].items():
                 b.add_row(sys_, num(v["strength"]), ci(v["ci"]))
             console.print(b)
+            remedy = next((v["remedy"] for v in s["bradley_terry"].values() if v.get("remedy")), None)
+            if remedy:
+                console.print(f"Bradley-Terry: {remedy}")
         pc = s.get("position_consistency") or {}
         if pc:
             console.print("position consistency (same verdict in both orders): " + ", ".join(
@@ -161,7 +177,7 @@ class PairwiseRubric(RubricBase):
     def report_rows(s):
         return [("A's win rate per pair of systems (inconclusive counts as a tie), 95% CI",
                  [{"key": f"pairs.{k}.win_rate", "label": k, "estimate": p["win_rate"], "ci": p["win_rate_ci"],
-                   "n": p["pairs"]} for k, p in s["pairs"].items()])]
+                   "n": p["pairs"]} for k, p in s["pairs"].items() if p["win_rate"] is not None])]
 
 
 def position_consistency(run) -> dict:
@@ -176,9 +192,43 @@ def position_consistency(run) -> dict:
     return out
 
 
-def bradley_terry(decided, systems, iterations=500) -> dict:
-    """Bradley-Terry strengths by Hunter's (2004) MM algorithm; a tie is half a win each way. Normalised to a
-    geometric mean of 1. decided: [(winner or a, loser or b, outcome)] as (a, b, +1/0/-1)."""
+PRIOR_GAMES = 1.0  # the remedy for an undefeated or winless system: one game against an average system, drawn
+
+
+def needs_prior(decided, systems) -> bool:
+    """True when the Bradley-Terry likelihood has no finite maximum: some group of systems never lost to (or never
+    beat) the rest (the 'beat' graph, a tie an edge both ways, is not strongly connected; Hunter 2004)."""
+    index = {s: i for i, s in enumerate(systems)}
+    beat = defaultdict(set)
+    for a, b, outcome in decided:
+        if outcome >= 0:
+            beat[index[a]].add(index[b])
+        if outcome <= 0:
+            beat[index[b]].add(index[a])
+
+    def reach(start, edges):
+        seen, todo = {start}, [start]
+        while todo:
+            for j in edges[todo.pop()]:
+                if j not in seen:
+                    seen.add(j)
+                    todo.append(j)
+        return seen
+
+    back = defaultdict(set)
+    for i, js in beat.items():
+        for j in js:
+            back[j].add(i)
+    k = len(systems)
+    return k > 1 and (len(reach(0, beat)) < k or len(reach(0, back)) < k)
+
+
+def bradley_terry(decided, systems, prior: float = 0.0, tol: float = 1e-10, max_iterations: int = 200) -> dict:
+    """Bradley-Terry strengths: the maximum of the likelihood, by Newton's method on the log-strengths (the
+    systems are few), iterated until no log-strength moves by more than `tol`; a tie is half a win each way.
+    `prior` adds that many games, drawn, between each system and a virtual system of strength 1 (a weak prior
+    that keeps every strength finite). Normalised to a geometric mean of 1. decided: [(a, b, +1/0/-1)].
+    Returns {system: strength} and, under '_fit', the iterations and whether it converged."""
     index = {s: i for i, s in enumerate(systems)}
     k = len(systems)
     wins = np.zeros((k, k))
@@ -186,26 +236,45 @@ def bradley_terry(decided, systems, iterations=500) -> dict:
         i, j = index[a], index[b]
         wins[i, j] += 0.5 + 0.5 * outcome
         wins[j, i] += 0.5 - 0.5 * outcome
-    games = wins + wins.T
-    p = np.ones(k)
-    for _ in range(iterations):
-        total = wins.sum(axis=1)
-        denom = np.array([sum(games[i, j] / (p[i] + p[j]) for j in range(k) if j != i and games[i, j]) for i in range(k)])
-        new = np.where(denom > 0, total / np.where(denom > 0, denom, 1), p)
-        new = np.maximum(new, 1e-12)
-        new /= np.exp(np.mean(np.log(new)))
-        if np.allclose(new, p, rtol=1e-12, atol=1e-14):
-            p = new
+    games, won = wins + wins.T, wins.sum(axis=1)
+
+    def loglik(t):
+        d = t[:, None] - t[None, :]
+        return float((wins * -np.logaddexp(0, -d)).sum() + prior * (t / 2 - np.logaddexp(0, t)).sum())
+
+    theta, converged, it = np.zeros(k), False, 0
+    for it in range(1, max_iterations + 1):
+        sig = 1 / (1 + np.exp(-(theta[:, None] - theta[None, :])))
+        own = 1 / (1 + np.exp(-theta))
+        grad = won - (games * sig).sum(axis=1) + prior / 2 - prior * own
+        w = games * sig * (1 - sig)
+        hess = w - np.diag(w.sum(axis=1) + prior * own * (1 - own))
+        step = -np.linalg.pinv(hess) @ grad
+        size, base = 1.0, loglik(theta)
+        while size > 1e-6 and loglik(theta + size * step) < base - 1e-12:  # damped: never downhill
+            size /= 2
+        theta = theta + size * step
+        if not prior:
+            theta -= theta.mean()
+        if np.max(np.abs(size * step)) < tol:
+            converged = True
             break
-        p = new
-    return dict(zip(systems, p.tolist()))
+    p = np.exp(theta - theta.mean())
+    out = dict(zip(systems, p.tolist()))
+    out["_fit"] = {"iterations": it, "converged": converged, "prior_games": prior}
+    return out
 
 
 def bradley_terry_with_ci(decided, systems, resamples=1000, seed=0) -> dict:
-    """Strengths with percentile CIs from resampling prompts (all the pairs of a prompt move together)."""
+    """Strengths with percentile CIs from resampling prompts (all the pairs of a prompt move together). Where the
+    maximum-likelihood strengths do not exist (an undefeated or winless system), every fit takes the weak prior
+    PRIOR_GAMES, and the result says so."""
     from ..bootstrap import percentile_ci
 
-    point = bradley_terry([d[1:] for d in decided], systems)
+    games = [d[1:] for d in decided]
+    prior = PRIOR_GAMES if needs_prior(games, systems) else 0.0
+    point = bradley_terry(games, systems, prior)
+    fit = point.pop("_fit")
     prompts = sorted({d[0] for d in decided})
     by_prompt = defaultdict(list)
     for d in decided:
@@ -214,9 +283,19 @@ def bradley_terry_with_ci(decided, systems, resamples=1000, seed=0) -> dict:
     rng = np.random.default_rng(seed)
     for _ in range(resamples if len(prompts) > 1 else 0):
         picked = [g for i in rng.integers(0, len(prompts), len(prompts)) for g in by_prompt[prompts[i]]]
-        for s, v in bradley_terry(picked, systems, iterations=200).items():
+        found = bradley_terry(picked, systems, prior if prior else (PRIOR_GAMES if needs_prior(picked, systems) else 0.0),
+                              tol=1e-8)
+        found.pop("_fit")
+        for s, v in found.items():
             draws[s].append(v)
-    return {s: {"strength": point[s], "ci": list(percentile_ci(draws[s]))} for s in systems}
+    out = {s: {"strength": point[s], "ci": list(percentile_ci(draws[s]))} for s in systems}
+    if prior:
+        for s in systems:
+            out[s]["remedy"] = (f"no finite maximum-likelihood strengths (a system undefeated or winless): a weak prior "
+                                f"of {prior:g} drawn game against an average system")
+    for s in systems:
+        out[s]["converged"] = fit["converged"]
+    return out
 
 
 def pairs_of(records: list[dict]) -> list[tuple[str, dict, dict]]:
