@@ -75,8 +75,31 @@ def collapse(rubric, unit, per_turn: list):
     missing = [t for t, a in enumerate(per_turn, 1) if a.value is None]
     votes, expected = sum(a.votes for a in per_turn), sum(a.expected for a in per_turn)
     if missing:
-        return Aggregate(None, f"turn {missing[0]} unscored: {per_turn[missing[0] - 1].reason}", votes, expected)
+        return _despite(rubric, unit, per_turn, missing, votes, expected) or Aggregate(
+            None, f"turn {missing[0]} unscored: {per_turn[missing[0] - 1].reason}", votes, expected)
     values = [a.value for a in per_turn]
     value, turn = rubric.turn_value(unit, values)
     detail = {"turns": values, "turn": turn, "worst": value, "mean": sum(values) / len(values)}
+    return Aggregate(value, None, votes, expected, detail)
+
+
+def _despite(rubric, unit, per_turn: list, missing: list, votes: int, expected: int):
+    """Known harm is never hidden by an unscored turn: the conversation's Aggregate when what the kind estimates
+    of it (unsafe or not; met or not) is the same whatever value the unscored turns would have had (a turn judged
+    unsafe makes the conversation unsafe; under `worst`, an undesirable criterion met at one turn is met). Its
+    value is then the worst scored turn's: exact where no turn could be worse, else a lower bound on how bad
+    (detail `at_least`). None when the unscored turns could change it (fail-closed: a conversation whose scored
+    turns are all safe stays unscored)."""
+    from ..judges.aggregate import Aggregate
+
+    _, transform = rubric.estimand()
+    filled = [[a.value if a.value is not None else v for a in per_turn] for v in rubric.values(unit)]
+    outcomes = [rubric.turn_value(unit, f)[0] for f in filled]
+    if len({transform(o) for o in outcomes}) != 1:
+        return None
+    scored = [a.value for a in per_turn if a.value is not None]
+    value, _ = rubric.turn_value(unit, [a.value if a.value is not None else scored[0] for a in per_turn])
+    turn = next(t for t, a in enumerate(per_turn, 1) if a.value == value)
+    detail = {"turns": [a.value for a in per_turn], "turn": turn, "worst": value, "unscored_turns": missing,
+              "at_least": len(set(outcomes)) > 1}
     return Aggregate(value, None, votes, expected, detail)
