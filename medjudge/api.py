@@ -389,6 +389,7 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
                                warnings=list(dict.fromkeys(w for r in rows for w in r.get("warnings", ())))
                                + ([f"labels left out: {left_out}"] if left_out else []))
     short = [r for r in rows if r["verdict"] == "insufficient coverage"]
+    undecided = [r for r in rows if r["verdict"] in ("no verdict", "insufficient coverage")]
     if all(r["items"] == 0 for r in rows):
         result.exit_code = EXIT_COVERAGE
         result.reason = "no paired ratings: the judges and the experts rated no common item x unit (check the ids)"
@@ -398,6 +399,10 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
         result.reason = (f"insufficient coverage: {len(short)} of {len(rows)} judge x group rows below --min-coverage "
                          f"{min_coverage:.0%} (e.g. {r['judge']} on {r['group']}: {r['coverage']['scored']} of "
                          f"{r['coverage']['expected']} items scored)")
+    elif rows and len(undecided) == len(rows) and resamples > 0:  # --resamples 0 asks for estimates alone
+        result.exit_code = EXIT_COVERAGE
+        result.reason = (f"no verdict on any of {len(rows)} judge x group rows (e.g. {rows[0]['judge']} on "
+                         f"{rows[0]['group']}: {'; '.join(rows[0]['reasons'])})")
     return result
 
 

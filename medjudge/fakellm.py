@@ -249,9 +249,11 @@ class FakeLLM(BatchEndpoints):
             return web.json_response({"error": {"message": fault.message or "maximum context length exceeded",
                                                  "type": "invalid_request_error"}}, status=400)
         if fault.kind == "429":
-            return web.json_response({"error": {"message": "rate limited", "type": "rate_limit_error"}}, status=429)
+            return web.json_response({"error": {"message": fault.message or "rate limited", "type": "rate_limit_error"}},
+                                     status=429)
         if fault.kind == "500":
-            return web.json_response({"error": {"message": "server error", "type": "server_error"}}, status=500)
+            return web.json_response({"error": {"message": fault.message or "server error", "type": "server_error"}},
+                                     status=500)
         if fault.kind == "timeout":
             await asyncio.sleep(fault.delay or 3600)
             return web.json_response({}, status=504)

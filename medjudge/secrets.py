@@ -16,19 +16,42 @@ URL_SECRET_PARAM = re.compile(r"(?i)([?&][^=&\s]*(?:key|token|secret|password|pa
                               r"[^=&\s]*=)[^&\s]+")
 
 
+_NAMES: set[str] = set()  # variables a judge reads its key from (`#VAR`), whatever they are called
+_VALUES: set[str] = set()  # credentials given in an API base (user, password, secret query parameters)
+MIN_SECRET = 4  # shorter values are not replaced (they would blank ordinary words)
+
+
 def key_variables(environ=None) -> list[str]:
     env = os.environ if environ is None else environ
-    return sorted(k for k, v in env.items() if k.upper().endswith(KEY_SUFFIXES) and v)
+    return sorted(k for k, v in env.items() if (k.upper().endswith(KEY_SUFFIXES) or k in _NAMES) and v)
+
+
+def register_variable(name: str | None):
+    """A variable a judge reads its key from: its value is redacted by value, whatever the variable's name."""
+    if name:
+        _NAMES.add(name)
+
+
+def register_value(value: str | None):
+    """A credential that is not in the environment (a user or password in an API base)."""
+    if value and len(value) >= MIN_SECRET:
+        _VALUES.add(value)
+
+
+def secret_values() -> list[str]:
+    """Every value to redact, longest first (so that a secret containing another is replaced whole)."""
+    found = {os.environ[n] for n in key_variables()} | _VALUES
+    return sorted((v for v in found if len(v) >= MIN_SECRET), key=len, reverse=True)
 
 
 def redact(text):
-    """Replace every API-key value found in the environment, and key-shaped strings, by [redacted]."""
+    """Replace every secret value (API-key variables by their usual names, the variables judges name with #VAR,
+    credentials in API bases), and key-shaped strings, by [redacted]."""
     if not text or not isinstance(text, str):
         return text
-    for name in key_variables():
-        value = os.environ[name]
-        if len(value) >= 8:
-            text = text.replace(value, "[redacted]")
+    for value in secret_values():
+        text = text.replace(value, "[redacted]")
+        if len(value) >= 16:
             text = text.replace(value[-8:], "[redacted]")  # providers often echo the tail of a key
     text = URL_USERINFO.sub(r"\1[redacted]@", text)  # https://user:pass@host
     text = URL_SECRET_PARAM.sub(r"\1[redacted]", text)  # ?api_key=...

@@ -33,7 +33,7 @@ import sqlite_utils
 DEFAULT_DB = "medjudge.db"
 SCHEMA_VERSION = 6  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
 # 4: programs (optimised judge programs), drafts and probes, annotations.rationale/detail/chosen; 5: routes;
-# 6: annotations.label_key (what the rater read, in the primary key) and annotations.value_type
+# 6: annotations.label_key (what the rater read, in the primary key) and annotations.value_type; run_calls.hits
 MAX_ROUNDS = 3  # a unit left unscored is asked again by at most this many runs in all
 
 
@@ -101,8 +101,10 @@ class Store:
         db["calls"].create({"key": str, "model": str, "prompt_hash": str, "response": str,
                             "input_tokens": int, "output_tokens": int, "cost": float, "latency": float,
                             "created": str}, pk="key", if_not_exists=True)
-        db["run_calls"].create({"run_id": str, "call_key": str, "cached": int},
+        db["run_calls"].create({"run_id": str, "call_key": str, "cached": int, "hits": int},
                                pk=("run_id", "call_key"), if_not_exists=True)
+        if "hits" not in db["run_calls"].columns_dict:  # before version 6: each later use of a call by the run
+            db.execute("ALTER TABLE run_calls ADD COLUMN hits INTEGER")
         db["judgments"].create({"run_id": str, "answer_id": str, "unit_id": str, "judge": str, "sample": int,
                                 "value": float, "label": str, "explanation": str, "detail": str, "status": str,
                                 "reason": str, "call_key": str, "attempts": int, "created": str, "rounds": int},
@@ -241,9 +243,13 @@ class Store:
                       reply.latency, stamp))
         conn.execute("INSERT OR IGNORE INTO run_calls (run_id, call_key, cached) VALUES (?, ?, 0)", (run_id, key))
 
+    HIT = ("INSERT INTO run_calls (run_id, call_key, cached, hits) VALUES (?, ?, 1, 0) "
+           "ON CONFLICT (run_id, call_key) DO UPDATE SET hits = COALESCE(hits, 0) + 1")
+
     def use_cached_call(self, run_id: str, key: str):
+        """A call answered from the cache: its first use by the run, or one more (each counted)."""
         with self.db.conn as conn:
-            conn.execute("INSERT OR IGNORE INTO run_calls (run_id, call_key, cached) VALUES (?, ?, 1)", (run_id, key))
+            conn.execute(self.HIT, (run_id, key))
 
     def save_judgments(self, rows: list[dict], run_id: str | None = None, cached_keys=(), paid=()):
         """Write judgments, the cached calls they used and the paid calls (run_id, key, model, prompt hash, reply)
@@ -254,8 +260,7 @@ class Store:
         with self.db.conn as conn:
             for call in paid:
                 self._insert_call(conn, *call, stamp)
-            conn.executemany("INSERT OR IGNORE INTO run_calls (run_id, call_key, cached) VALUES (?, ?, 1)",
-                             [(run_id, k) for k in cached_keys])
+            conn.executemany(self.HIT, [(run_id, k) for k in cached_keys])
             conn.executemany(f"INSERT OR REPLACE INTO judgments ({', '.join(cols)}) "
                              f"VALUES ({', '.join('?' * len(cols))})", values)
 
@@ -296,7 +301,7 @@ class Store:
 
     def call_totals(self, run_id: str) -> dict:
         row = next(self.db.query(
-            "SELECT SUM(rc.cached = 0) AS made, SUM(rc.cached = 1) AS cached, "
+            "SELECT SUM(rc.cached = 0) AS made, SUM(rc.cached = 1) + SUM(COALESCE(rc.hits, 0)) AS cached, "
             "SUM(CASE WHEN rc.cached = 0 THEN c.input_tokens END) AS input_tokens, "
             "SUM(CASE WHEN rc.cached = 0 THEN c.output_tokens END) AS output_tokens, "
             "SUM(CASE WHEN rc.cached = 0 THEN c.cost END) AS cost, "

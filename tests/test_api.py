@@ -43,11 +43,11 @@ def test_api_and_cli_write_identical_rows(fake, cli, answers_file, checklist_fil
     assert code == 0, err
     medjudge.import_annotations(tmp_path / "api.db", labels, rubric=str(checklist_file))
     code, _, err = cli("calibrate", "--run", result.run_id, "--resamples", "50", "--db", "cli.db")
-    assert code == 0, err
+    assert code == 5 and "only 3 paired items (need 10)" in err, err  # figures, but too few items for a verdict
     cal = medjudge.calibrate(tmp_path / "api.db", run=result.run_id, resamples=50)
     for name, order in (("annotations", "item_id, unit_id, rater"), ("calibrations", "id")):
         assert table(tmp_path / "cli.db", name, order) == table(tmp_path / "api.db", name, order), name
-    assert cal.exit_code == 0 and {r["judge"] for r in cal.rows} == {"openai/j1", "openai/j2", "panel"}
+    assert cal.exit_code == 5 and {r["judge"] for r in cal.rows} == {"openai/j1", "openai/j2", "panel"}
 
 
 def test_typed_results_to_dict_and_pandas(fake, answers_file, checklist_file, tmp_path):

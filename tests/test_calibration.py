@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, write
 from test_calibration_stats import hand_kappa
 from medjudge.calibration import stats
-from medjudge.calibration.verdict import CARE, NO, TRUST, verdict
+from medjudge.calibration.verdict import CARE, NO, NO_CI, TRUST, verdict
 
 MENTAL = ROOT / "medjudge" / "data" / "mentalalign"
 OWN = {"claude-3.7-sonnet": "claude", "gpt-4o": "gpt4o", "gemini-2.5-flash": "gemini", "o4-mini": "gpt4omini"}
@@ -151,15 +151,18 @@ def test_wide_import(cli, tmp_path):
 def test_verdict_rules():
     assert verdict("ICC(A,1)", 0.9, [0.8, 0.95], 50)[0] == TRUST
     assert verdict("ICC(A,1)", 0.7, [0.55, 0.8], 50)[0] == CARE
-    assert verdict("ICC(A,1)", 0.6, [0.3, 0.8], 50)[0] == NO
+    # a verdict needs its interval on its side: [0.3, 0.8] spans the care line 0.5 (it was "do not trust")
+    assert verdict("ICC(A,1)", 0.6, [0.3, 0.8], 50)[0] == NO_CI
+    assert verdict("ICC(A,1)", 0.3, [0.2, 0.45], 50)[0] == NO
     assert verdict("alpha", 0.85, [0.81, 0.9], 50)[0] == TRUST
     assert verdict("alpha", 0.75, [0.7, 0.8], 50)[0] == CARE
-    assert verdict("ICC(A,1)", 0.9, [0.8, 0.95], 5)[0] == NO  # too few items
+    assert verdict("ICC(A,1)", 0.9, [0.8, 0.95], 5)[0] == NO_CI  # too few items: no verdict, with the reason
     assert verdict("ICC(A,1)", 0.9, [0.8, 0.95], 5, level="system")[0] == TRUST
     # below the physicians' own agreement: trust is capped at care
     v, reasons = verdict("alpha", 0.85, [0.81, 0.9], 50, ceiling={"estimate": 0.95, "ci": [0.9, 0.97]})
     assert v == CARE and "below the physician range" in reasons[-1]
-    assert verdict("ICC(A,1)", 0.9, [0.8, 0.95], 50, care=0.85, trust=0.95)[0] == NO
+    assert verdict("ICC(A,1)", 0.9, [0.8, 0.95], 50, care=0.85, trust=0.95)[0] == NO_CI
+    assert verdict("ICC(A,1)", 0.8, [0.7, 0.84], 50, care=0.85, trust=0.95)[0] == NO
     assert verdict("alpha", 0.99, [0.98, 1.0], 500, untrustworthy_judge=True)[0] == NO
 
 
@@ -182,9 +185,11 @@ def test_calibrate_a_run_against_physicians(fake, cli, answers_file, checklist_f
     out_json = tmp_path / "cal.json"
     code, out, err = cli("calibrate", "--run", run_id, "--by", "none", "--db", "t.db", "--json", out_json,
                          "--resamples", "50")
-    assert code == 0, err
+    # 12 items, one disagreement: alpha's CI spans the 0.667 line, so no verdict, and the command says so (exit 5)
+    assert code == 5 and "no verdict on any of 3" in err, err
     results = json.loads(out_json.read_text())["results"]
     assert {r["judge"] for r in results} == {"openai/j1", "openai/j2", "panel"}
     for r in results:
         assert r["items"] == 12 and r["stats"]["accuracy"]["estimate"] == pytest.approx(11 / 12)
+        assert r["verdict"] == "no verdict" and "spans 0.667" in r["reasons"][0]
     assert "panel" in out

@@ -206,7 +206,8 @@ def test_calibration_counts_unscored_items_and_withholds_the_verdict(fake, cli, 
     assert "75%" in out and "worst case" in out
     # a lower bar is the user's explicit choice
     code, out, err = cli("calibrate", "--run", run_id, "--db", "c.db", "--resamples", "200", "--min-coverage", "0.7")
-    assert code == 0 and "insufficient coverage" not in out
+    # enough coverage now, but 9 paired items are fewer than a verdict needs: no verdict, said, exit 5
+    assert code == 5 and "insufficient coverage" not in out and "only 9 paired items (need 10)" in err
 
 
 def test_no_verdict_without_a_confidence_interval():

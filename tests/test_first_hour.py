@@ -131,4 +131,6 @@ def test_verdict_bounds_are_never_rounded_onto_the_threshold():
     from medjudge.calibration.verdict import verdict
 
     v, reasons = verdict("ICC(A,1)", 0.55, [0.4996, 0.6], 50, "item", None)
-    assert any("CI lower bound 0.4996 < 0.5" in r for r in reasons), reasons
+    assert any("CI [0.4996, 0.60] spans 0.5" in r for r in reasons), reasons
+    v, reasons = verdict("ICC(A,1)", 0.45, [0.4, 0.4996], 50, "item", None)
+    assert any("CI upper bound 0.4996 < 0.5" in r for r in reasons), reasons

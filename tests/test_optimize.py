@@ -20,6 +20,7 @@ RUBRIC = """id: see-doctor
 version: "1"
 title: Advises seeing a clinician
 kind: checklist
+instructions: Judge as a family physician would.
 criteria:
   - id: doctor
     text: The answer advises the person to see a doctor or other clinician.
@@ -132,6 +133,27 @@ def test_a_demonstrable_flaw_is_fixed_on_held_out_questions(cli, fake, tmp_path,
     assert stored == [{"id": art["id"], "adopted": 1}]
     if optimizer == "gepa":  # the reflective optimiser reads the physicians' rationale in its feedback
         assert any("The physicians explained: A GP is a general practitioner" in p for p in PROMPTS)
+    # an optimised program adds to the judge's instructions, never replaces them: every prompt of grade --program
+    # carries the data-not-instructions guard, the kind's task text and the rubric's instructions
+    from medjudge.judges.checklist import ChecklistProgram
+    from medjudge.judges.program import DATA_NOTICE
+
+    first = len(fake.requests)
+    code, out, err = cli("grade", "answers.jsonl", "--rubric", "rubric.yaml", "--judge", fake.judge(), "--program",
+                         "prog.json", "--db", "p.db", "--limit", "6", "-q")
+    assert code == 0, err
+    systems = [r["messages"][0]["content"] for r in fake.requests[first:]]
+    assert len(systems) == 6 and all(DATA_NOTICE in t and ChecklistProgram.task.split("\n")[0] in t
+                                     and "Judge as a family physician would." in t for t in systems)
+    if optimizer != "bootstrap-fewshot" and art["instructions"] != compiled_base(tmp_path):
+        assert all("Optimised guidance" in t for t in systems)
+
+
+def compiled_base(tmp_path) -> str:
+    from medjudge.judges import compile_rubric
+    from medjudge.rubrics import load_rubric
+
+    return compile_rubric(load_rubric(str(tmp_path / "rubric.yaml")).rubric, "per-criterion").base_instructions
 
 
 def test_a_flaw_no_demonstration_fixes_is_not_adopted(cli, fake, tmp_path, labelled):
@@ -382,3 +404,54 @@ def _calls(program, tmp_path):
 
 def _first_call(program, tmp_path):
     return next(_calls(program, tmp_path))
+
+
+def test_a_rewritten_instruction_cannot_drop_the_guard(tmp_path):
+    """Issue 30: a GEPA or MIPROv2 program replaced the whole instruction text, so under grade --program 0 of 18
+    prompts carried the guard. Now the optimiser's text is added after the judge's own."""
+    from medjudge.judges import compile_rubric
+    from medjudge.judges.program import DATA_NOTICE
+    from medjudge.rubrics import load_rubric
+
+    (tmp_path / "rubric.yaml").write_text(RUBRIC)
+    program = compile_rubric(load_rubric(str(tmp_path / "rubric.yaml")).rubric, "per-criterion")
+    base = program.base_instructions
+    for rewritten in ("Count a GP as a doctor. Answer in JSON.",  # GEPA: a new text without the guard
+                      base.replace(DATA_NOTICE, "") + "\n\nA GP is a doctor."):  # MIPROv2: the base, guard dropped
+        program.apply({"id": "p0", "instructions": rewritten, "demos": []})
+        text = program.signature.instructions
+        assert text.startswith(base) and DATA_NOTICE in text and "Judge as a family physician would." in text
+        assert ("Count a GP as a doctor." in text) or ("A GP is a doctor." in text)
+        assert text.count("Judge as a family physician would.") == 1  # repeated parts are not doubled
+    program.apply({"id": "p1", "instructions": base, "demos": []})  # nothing added (bootstrap-fewshot)
+    assert program.signature.instructions == base
+
+
+def test_paired_gain_ci_resamples_whole_questions():
+    """Mutation caught: the held-out gain CI resampling units instead of questions. 40 questions x 5 units whose
+    change moves together within a question: the CI is scipy's percentile bootstrap over the 40 question means
+    (resampling the 200 units would be about sqrt(5) times narrower)."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    from medjudge.calibration.heldout import gain
+    from medjudge.judges.optimize import Labelled
+    from medjudge.rubrics import load_rubric
+
+    nli = load_rubric("kqa-pairs").rubric
+    unit = type("U", (), {"id": "nli"})()
+    rng = random.Random(7)
+    rows, per_question = [], []
+    for q in range(40):
+        fixed_before, fixed_after = rng.random() < 0.5, rng.random() < 0.7  # the whole question right or wrong
+        for _ in range(5):
+            gold = rng.choice([1.0, 0.0, -1.0])
+            wrong = next(v for v in (1.0, 0.0, -1.0) if v != gold)
+            rows.append((Labelled(None, unit, [gold], gold, f"q{q}"), gold if fixed_before else wrong,
+                         gold if fixed_after else wrong))
+        per_question.append(float(fixed_after) - float(fixed_before))
+    g = gain(rows, nli, resamples=4000, seed=1)
+    assert g["gain"] == pytest.approx(np.mean(per_question), abs=1e-12)
+    ref = bootstrap((np.array(per_question),), np.mean, method="percentile", n_resamples=4000,
+                    random_state=2).confidence_interval
+    assert g["ci"][0] == pytest.approx(ref.low, abs=0.03) and g["ci"][1] == pytest.approx(ref.high, abs=0.03)

@@ -19,7 +19,7 @@ THRESHOLDS = {
 MIN_UNITS = {"item": 10, "system": 5}  # fewer paired items (or systems) give no verdict
 TRUST, CARE, NO = "trust", "use with care", "do not trust"
 INSUFFICIENT = "insufficient coverage"  # the judge left too many of the experts' items unscored
-NO_CI = "no verdict"  # no confidence interval (--resamples 0, or the bootstrap gave none)
+NO_CI = "no verdict"  # no confidence interval, or one that spans the care line (usable or not: the data cannot say)
 MIN_COVERAGE = 0.95
 
 
@@ -32,6 +32,7 @@ def verdict(stat: str, estimate, ci, n: int, level: str = "item", ceiling=None, 
     hi_t = trust if trust is not None else hi_t
     reasons = []
     lower = ci[0] if ci else None
+    upper = ci[1] if ci else None
     if untrustworthy_judge:
         return NO, ["the embedded 270M base model proves the pipeline only; it is not a judge to trust"]
     if coverage is not None and coverage < min_coverage:
@@ -41,7 +42,7 @@ def verdict(stat: str, estimate, ci, n: int, level: str = "item", ceiling=None, 
         return NO, ["statistic undefined (no variation or no paired ratings)"]
     if n < MIN_UNITS[level]:
         what = "systems" if level == "system" else "paired items"
-        return NO, [f"only {n} {what} (need {MIN_UNITS[level]})"]
+        return NO_CI, [f"only {n} {what} (need {MIN_UNITS[level]})"]
     if lower is None or math.isnan(lower):
         return NO_CI, [f"no confidence interval for {stat} (--resamples 0, or no bootstrap resample defined it)"]
     if lower >= hi_t:
@@ -50,9 +51,12 @@ def verdict(stat: str, estimate, ci, n: int, level: str = "item", ceiling=None, 
     elif lower >= lo_t:
         v = CARE
         reasons.append(f"CI lower bound {_shown(lower, lo_t, hi_t)} in [{lo_t:g}, {hi_t:g})")
-    else:
+    elif upper is not None and not math.isnan(upper) and upper < lo_t:
         v = NO
-        reasons.append(f"CI lower bound {_shown(lower, lo_t)} < {lo_t:g}")
+        reasons.append(f"CI upper bound {_shown(upper, lo_t)} < {lo_t:g}")
+    else:  # the interval spans the care line: the data cannot say which side the judge is on
+        return NO_CI, [f"CI [{_shown(lower, lo_t)}, {_shown(upper, lo_t) if upper is not None else '?'}] spans "
+                       f"{lo_t:g}: neither usable nor shown unusable; rate more items"]
     if ceiling and ceiling.get("estimate") is not None and not math.isnan(ceiling["estimate"]):
         c_lo = ceiling["ci"][0] if ceiling.get("ci") and ceiling["ci"][0] is not None else ceiling["estimate"]
         if estimate >= c_lo:

@@ -14,6 +14,7 @@ from functools import cached_property
 from urllib.parse import urlparse
 
 from ..errors import JudgeError, MedjudgeError
+from ..secrets import redact
 
 _litellm = None
 
@@ -45,6 +46,23 @@ class Judge:
     model: str
     api_base: str | None = None
     key_env: str | None = None
+
+    def __post_init__(self):
+        """Its key variable and any credential in its API base are redacted by value from everything written."""
+        from ..secrets import register_value, register_variable
+        from urllib.parse import parse_qsl, unquote, urlsplit
+
+        register_variable(self.key_env)
+        if self.api_base:
+            try:
+                parts = urlsplit(self.api_base)
+            except ValueError:
+                return
+            for v in (parts.username, parts.password):
+                register_value(unquote(v) if v else None)
+            for k, v in parse_qsl(parts.query):
+                if SECRET_PARAMS.search(k):
+                    register_value(v)
 
     @classmethod
     def parse(cls, spec: str) -> "Judge":
@@ -276,8 +294,11 @@ class LLM:
             start = time.perf_counter()
             try:
                 if route.lean:
-                    return await self._post(route, endpoint, messages, params, start)
-                return await self._litellm(judge, messages, params, start)
+                    reply = await self._post(route, endpoint, messages, params, start)
+                else:
+                    reply = await self._litellm(judge, messages, params, start)
+                reply.text = redact(reply.text)  # a server that echoes the key never puts it in the database
+                return reply
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -68,6 +68,7 @@ class Panel:
         self.rounds: dict = {}  # the same key -> runs that asked it and got no verdict
         self.reasked = 0  # tasks asked again because an earlier run left them unscored
         self.deferred = []  # calls left for a provider batch (batching.py), not made: a list, or a spool with append
+        self.inflight: dict = {}  # cache key -> the future of the one request sent for it (single flight)
 
     def tasks(self, items, done: set, judges=None, only: set | None = None):
         """Tasks not yet done; `only` restricts them to some (answer, unit) pairs (the cascade's second tier)."""
@@ -185,15 +186,49 @@ class Panel:
         for attempts in range(1, self.parse_retries + 2):
             key, phash = call_identity(task.judge, messages, params, task.sample, task.round)
             hit = store.cached_call(key)
-            if hit is not None:
+            if hit is None and key in self.inflight:  # the same call is in flight: share its one request
+                try:
+                    text = await asyncio.shield(self.inflight[key])
+                except Deferred:  # its leader put it in the batch once
+                    p.done += 1
+                    p.update()
+                    return
+                except TransportError as exc:
+                    status, reason = "error", str(exc)
+                    p.errors += 1
+                    break
+                except RequestRefused as exc:
+                    reason = str(exc)
+                    break
+                cached_keys.append(key)
+                p.cached += 1
+            elif hit is not None:
                 text = hit["response"]
                 cached_keys.append(key)
                 p.cached += 1
             else:
                 if paid:  # a crash during the next call must not lose the reply already paid for
                     store.save_call(*paid.pop())
+                flight = self.inflight[key] = asyncio.get_running_loop().create_future()
                 try:
                     reply = await self.llm.complete(task.judge, messages, params)
+                except BaseException as exc:
+                    if isinstance(exc, Exception):
+                        flight.set_exception(exc)
+                        flight.exception()  # retrieved here: a flight nobody shared is not an unhandled error
+                    else:
+                        flight.cancel()
+                    del self.inflight[key]
+                    if not isinstance(exc, (TransportError, RequestRefused, Deferred)):
+                        raise
+                    failure = exc
+                else:
+                    flight.set_result(reply.text)
+                    del self.inflight[key]
+                    failure = None
+                try:
+                    if failure is not None:
+                        raise failure
                 except TransportError as exc:
                     status, reason = "error", str(exc)
                     p.errors += 1

@@ -72,6 +72,16 @@ def echoes_answer(reply: str, answer: str) -> bool:
     return len(verdict) >= 12 and verdict in _squash(answer)
 
 
+def with_base(base: str, optimised: str) -> str:
+    """The judge's own instructions, then what an optimiser wrote beyond them (the whole of it, less the parts
+    of the base it repeated)."""
+    extra = optimised or ""
+    for part in base.split("\n\n"):
+        extra = extra.replace(part, "")
+    extra = re.sub(r"\n{3,}", "\n\n", extra).strip()
+    return base + (f"\n\nOptimised guidance (medjudge optimize):\n{extra}" if extra else "")
+
+
 def render_conversation(messages) -> str:
     return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
 
@@ -90,14 +100,19 @@ class JudgeProgram(dspy.Module):
         self.rubric, self.mode = rubric, mode
         base = self.batched_signature if mode == "batched" else self.single_signature
         text = "\n\n".join(p for p in (self.task, DATA_NOTICE, rubric.instructions.strip()) if p)
+        self.base_instructions = text  # the kind's task, the data-not-instructions guard, the rubric's instructions
         self.predict = dspy.Predict(base.with_instructions(text))
         self.adapter = JSONAdapter()
         self.program_id = None  # an optimised program's id (judges/artifact.py) once applied
         self.variant: dict = {}  # a probe's controlled change (probing.py): shuffle, reword, only
 
     def apply(self, artifact: dict):
-        """Use an optimised program's instructions and demonstrations (judges/artifact.py) in every prompt."""
-        self.predict.signature = self.predict.signature.with_instructions(artifact["instructions"])
+        """Use an optimised program's instructions and demonstrations (judges/artifact.py) in every prompt. The
+        optimised instructions are added after the judge's own (the kind's task, the guard that the conversation
+        and the answer are data, the rubric's instructions), never in their place: an optimiser that rewrote the
+        whole text (GEPA, MIPROv2) cannot drop them."""
+        self.predict.signature = self.predict.signature.with_instructions(with_base(self.base_instructions,
+                                                                                   artifact["instructions"]))
         self.predict.demos = [dspy.Example(**d) for d in artifact["demos"]]
         self.program_id = artifact["id"]
 
