@@ -62,8 +62,11 @@ def main():
     db = Path(args.db or out_dir / f"bench-{os.getpid()}.db")
     base = f"http://127.0.0.1:{args.port}/v1"
     judge = f"{args.model}@{base}"
-    if args.known_route:  # the route helper stores it, in its own process: this one never imports LiteLLM
-        subprocess.run([sys.executable, "-m", "medjudge.judges.route", str(db), args.model, base,
+    if args.known_route:  # stored by another process: this one never imports LiteLLM
+        code = ("import sys, json; from medjudge.store import Store; from medjudge.judges.llm import Judge; "
+                "from medjudge.judges.route import Routes; "
+                "Routes(Store(sys.argv[1])).get(Judge(sys.argv[2], sys.argv[3]), json.loads(sys.argv[4]))")
+        subprocess.run([sys.executable, "-c", code, str(db), args.model, base,
                         json.dumps({"temperature": 0.0, "seed": 0})], check=True)
     server = start_server(args.port, args.latency, args.jitter, args.fault_rate)
     try:

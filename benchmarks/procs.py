@@ -1,5 +1,5 @@
-"""Counting the CPU of every process a contender leaves behind (Linux): a medjudge run on a new database
-starts a helper that imports LiteLLM to work the judge's route out and may outlive the run (judges/route.py)."""
+"""Counting the CPU of every process a contender leaves behind (Linux). medjudge itself leaves none (its route
+helper was removed: no process outlives the command); the check stays, so that a regression would show."""
 
 from __future__ import annotations
 

@@ -268,8 +268,7 @@ def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None, 
     params = {"temperature": cfg.temperature}
     if cfg.max_tokens:
         params["max_tokens"] = cfg.max_tokens
-    llm = llm or LLM(timeout=cfg.timeout, max_retries=cfg.max_retries, rpm=cfg.rpm, tpm=cfg.tpm, routes=store,
-                     resolve_routes=not worker)
+    llm = llm or LLM(timeout=cfg.timeout, max_retries=cfg.max_retries, rpm=cfg.rpm, tpm=cfg.tpm, routes=store)
     return Panel(store, run["id"], program, judges, cfg.samples, params, llm, concurrency or cfg.concurrency,
                  seed=cfg.seed, cascade=cfg.cascade)
 
@@ -377,7 +376,6 @@ def run_workers(store, cfg: GradeConfig, run, panel, items):
              for w in range(cfg.workers)]
     for p in procs:
         p.start()
-    asyncio.run(panel.llm.settle_routes())  # routes LiteLLM is still working out (route.py): stored for the workers
     results = []
     try:
         while len(results) < len(procs):

@@ -2,6 +2,7 @@
 wire, the same reply, tokens and cost, the same failures; and a known route never imports LiteLLM."""
 
 import asyncio
+import hashlib
 import json
 import os
 import subprocess
@@ -138,88 +139,46 @@ def test_litellm_import_is_set_up_once():
     assert litellm() is litellm()
 
 
-@pytest.fixture
-def fresh_process(monkeypatch):
-    """As in a new `medjudge` process: LiteLLM not imported yet (a process that has it asks it directly)."""
-    import medjudge.judges.llm as llm_module
-
-    monkeypatch.setattr(llm_module, "_litellm", None)
-
-
 def test_a_process_that_has_litellm_asks_it_directly(fake, tmp_path):
     litellm()
     store = Store(tmp_path / "m.db")
     found = LLM(routes=store).route(Judge("openai/medgemma-27b-it", fake.base_url), {"temperature": 0.0})
-    assert found.lean and not found.guessed and store.db.execute("SELECT count(*) FROM routes").fetchone()[0] == 1
+    assert found.lean and store.db.execute("SELECT count(*) FROM routes").fetchone()[0] == 1
 
 
-def test_a_model_litellm_does_not_know_is_sent_at_once_and_litellm_confirms_the_guess(fake, tmp_path, fresh_process):
-    """No LiteLLM wait before the first call of a self-hosted model on a new database; LiteLLM's route, worked
-    out meanwhile, is the body that was sent (checked on the wire) and is stored at the end."""
+def test_a_stored_route_is_versioned_and_checked_before_use(fake, tmp_path):
+    """Issue 31: a stored row with max_tokens 3 was sent on every later request. The key carries the route
+    format's version; a row that does not fit the call is ignored and worked out again."""
     store = Store(tmp_path / "m.db")
-    judge, params = Judge("openai/medgemma-27b-it", fake.base_url), {"temperature": 0.0, "seed": 5, "max_tokens": 80}
-    llm = LLM(routes=store, max_retries=0)
-    first = llm.route(judge, params)
-    assert first.lean and first.guessed and first.prices is None
-    reply = asyncio.run(llm.complete_once(judge, MESSAGES, params))
-    assert reply.cost is None and fake.requests[-1]["seed"] == 5
-    asyncio.run(llm.settle_routes())  # the helper stores LiteLLM's route (with or without anyone waiting)
-    sent = fake.requests[-1]
-    assert one_call(LLM(), judge, params, lean=False) and fake.requests[-1] == sent  # LiteLLM sends the same
-    settled = llm.route(judge, params)
-    assert not settled.guessed and settled == routing.resolve(judge, params)
-    stored = store.db.execute("SELECT route FROM routes").fetchall()
-    assert [routing.Route.from_json(r[0]) for r in stored] == [settled]
+    judge, params = Judge("openai/medgemma-27b-it", fake.base_url), {"temperature": 0.0, "seed": 1}
+    key = routing.route_key(judge, params)
+    assert key != hashlib.sha256(json.dumps([routing.litellm_version(), judge.model, routing.shape(params)],
+                                            sort_keys=True, default=str).encode()).hexdigest()  # version 1's key
+    tampered = routing.Route(True, "medgemma-27b-it", (("max_tokens", 3), ("temperature", 0.0)), None, True)
+    store.save_route(key, judge.model, tampered.to_json())
+    found = LLM(routes=store).route(judge, params)
+    assert found == routing.resolve(judge, params) and dict(found.params) == {"temperature": 0.0}
+    assert routing.Route.from_json(store.route(key)) == found  # the bad row was replaced
+    for bad in ("{not json", json.dumps({"lean": True, "model": "", "params": [], "prices": None, "seeded": True}),
+                json.dumps({"lean": True, "model": "m", "params": [["temperature", 0.7]], "prices": None,
+                            "seeded": True}),
+                json.dumps({"lean": True, "model": "m", "params": [], "prices": [1, -2, 3], "seeded": True})):
+        assert routing.Route.stored(bad, params) is None, bad
+    assert routing.Route.stored(found.to_json(), params) == found
 
 
-def test_litellm_route_replaces_a_wrong_guess_and_a_refused_guess_is_sent_again(tmp_path, capsys, fresh_process):
-    """Where LiteLLM would have sent something else, its route wins: a request the server refused on the guess
-    is sent again on LiteLLM's route (not recorded as refused), and the difference is said once."""
-    real = routing.Route(True, "medgemma-27b-it", (("max_completion_tokens", 80),), None, False)
+def test_no_process_outlives_a_grade_on_a_new_database(cli, fake, tmp_path, answers_file, checklist_file):
+    """Issue 31: a grade of 3.9 s on a new database exited with the route helper still running, writing to the
+    database seconds later. No helper is started now: the command's children are gone when it returns."""
+    import os
 
-    def responder(body):
-        return Fault("400", message="max_tokens is not supported") if "max_tokens" in body else {"ok": True}
-
-    with FakeLLM(responder=responder) as fake:
-        store = Store(tmp_path / "m.db")
-        judge, params = Judge("openai/medgemma-27b-it", fake.base_url), {"max_tokens": 80}
-        llm = LLM(routes=store, max_retries=0, resolve_routes=False)  # as in a worker: the route comes stored
-        assert llm.route(judge, params).guessed
-        store.save_route(routing.route_key(judge, params), judge.model, real.to_json())  # the parent's helper
-        llm.routing.looked = time.monotonic()  # not looked up again yet: the first request goes on the guess
-        reply = asyncio.run(llm.complete_once(judge, MESSAGES, params))
-        assert json.loads(reply.text) == {"ok": True}
-        assert [("max_tokens" in b, "max_completion_tokens" in b) for b in fake.requests] == [(True, False), (False, True)]
-    assert "differs from the request sent before it was known" in capsys.readouterr().err
-    assert llm.route(judge, params) == real
-
-
-def test_a_helper_that_fails_is_an_error_that_says_why(tmp_path, fake, fresh_process):
-    store = Store(tmp_path / "m.db")
-    judge = Judge("openai/medgemma-27b-it", fake.base_url)
-    llm = LLM(routes=store, max_retries=0)
-    assert llm.route(judge, {"temperature": 0.0}).guessed
-    helper = next(iter(llm.routing.pending.values()))[1]
-    helper.wait(120)
-    store.db.execute("DELETE FROM routes")  # as if it had stopped before storing the route
-    store.db.conn.commit()
-    helper.said.write("ImportError: no module named litellm\n")
-    helper.said.flush()
-    with pytest.raises(JudgeError, match="could not work out its route: ImportError: no module named litellm"):
-        asyncio.run(llm.settle_routes())
-
-
-def test_a_worker_uses_the_guess_until_the_parent_stores_the_route(tmp_path, monkeypatch, fresh_process):
-    monkeypatch.setattr(routing, "resolve", lambda judge, params: pytest.fail("a worker never asks LiteLLM"))
-    monkeypatch.setattr(routing, "resolve_elsewhere", lambda *a: pytest.fail("a worker starts no helper"))
-    store = Store(tmp_path / "m.db")
-    judge, params = Judge("openai/medgemma-27b-it", "http://127.0.0.1:9/v1"), {"temperature": 0.0}
-    llm = LLM(routes=store, resolve_routes=False)
-    assert llm.route(judge, params).guessed and llm.route(judge, params).guessed
-    real = routing.Route(True, "medgemma-27b-it", (("temperature", 0.0),), (1e-6, 2e-6, 1e-6), False)
-    store.save_route(routing.route_key(judge, params), judge.model, real.to_json())  # the parent's work
-    llm.routing.looked = 0.0
-    assert llm.route(judge, params) == real
+    code, out, err = cli("grade", answers_file, "--rubric", checklist_file, "--judge", fake.judge("qwen-new"),
+                         "--db", "n.db", "-q")
+    assert code == 0, err
+    me = str(os.getpid())
+    children = [p for p in os.listdir("/proc") if p.isdigit() and
+                open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == me]
+    assert not [p for p in children if b"medjudge" in open(f"/proc/{p}/cmdline", "rb").read()]
 
 
 def test_a_user_in_the_url_and_a_named_key_cannot_both_be_sent(monkeypatch):

@@ -216,7 +216,7 @@ class LLM:
     per-model request and token rates; a 429 pauses that model only, never the others."""
 
     def __init__(self, timeout: float = 60.0, max_retries: int = 4, backoff: float = 0.5, backoff_cap: float = 20.0,
-                 rpm: dict | None = None, tpm: dict | None = None, routes=None, resolve_routes: bool = True):
+                 rpm: dict | None = None, tpm: dict | None = None, routes=None):
         self.timeout, self.max_retries, self.backoff, self.backoff_cap = timeout, max_retries, backoff, backoff_cap
         self.retries = 0  # retries made, over all calls
         self.rpm, self.tpm = rpm or {}, tpm or {}
@@ -225,18 +225,13 @@ class LLM:
         self._errors = None  # LiteLLM's exception classes, looked up on the first call (import is slow)
         from .route import Routes
 
-        # routes remembered in the Store (or None); resolve_routes is False in a worker process, whose parent
-        # works routes out and stores them
-        self.routing = Routes(routes, resolve_routes)
+        self.routing = Routes(routes)  # routes remembered in the Store (or None)
         self._sessions: dict = {}  # event loop -> aiohttp session (OpenAI-compatible servers)
         self._endpoints: dict = {}  # judge -> (URL, headers, proxy, proxy auth), for the lean route
 
     def route(self, judge: Judge, params: dict):
         """How this judge's calls with these parameters go on the wire (route.py)."""
         return self.routing.get(judge, params)
-
-    async def settle_routes(self):
-        await self.routing.settle()
 
     def session(self):
         """One aiohttp session per event loop: its connection pool is shared by every call."""
@@ -259,8 +254,7 @@ class LLM:
             await self.aclose()
 
     async def aclose(self):
-        """Close this loop's session (the end of a run's loop). A helper still working a route out is not waited
-        for: it stores the route itself, for the next run."""
+        """Close this loop's session (the end of a run's loop)."""
         found = self._sessions.pop(asyncio.get_running_loop(), None)
         if found is not None:
             await found.close()
@@ -310,12 +304,6 @@ class LLM:
                     fatal, refused = (False, False) if route.lean else self._litellm_kind(exc)
                 if fatal:
                     raise JudgeError(f"judge {judge.model}: {name}: {said}") from None
-                if refused and route.guessed:  # perhaps LiteLLM would have sent this model something else
-                    await self.settle_routes()
-                    settled = self.routing.get(judge, params, look=True)
-                    if settled.body([]) != route.body([]) or not settled.lean:
-                        route, attempt = settled, attempt + 1
-                        continue
                 if refused:
                     raise RequestRefused(f"request refused by {judge.model}: {said}") from None
                 if attempt >= self.max_retries:

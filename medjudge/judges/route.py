@@ -9,29 +9,27 @@ objects. tests/test_route.py checks, against LiteLLM itself, that the bodies, he
 are the ones `litellm.acompletion` gives. Any other judge (hosted providers, Ollama, in-process models,
 tiered prices) keeps the full `litellm.acompletion` path.
 
-Routes are remembered in the database (`routes`, keyed by LiteLLM's version), so a later run or a
-worker process sends its first request without importing LiteLLM (seconds of start-up). On a database that
-has not run the judge, a model LiteLLM does not know (not in its price map: a self-hosted open model) is
-sent at once as given (`guess`): LiteLLM's OpenAI config for unknown models sends the body unchanged and
-prices it at None (a process that has imported LiteLLM already simply asks it). Meanwhile a helper process
-(`python -m medjudge.judges.route`, on another core: a thread would fight the event loop for the GIL)
-imports LiteLLM, works the real route out and stores it; `Routes` replaces the guess once it is stored.
+Routes are remembered in the database (`routes`, keyed by the route format's version, LiteLLM's version, the
+model and the parameters), so a later run or a worker process sends its first request without importing
+LiteLLM (seconds of start-up): the parent of workers works every route out before they start. A stored row
+is checked before it is used (its fields, and that its parameters are those of the call, as LiteLLM maps
+them); one that does not fit is ignored and worked out again. On a new database the first request waits
+for LiteLLM's import (about 4 s), once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sys
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 OPENAI_WIRE = ("openai", "hosted_vllm")  # LiteLLM providers whose request body is the OpenAI chat schema
 # price-map keys a plain chat call is billed by; a model priced by anything else (tiers above N tokens,
 # reasoning or audio tokens) keeps LiteLLM's own cost calculation
 PLAIN_PRICES = {"input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost"}
 OTHER_TIERS = ("_priority", "_flex", "_batches")  # service tiers never requested here
+ROUTE_FORMAT = 2  # in every route key: a stored row of another format is never read as this one
+SENT_PARAMS = {"temperature", "max_tokens", "max_completion_tokens", "seed", "n", "top_p", "stop"}
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,6 @@ class Route:
     params: tuple = ()  # LiteLLM's mapping of the call's parameters but the seed, as sorted (name, value) pairs
     prices: tuple | None = None  # per token: input, output, cached input; None when LiteLLM has no price
     seeded: bool = False  # LiteLLM sends the seed as given (each sample has its own)
-    guessed: bool = False  # sent before LiteLLM was asked (guess); replaced by its route once known
 
     def body(self, messages, seed=None) -> dict:
         out = {"model": self.model, "messages": messages, **dict(self.params)}
@@ -65,38 +62,35 @@ class Route:
         return cls(d["lean"], d["model"], tuple((k, v) for k, v in d["params"]),
                    tuple(d["prices"]) if d["prices"] is not None else None, d["seeded"])
 
+    @classmethod
+    def stored(cls, text: str, params: dict) -> "Route | None":
+        """A stored row as a route for a call with these parameters, or None when it does not fit: unreadable,
+        fields of the wrong type, a parameter the call does not have or with another value (LiteLLM may drop
+        a parameter or rename max_tokens, never invent one), prices that are not three non-negative numbers."""
+        try:
+            r = cls.from_json(text)
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(r.lean, bool) or not isinstance(r.seeded, bool):
+            return None
+        if not r.lean:
+            return r
+        if not isinstance(r.model, str) or not r.model:
+            return None
+        given = {k: v for k, v in params.items() if k != "seed" and v is not None}
+        for k, v in r.params:
+            source = "max_tokens" if k == "max_completion_tokens" else k
+            if k not in SENT_PARAMS or source not in given or given[source] != v:
+                return None
+        if r.seeded != ("seed" in params):
+            return None
+        if r.prices is not None and (len(r.prices) != 3 or not all(isinstance(x, (int, float)) and x >= 0
+                                                                   for x in r.prices)):
+            return None
+        return r
+
 
 FULL = Route(False)
-_PRICED: set | None = None
-
-
-def priced_models() -> set:
-    """The model names in LiteLLM's price map, read from the file it loads (no LiteLLM import)."""
-    global _PRICED
-    if _PRICED is None:
-        from .preflight import litellm_file
-
-        path = litellm_file("model_prices_and_context_window_backup.json")
-        try:
-            _PRICED = set(json.loads(path.read_bytes())) if path is not None else set()
-        except (OSError, ValueError):
-            _PRICED = set()
-    return _PRICED
-
-
-def guess(judge, params: dict) -> Route | None:
-    """The route of a model LiteLLM does not know, without asking it: the body as given, no price. None for a
-    model it knows (its price map names it, or a gpt-5 name): that one waits for LiteLLM's own route."""
-    if not wire_eligible(judge) or os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP", "").lower() != "true":
-        return None  # LiteLLM fetches a newer price map online: only it knows which models it prices
-    provider, _, model = judge.model.partition("/")
-    names = priced_models()
-    if not names or model in names or f"{provider}/{model}" in names or model.startswith("gpt-5"):
-        return None
-    rest = tuple(sorted((k, v) for k, v in params.items() if k != "seed"))
-    return Route(True, model, rest, None, "seed" in params, guessed=True)
-
-
 def provider_of(judge) -> str:
     return judge.model.partition("/")[0]
 
@@ -121,9 +115,9 @@ def shape(params: dict) -> tuple:
 
 
 def route_key(judge, params: dict) -> str:
-    """What the route depends on: LiteLLM's version, the provider and model, the parameters' shape (not the
-    host)."""
-    blob = json.dumps([litellm_version(), judge.model, shape(params)], sort_keys=True, default=str)
+    """What the route depends on: the route format, LiteLLM's version, the provider and model, the parameters'
+    shape (not the host)."""
+    blob = json.dumps([ROUTE_FORMAT, litellm_version(), judge.model, shape(params)], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -140,7 +134,7 @@ def resolve(judge, params: dict) -> Route:
         del mapped["stream"]  # the default: not sent
     mapped.update(mapped.pop("extra_body", None) or {})  # sent at the top level of the body
     mapped = {k: v for k, v in mapped.items() if v is not None}
-    if set(mapped) - {"temperature", "max_tokens", "max_completion_tokens", "seed", "n", "top_p", "stop"}:
+    if set(mapped) - SENT_PARAMS:
         return FULL  # LiteLLM adds something for this model: let it send the call itself
     if not _sends_as_given(lib, model, provider, mapped):
         return FULL  # LiteLLM rewrites the messages for this model (o1 takes no system message, ...)
@@ -182,103 +176,27 @@ def _sends_as_given(lib, model: str, provider: str, mapped: dict) -> bool:
 
 
 class Routes:
-    """The routes of one LLM: kept in memory, remembered in the store (the database), guessed while a helper
-    process works LiteLLM's out (the guess is replaced once the route is stored)."""
+    """The routes of one LLM: kept in memory, remembered in the store (the database)."""
 
-    def __init__(self, store=None, resolve: bool = True):
-        self.store, self.resolve = store, resolve
+    def __init__(self, store=None):
+        self.store = store
         self.known: dict = {}  # (judge, parameters but the seed's value) -> Route
-        self.pending: dict = {}  # guessed: the same key -> (route key, helper process or None)
-        self.looked = 0.0  # when the store was last looked at for a pending route
 
-    def get(self, judge, params: dict, look: bool = False) -> Route:
+    def get(self, judge, params: dict) -> Route:
         if not wire_eligible(judge):
             return FULL
         memo = (judge, shape(params))
         found = self.known.get(memo)
         if found is None:
-            found = self.known[memo] = self._first(memo, judge, params)
-        elif found.guessed and (look or time.monotonic() - self.looked > 0.5):  # LiteLLM's route stored yet?
-            self.looked = time.monotonic()
-            found = self._settled(memo, judge)
+            found = self.known[memo] = self._first(judge, params)
         return found
 
-    def _first(self, memo, judge, params: dict) -> Route:
-        from . import llm
-
+    def _first(self, judge, params: dict) -> Route:
         key = route_key(judge, params)
         stored = self.store.route(key) if self.store is not None else None
-        if stored:
-            return Route.from_json(stored)
-        found = None
-        if llm._litellm is None and self.store is not None and self.store.path != ":memory:":
-            found = guess(judge, params)  # a process that has LiteLLM asks it directly
-        if found is not None:  # sent at once; LiteLLM works the real route out in a helper process meanwhile
-            self.pending[memo] = (key, resolve_elsewhere(self.store.path, judge, params) if self.resolve else None)
-            return found
-        found = resolve(judge, params)
-        if self.store is not None:
-            self.store.save_route(key, judge.model, found.to_json())
+        found = Route.stored(stored, params) if stored else None
+        if found is None:  # none stored, or a row that does not fit: LiteLLM works it out (again)
+            found = resolve(judge, params)
+            if self.store is not None:
+                self.store.save_route(key, judge.model, found.to_json())
         return found
-
-    def _settled(self, memo, judge) -> Route:
-        """The stored route that replaces a guess (a difference is said on stderr), or the guess while the helper
-        is still at work. A helper that stopped without storing it is an error (its last line is said)."""
-        from ..errors import JudgeError
-
-        key, helper = self.pending[memo]
-        stored = self.store.route(key)
-        if stored is None:
-            if helper is not None and helper.poll() is not None:
-                helper.said.seek(0)
-                said = helper.said.read().strip().splitlines()
-                raise JudgeError(f"judge {judge.model}: LiteLLM could not work out its route: "
-                                 f"{said[-1] if said else f'exit code {helper.returncode}'}")
-            return self.known[memo]
-        found, guessed = Route.from_json(stored), self.known[memo]
-        if found != replace(guessed, guessed=False):
-            print(f"medjudge: LiteLLM's route for {judge.model} differs from the request sent before it was known "
-                  f"({guessed.body([])} vs {found.body([])}); LiteLLM's is used from now on", file=sys.stderr)
-        del self.pending[memo]
-        if helper is not None:
-            helper.poll()  # reaped if it has exited (it does right after storing the route)
-        self.known[memo] = found
-        return found
-
-    async def settle(self):
-        """Wait for the helpers still working routes out (a request refused on a guess, the parent of workers)."""
-        import asyncio
-
-        for memo in list(self.pending):
-            helper = self.pending[memo][1]
-            if helper is None:  # a worker leaves its guesses to the parent process
-                continue
-            while helper.poll() is None:
-                await asyncio.sleep(0.05)
-            self._settled(memo, memo[0])
-
-
-def resolve_elsewhere(db_path: str, judge, params: dict):
-    """Start the helper process that works the route out with LiteLLM and stores it in the database."""
-    import subprocess
-    import tempfile
-
-    said = tempfile.TemporaryFile("w+", encoding="utf-8")  # what it says if it fails (a pipe could fill up)
-    helper = subprocess.Popen([sys.executable, "-m", "medjudge.judges.route", str(db_path), judge.model,
-                               judge.public_base or "", json.dumps(params)],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=said)
-    helper.said = said
-    return helper
-
-
-def main(argv: list[str]):
-    from ..store import Store
-    from .llm import Judge
-
-    db_path, model, base, params = argv
-    judge, params = Judge(model, base or None), json.loads(params)
-    Store(db_path).save_route(route_key(judge, params), model, resolve(judge, params).to_json())
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
