@@ -28,9 +28,10 @@ PEER_GRADER = re.compile(r"# Conversation\n(.*)\n\n# Rubric item\n(.*?)\n\n# Ins
 
 @dataclass
 class Fault:
-    kind: str  # "400", "401", "429", "500", "timeout", "drop", "garbage", "truncated"
+    kind: str  # "400", "401", "429", "500" (or any other HTTP status), "timeout", "drop", "garbage", "truncated"
     delay: float = 0.0
     message: str = ""
+    retry_after: str | None = None  # the Retry-After header sent with it
 
 
 def fields_of(request: dict) -> dict[str, str]:
@@ -125,14 +126,16 @@ class FakeLLM(BatchEndpoints):
     providers' batch APIs (fakebatch.py)."""
 
     def __init__(self, responder=None, latency: float = 0.0, jitter: float = 0.0, fault_rate: float = 0.0,
-                 faults=("429", "500", "timeout", "drop", "garbage"), seed: int = 0, port: int = 0):
+                 faults=("429", "500", "timeout", "drop", "garbage"), seed: int = 0, port: int = 0, tls=None):
         self.responder = responder or default_responder
         self.latency, self.jitter, self.fault_rate, self.faults = latency, jitter, fault_rate, faults
         self.rng = random.Random(seed)
         self.port = port
+        self.tls = tls  # (certificate file, key file): serve HTTPS
         self.requests: list[dict] = []
         self._batch_init()
         self.auth: list[str] = []  # the Authorization header of each request (tests check which key was sent)
+        self.headers: list[dict] = []  # every header of each request
         self.keep_requests = True  # benchmarks turn this off to keep memory flat
         self.count = 0
         self.first_at = self.last_at = None
@@ -142,7 +145,7 @@ class FakeLLM(BatchEndpoints):
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{'https' if self.tls else 'http'}://{'localhost' if self.tls else '127.0.0.1'}:{self.port}/v1"
 
     def judge(self, name: str = "fake-judge") -> str:
         return f"openai/{name}@{self.base_url}"
@@ -173,7 +176,13 @@ class FakeLLM(BatchEndpoints):
         self.add_batch_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        context = None
+        if self.tls:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*self.tls)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=context)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
 
@@ -220,6 +229,7 @@ class FakeLLM(BatchEndpoints):
             if self.keep_requests:
                 self.requests.append(body)
                 self.auth.append(request.headers.get("Authorization", ""))
+                self.headers.append(dict(request.headers))
         reply = self.responder(body)
         if not isinstance(reply, Fault) and self.fault_rate and self.rng.random() < self.fault_rate:
             reply = Fault(self.rng.choice(self.faults))
@@ -242,6 +252,14 @@ class FakeLLM(BatchEndpoints):
     async def _fault(self, request, fault: Fault):
         from aiohttp import web
 
+        response = await self._fault_response(request, fault)
+        if fault.retry_after is not None and response is not None:
+            response.headers["Retry-After"] = fault.retry_after
+        return response
+
+    async def _fault_response(self, request, fault: Fault):
+        from aiohttp import web
+
         if fault.kind == "401":
             return web.json_response({"error": {"message": fault.message or "invalid api key",
                                                  "type": "invalid_request_error"}}, status=401)
@@ -260,6 +278,9 @@ class FakeLLM(BatchEndpoints):
         if fault.kind == "drop":
             request.transport.close()
             return web.Response(status=500)
+        if fault.kind.isdigit():  # any other HTTP status, as an OpenAI-style error
+            return web.json_response({"error": {"message": fault.message or f"status {fault.kind}",
+                                                 "type": "api_error"}}, status=int(fault.kind))
         if fault.kind == "truncated":
             return web.Response(text='{"id": "x", "choices": [{"mess', content_type="application/json")
         return web.Response(text="<html>bad gateway</html>", content_type="application/json")

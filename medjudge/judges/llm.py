@@ -29,6 +29,9 @@ def litellm():
         lib.drop_params = True  # seed and the like are sent only where the provider takes them
         lib.suppress_debug_info = True
         lib.callbacks, lib.success_callback, lib.failure_callback = [], [], []
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE")
+        if bundle and not os.environ.get("SSL_VERIFY") and not os.environ.get("SSL_CERT_FILE"):
+            lib.ssl_verify = bundle  # the CA bundle requests users set: LiteLLM's route verifies with it too
         from .local import register
 
         register(lib)
@@ -300,8 +303,10 @@ class LLM:
                 said = _first_line(exc, judge) or (f"no reply within {self.timeout:g} s" if name == "Timeout" else name)
                 if isinstance(exc, HTTPFailure):
                     fatal, refused = exc.fatal, exc.refused
-                else:  # a connection error or timeout on the lean route; LiteLLM's classes on its own path
-                    fatal, refused = (False, False) if route.lean else self._litellm_kind(exc)
+                elif route.lean:  # a connection error or timeout on the lean route
+                    fatal, refused = False, False
+                else:  # LiteLLM's exception: the same status, the same outcome as on the lean route
+                    fatal, refused = self._litellm_kind(exc)
                 if fatal:
                     raise JudgeError(f"judge {judge.model}: {name}: {said}") from None
                 if refused:
@@ -309,14 +314,22 @@ class LLM:
                 if attempt >= self.max_retries:
                     raise TransportError(f"{name} after {attempt + 1} attempts: {said}") from None
                 rate_limited = "RateLimit" in name
+                wait = retry_after_of(exc)
             attempt += 1
             self.retries += 1
             delay = min(self.backoff_cap, self.backoff * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            if wait is not None:  # the server said when: honoured, within the cap
+                delay = min(self.backoff_cap, max(wait, 0.0))
             if rate_limited:  # the whole model backs off; other models go on
                 self.paused_until[judge.model] = max(self.paused_until.get(judge.model, 0.0), time.monotonic() + delay)
             await asyncio.sleep(delay)
 
     def _litellm_kind(self, exc) -> tuple[bool, bool]:
+        """(fatal, refused) of a LiteLLM exception: by its HTTP status where it has one (the lean route's table:
+        HTTPFailure.outcome), else by its class."""
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int) and status >= 400:
+            return HTTPFailure.outcome(status)
         fatal, refused = self.errors()
         return isinstance(exc, fatal), isinstance(exc, refused)
 
@@ -331,44 +344,49 @@ class LLM:
 
     def _endpoint(self, judge: Judge) -> tuple:
         """Where and how a lean call to this judge goes, worked out once: the chat completions URL, the headers,
-        and the proxy the environment names for it (HTTPS_PROXY, NO_PROXY, ...), or None."""
+        the proxy the environment names for it (HTTPS_PROXY / HTTP_PROXY, else ALL_PROXY, unless NO_PROXY
+        covers the host), and the TLS setting (wire.tls)."""
         found = self._endpoints.get(judge)
         if found is None:
-            from aiohttp.helpers import get_env_proxy_for_url
-            from yarl import URL
+            from .wire import proxy_for, tls
 
             url = judge.api_base.rstrip("/")
             url = url if url.endswith("/chat/completions") else url + "/chat/completions"
             try:
-                proxy = get_env_proxy_for_url(URL(url))
-            except LookupError:
-                proxy = (None, None)
-            found = self._endpoints[judge] = (url, self._headers(judge), *proxy)
+                proxy = proxy_for(url)
+            except ValueError as exc:
+                raise JudgeError(f"judge {judge.model}@{judge.public_base}: {exc}") from None
+            found = self._endpoints[judge] = (url, self._headers(judge), *proxy, tls(url))
         return found
 
     def _headers(self, judge: Judge) -> dict:
-        """What LiteLLM sends such a server: the key named for it (or a placeholder), as a bearer token. A user
-        and password in the API base (a proxy with basic authentication) are sent instead, by aiohttp."""
+        """What LiteLLM sends such a server: the key named for it (or a placeholder), as a bearer token, and the
+        OpenAI organisation and project the environment names. A user and password in the API base (a proxy
+        with basic authentication) are sent instead of the key, by aiohttp."""
+        from .wire import org_headers
+
         key = self._kwargs(judge, (), {})["api_key"]
+        extra = org_headers()
         if urlparse(judge.api_base).username is not None:
             if judge.key_env:
                 raise JudgeError(f"judge {judge.model}@{judge.public_base}: a user in the URL and a key "
                                  f"(#{judge.key_env}) cannot both be sent: one Authorization header")
-            return {"Content-Type": "application/json"}
-        return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+            return {"Content-Type": "application/json", **extra}
+        return {"Authorization": f"Bearer {key}", "Content-Type": "application/json", **extra}
 
     async def _post(self, route, endpoint: tuple, messages, params: dict, start: float) -> Reply:
         """One call to an OpenAI-compatible server on the route LiteLLM worked out (route.py)."""
         import aiohttp
 
-        url, headers, proxy, proxy_auth = endpoint
+        url, headers, proxy, proxy_auth, tls = endpoint
         data = json.dumps(route.body(messages, params.get("seed")), ensure_ascii=False).encode("utf-8")
-        async with self.session().post(url, data=data, headers=headers, proxy=proxy, proxy_auth=proxy_auth,
+        async with self.session().post(url, data=data, headers=headers, proxy=proxy, proxy_auth=proxy_auth, ssl=tls,
                                        timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
             raw = await resp.read()
             status = resp.status
+            retry_after = resp.headers.get("Retry-After")
         if status >= 400:
-            raise HTTPFailure.of(status, raw)
+            raise HTTPFailure.of(status, raw, retry_after)
         try:
             body = json.loads(raw)
             choice = body["choices"][0]
@@ -396,6 +414,9 @@ class LLM:
 
     @staticmethod
     def _reply(lib, resp, latency) -> Reply:
+        if resp is None:  # LiteLLM's acompletion answers an HTTP 422 with no response (after asking again)
+            raise HTTPFailure("UnprocessableEntityError", "UnprocessableEntityError: LiteLLM returned no response "
+                              "(the server refused the request as unprocessable)", 422)
         choice = resp.choices[0]
         text = choice.message.content or ""
         usage = getattr(resp, "usage", None)
@@ -418,17 +439,24 @@ class HTTPFailure(Exception):
     """A failed call to an OpenAI-compatible server, named as LiteLLM names it (AuthenticationError, ...)."""
 
     NAMES = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError", 404: "NotFoundError",
-             408: "Timeout", 413: "BadRequestError", 422: "UnprocessableEntityError", 429: "RateLimitError",
+             408: "Timeout", 409: "ConflictError", 413: "BadRequestError", 422: "UnprocessableEntityError",
+             429: "RateLimitError",
              503: "ServiceUnavailableError", 504: "Timeout"}
 
-    def __init__(self, name: str, message: str, status: int | None = None):
+    def __init__(self, name: str, message: str, status: int | None = None, retry_after: str | None = None):
         super().__init__(message)
-        self.name, self.status = name, status
-        self.fatal = status in (401, 403, 404)
-        self.refused = status in (400, 413, 422)
+        self.name, self.status, self.retry_after = name, status, retry_after
+        self.fatal, self.refused = self.outcome(status)
+
+    @staticmethod
+    def outcome(status: int | None) -> tuple[bool, bool]:
+        """(fatal, refused) for an HTTP status, on both routes: 401, 403, 404 stop the judge; 400, 413, 422 refuse
+        the request (recorded unscored, with the reason); 408, 409, 429 and 5xx are retried (as the OpenAI SDK
+        retries them). tests/test_route.py holds the two routes to the same outcome for each status."""
+        return status in (401, 403, 404), status in (400, 413, 422)
 
     @classmethod
-    def of(cls, status: int, raw: bytes) -> "HTTPFailure":
+    def of(cls, status: int, raw: bytes, retry_after: str | None = None) -> "HTTPFailure":
         try:
             error = json.loads(raw).get("error")
             message = error.get("message") if isinstance(error, dict) else str(error)
@@ -436,7 +464,30 @@ class HTTPFailure(Exception):
             message = None
         message = message or raw[:200].decode("utf-8", "replace").strip() or f"HTTP {status}"
         name = cls.NAMES.get(status, "InternalServerError" if status >= 500 else "APIError")
-        return cls(name, f"{name}: {message}", status)
+        return cls(name, f"{name}: {message}", status, retry_after)
+
+
+def retry_after_of(exc) -> float | None:
+    """Seconds the server asked to wait (Retry-After: seconds or an HTTP date), on either route, or None."""
+    value = getattr(exc, "retry_after", None)
+    if value is None:
+        headers = getattr(exc, "litellm_response_headers", None) or getattr(getattr(exc, "response", None),
+                                                                             "headers", None)
+        try:
+            value = headers.get("retry-after") if headers is not None else None
+        except AttributeError:
+            value = None
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return parsedate_to_datetime(str(value)).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
 
 
 def _kind(exc) -> str:
