@@ -105,3 +105,22 @@ def test_organisation_and_project_headers_are_sent_as_litellm_sends_them(fake, m
     lean, theirs = ({k.lower(): v for k, v in h.items()} for h in fake.headers[-2:])
     for name in ("openai-organization", "openai-project"):
         assert lean.get(name) == theirs.get(name) and lean.get(name)
+
+
+def test_an_api_base_from_the_environment_takes_the_lean_route(fake, monkeypatch):
+    """Issue 31: `openai/gpt-4.1-mini` with OPENAI_API_BASE set (how most vLLM and proxy users configure it) sent
+    every call through litellm.acompletion. It now takes the lean route, with the same body and key LiteLLM sends."""
+    monkeypatch.setenv("OPENAI_API_BASE", fake.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-env-base-0001")
+    judge, params = Judge("openai/gpt-4.1-mini"), {"temperature": 0.0, "seed": 3}
+    llm = LLM(max_retries=0)
+    assert llm.route(judge, params).lean
+    asyncio.run(llm.complete_once(judge, MESSAGES, params))
+    theirs = LLM(max_retries=0)
+    theirs.routing.known[(judge, routing.shape(params))] = routing.FULL
+    asyncio.run(theirs.complete_once(judge, MESSAGES, params))
+    assert fake.requests[-2] == fake.requests[-1] and fake.count == 2
+    assert fake.auth[-2] == fake.auth[-1] == "Bearer sk-test-env-base-0001"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(JudgeError, match="OPENAI_API_KEY is not set"):
+        asyncio.run(LLM(max_retries=0).complete_once(judge, MESSAGES, params))

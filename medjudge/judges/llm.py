@@ -348,9 +348,9 @@ class LLM:
         covers the host), and the TLS setting (wire.tls)."""
         found = self._endpoints.get(judge)
         if found is None:
-            from .wire import proxy_for, tls
+            from .wire import env_base, proxy_for, tls
 
-            url = judge.api_base.rstrip("/")
+            url = (judge.api_base or env_base(judge)).rstrip("/")
             url = url if url.endswith("/chat/completions") else url + "/chat/completions"
             try:
                 proxy = proxy_for(url)
@@ -365,8 +365,13 @@ class LLM:
         with basic authentication) are sent instead of the key, by aiohttp."""
         from .wire import org_headers
 
-        key = self._kwargs(judge, (), {})["api_key"]
         extra = org_headers()
+        if not judge.api_base:  # the API base came from the environment: so does the key, as LiteLLM reads it
+            key = os.environ.get("OPENAI_API_KEY")
+            if not key:
+                raise JudgeError(f"judge {judge.model}: OPENAI_API_KEY is not set (the key for OPENAI_API_BASE)")
+            return {"Authorization": f"Bearer {key}", "Content-Type": "application/json", **extra}
+        key = self._kwargs(judge, (), {})["api_key"]
         if urlparse(judge.api_base).username is not None:
             if judge.key_env:
                 raise JudgeError(f"judge {judge.model}@{judge.public_base}: a user in the URL and a key "

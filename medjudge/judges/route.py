@@ -96,8 +96,11 @@ def provider_of(judge) -> str:
 
 
 def wire_eligible(judge) -> bool:
-    """An OpenAI-compatible server named by the judge itself (no provider defaults to resolve)."""
-    return bool(judge.api_base) and not judge.in_process and provider_of(judge) in OPENAI_WIRE
+    """An OpenAI-compatible server named by the judge itself, or by OPENAI_BASE_URL / OPENAI_API_BASE for an
+    `openai/` judge (wire.env_base)."""
+    from .wire import env_base
+
+    return bool(judge.api_base or env_base(judge)) and not judge.in_process and provider_of(judge) in OPENAI_WIRE
 
 
 def litellm_version() -> str:

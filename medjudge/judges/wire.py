@@ -85,3 +85,11 @@ def org_headers() -> dict:
     if project:
         out["OpenAI-Project"] = project
     return out
+
+
+def env_base(judge) -> str | None:
+    """The API base LiteLLM sends an `openai/` judge without one of its own to: OPENAI_BASE_URL or
+    OPENAI_API_BASE (how most vLLM and proxy users configure it); None when neither is set."""
+    if judge.api_base or judge.model.partition("/")[0] != "openai":
+        return None
+    return os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE") or None
