@@ -277,7 +277,9 @@ def grade_plan(input_path, *, rubric: str | None = None, judges: list[str] | Non
     if rubric is None:
         raise MedjudgeError("give a rubric: a file or a library id (see `medjudge rubric list`)")
     specs, _ = resolve_judges(judges)
-    return plan(open_db(db), GradeConfig(input_path=str(input_path), rubric=rubric, judges=specs, **settings))
+    # a database that does not exist is not created: the plan is worked out on an empty one in memory
+    store = open_db(db) if isinstance(db, Store) or Path(db).exists() else Store(":memory:")
+    return plan(store, GradeConfig(input_path=str(input_path), rubric=rubric, judges=specs, **settings))
 
 
 # -- calibration ----------------------------------------------------------------------------------

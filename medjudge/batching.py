@@ -147,7 +147,8 @@ async def sync(store, run_id: str):
         if b["state"] == "uploaded":  # the file is there; the batch may have been created before the crash
             pid = await client.find(b["id"]) or (await client.create(b["input_file"], b["id"]))["provider_id"]
             b["state"], b["provider_id"] = "submitted", pid
-            store.save_batch(row | {"state": "submitted", "provider_id": pid})
+            row.update(state="submitted", provider_id=pid)  # every later write of this row keeps the found id
+            store.save_batch(row)
         if b["state"] == "sending":
             store.save_batch(row | {"state": "unknown", "detail": dumps(
                 {"error": "interrupted while sending to Anthropic: it may or may not exist there; its requests are "

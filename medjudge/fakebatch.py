@@ -91,9 +91,14 @@ class BatchEndpoints:
     async def _batch_list(self, request):
         from aiohttp import web
 
-        data = [self._openai_batch(b) for b in self.batches.values() if b["kind"] == "openai"]
-        return web.json_response({"object": "list", "data": list(reversed(data)), "has_more": False,
-                                  "first_id": data[-1]["id"] if data else None, "last_id": data[0]["id"] if data else None})
+        data = list(reversed([self._openai_batch(b) for b in self.batches.values() if b["kind"] == "openai"]))
+        after, limit = request.query.get("after"), int(request.query.get("limit", 20))  # newest first, paged
+        if after:
+            ids = [b["id"] for b in data]
+            data = data[ids.index(after) + 1:] if after in ids else []
+        page = data[:limit]
+        return web.json_response({"object": "list", "data": page, "has_more": len(data) > limit,
+                                  "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None})
 
     def _advance(self, b):
         """One more retrieval: the batch runs, then completes (or expires) with every line answered."""

@@ -75,7 +75,7 @@ def test_errored_and_expired_requests_are_requeued_under_new_ids(cli, fake, tmp_
     assert attempts >= {"1", "2"}  # expired / errored requests came back under a new attempt number
 
 
-@pytest.mark.parametrize("stop_at", ["after_upload", "after_create", "mid_collect"])
+@pytest.mark.parametrize("stop_at", ["after_upload", "after_create", "after_create_buried", "mid_collect"])
 def test_stopped_at_any_point_then_collect_gives_the_online_judgments(cli, fake, tmp_path, monkeypatch, stop_at):
     from medjudge.judges.batch import Client
     from medjudge.store import Store
@@ -100,7 +100,7 @@ def test_stopped_at_any_point_then_collect_gives_the_online_judgments(cli, fake,
             trip()
             return await real(self, file_id, local_id)
         monkeypatch.setattr(Client, "create", create)
-    elif stop_at == "after_create":
+    elif stop_at.startswith("after_create"):
         real = Store.save_batch
 
         def save_batch(self, row, requests=None):
@@ -119,11 +119,39 @@ def test_stopped_at_any_point_then_collect_gives_the_online_judgments(cli, fake,
                          "--batch", "--wait")
     assert code == 130  # stopped
     run_id = db_rows(tmp_path / "b.db", "SELECT id FROM runs")[0]["id"]
+    if stop_at == "after_create_buried":  # 120 other batches since: ours is past the provider's first page
+        import time as clock
+
+        for i in range(120):
+            bid = fake._new_id("batch_")
+            fake.batches[bid] = {"id": bid, "kind": "openai", "endpoint": "/v1/chat/completions", "lines": [],
+                                 "input_file_id": "file-x", "status": "completed", "polls": 0,
+                                 "created_at": int(clock.time()), "metadata": {}, "total": 0}
     code, out, err = cli("batch", "collect", run_id, "--wait", "--db", "b.db", "-q")
     assert code == 0, err
     assert verdicts(tmp_path / "b.db") == online
     assert max(fake.submitted.values()) == 1 and len(fake.submitted) == 12
-    assert len([x for x in fake.batch_log if x[0] == "create"]) == 1
+    assert len([x for x in fake.batch_log if x[0] == "create"]) == 1  # found, never created again
+    if stop_at.startswith("after_create"):  # the found batch's provider id was stored at once, and kept
+        assert all(r["provider_id"] for r in db_rows(tmp_path / "b.db", "SELECT provider_id FROM batches"))
+
+
+def test_a_batch_line_carries_the_body_the_online_route_sends():
+    """o3-mini and gpt-5-mini lines carried temperature 0.0, which those models refuse and online LiteLLM never
+    sends: one function builds both."""
+    from medjudge.judges.batch import request_line
+    from medjudge.judges.llm import Judge, litellm
+    from medjudge.judges.route import mapped
+
+    params = {"temperature": 0.0, "max_tokens": 50, "seed": 1}
+    for model in ("openai/o3-mini", "openai/gpt-5-mini", "openai/gpt-4.1-mini"):
+        judge = Judge(model)
+        line = request_line(judge, "c-1", [{"role": "user", "content": "q"}], params)
+        wire_model, _, sent = mapped(judge, params)
+        assert line["body"] == {"model": wire_model, "messages": [{"role": "user", "content": "q"}], **sent}
+        if model != "openai/gpt-4.1-mini":
+            assert "temperature" not in line["body"] and "max_completion_tokens" in line["body"]
+    assert litellm() is not None
 
 
 def test_anthropic_batches_equal_an_online_anthropic_run(cli, fake, tmp_path, monkeypatch):
@@ -158,9 +186,12 @@ def test_cancel_then_collect_sends_the_rest_anew(cli, fake, tmp_path):
 
 def test_dry_run_counts_calls_and_prices_online_and_batch(cli, fake, tmp_path):
     judge = f"openai/gpt-4.1-mini@{fake.base_url}"
-    code, out, err = cli("grade", ANSWERS, "--rubric", RUBRIC, "--judge", judge, "--db", "d.db", "--dry-run")
+    code, out, err = cli("grade", ANSWERS, "--rubric", RUBRIC, "--judge", judge, "--db", "d.db", "--dry-run",
+                         "--json", "plan.json")
     assert code == 0 and fake.count == 0, err
     assert "12 calls" in out and "(new)" in out
+    assert not (tmp_path / "d.db").exists()  # it promised not to write: no database file was created
+    assert json.loads((tmp_path / "plan.json").read_text())["calls"] == 12
     online, batch = map(float, __import__("re").search(r"cost online \$([\d.]+), batch \$([\d.]+)", out).groups())
     assert online > 0 and batch == pytest.approx(online / 2, rel=0.02)
     assert cli("grade", ANSWERS, "--rubric", RUBRIC, "--judge", judge, "--db", "d.db", "-q")[0] == 0

@@ -41,7 +41,8 @@ def grade(
     program: Optional[str] = typer.Option(None, "--program", help="grade with an optimised judge program: its file or stored id (medjudge optimize)"),
     batch: bool = typer.Option(False, "--batch", help="send the calls through the providers' batch APIs (half the price, results within 24 h); returns at once unless --wait"),
     wait: bool = typer.Option(False, "--wait", help="with --batch: poll (with backoff) until every batch is collected"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="print the calls still needed, their input tokens and the cost online and in batch; call nothing"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the calls still needed, their input tokens and the cost online and in batch; call nothing, write nothing"),
+    plan_json: Optional[Path] = typer.Option(None, "--json", help="with --dry-run: also write the plan as JSON"),
     resume: Optional[str] = typer.Option(None, "--resume", help="finish a stored run (its rubric, answers and panel)"),
     db: Path = DB,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -77,7 +78,12 @@ def grade(
         if dry_run:
             from ..api import grade_plan
 
-            show_plan(console, grade_plan(input_path, rubric=rubric, judges=judge, db=db, **settings, **execution))
+            p = grade_plan(input_path, rubric=rubric, judges=judge, db=db, **settings, **execution)
+            show_plan(console, p)
+            if plan_json:
+                import json
+
+                plan_json.write_text(json.dumps(p, indent=2), encoding="utf-8")
             return
         judges_spec, origin = resolve_judges(judge)
         if origin == "embedded":

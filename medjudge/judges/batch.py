@@ -39,6 +39,8 @@ def custom_id(key: str, attempt: int) -> str:
 
 
 def request_line(judge: Judge, cid: str, messages: list[dict], params: dict) -> dict:
+    """One batch request: for OpenAI-format providers, exactly the body the online route sends (route.wire_body:
+    LiteLLM's mapping of the parameters for this model, no temperature for o-series and gpt-5 models)."""
     body = {k: v for k, v in params.items() if k != "response_format"}
     if provider(judge) == "anthropic":
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
@@ -49,8 +51,9 @@ def request_line(judge: Judge, cid: str, messages: list[dict], params: dict) -> 
         if "temperature" in body:
             p["temperature"] = body["temperature"]
         return {"custom_id": cid, "params": p}
-    return {"custom_id": cid, "method": "POST", "url": "/v1/chat/completions",
-            "body": {"model": model_name(judge), "messages": messages, **body}}
+    from .route import wire_body
+
+    return {"custom_id": cid, "method": "POST", "url": "/v1/chat/completions", "body": wire_body(judge, messages, body)}
 
 
 def chunks(records, kind: str, line_of=lambda r: r):
@@ -146,13 +149,20 @@ class Client:
         """A batch created for this local id (found by its metadata), after a crash between create and record."""
         if self.kind == "anthropic":
             return None
-        page = await litellm().alist_batches(limit=100, **self._kw())
-        data = getattr(page, "data", None)
-        for b in data if data is not None else page.get("data", []):
-            meta = (b.get("metadata") if isinstance(b, dict) else getattr(b, "metadata", None)) or {}
-            if meta.get("medjudge_batch") == local_id:
-                return b["id"] if isinstance(b, dict) else b.id
-        return None
+        after = None
+        while True:  # every page of the provider's list: a batch past the first 100 is still found
+            page = await litellm().alist_batches(limit=100, **({"after": after} if after else {}), **self._kw())
+            data = getattr(page, "data", None)
+            data = data if data is not None else page.get("data", [])
+            for b in data:
+                meta = (b.get("metadata") if isinstance(b, dict) else getattr(b, "metadata", None)) or {}
+                if meta.get("medjudge_batch") == local_id:
+                    return b["id"] if isinstance(b, dict) else b.id
+            more = page.get("has_more") if isinstance(page, dict) else getattr(page, "has_more", False)
+            if not more or not data:
+                return None
+            last = data[-1]
+            after = last["id"] if isinstance(last, dict) else last.id
 
     async def status(self, provider_id: str) -> dict:
         """{state: submitted | completed | failed | expired | cancelled | ended, counts, output/error files}."""

@@ -124,6 +124,34 @@ def route_key(judge, params: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def mapped(judge, params: dict) -> tuple[str, str, dict]:
+    """LiteLLM's (model name on the wire, provider, parameters) for this judge's call: its mapping of temperature,
+    max_tokens and seed for the model."""
+    from .llm import litellm
+
+    lib = litellm()
+    model, provider, _, _ = lib.get_llm_provider(judge.model, api_base=judge.api_base)
+    found = lib.get_optional_params(model=model, custom_llm_provider=provider, drop_params=True, **params)
+    if found.get("stream") is False:
+        del found["stream"]  # the default: not sent
+    found.update(found.pop("extra_body", None) or {})  # sent at the top level of the body
+    return model, provider, {k: v for k, v in found.items() if v is not None}
+
+
+_BODIES: dict = {}
+
+
+def wire_body(judge, messages, params: dict) -> dict:
+    """The OpenAI chat body LiteLLM sends for this call (one mapping per judge and parameters): what a batch
+    line carries, the same as the online route's."""
+    memo = (judge.model, json.dumps(params, sort_keys=True, default=str))
+    if memo not in _BODIES:
+        model, _, found = mapped(judge, params)
+        _BODIES[memo] = (model, found)
+    model, found = _BODIES[memo]
+    return {"model": model, "messages": messages, **found}
+
+
 def resolve(judge, params: dict) -> Route:
     """Ask LiteLLM: the model name it sends, its parameters for this model, and the model's plain prices."""
     if not wire_eligible(judge):
@@ -131,31 +159,26 @@ def resolve(judge, params: dict) -> Route:
     from .llm import litellm
 
     lib = litellm()
-    model, provider, _, _ = lib.get_llm_provider(judge.model, api_base=judge.api_base)
-    mapped = lib.get_optional_params(model=model, custom_llm_provider=provider, drop_params=True, **params)
-    if mapped.get("stream") is False:
-        del mapped["stream"]  # the default: not sent
-    mapped.update(mapped.pop("extra_body", None) or {})  # sent at the top level of the body
-    mapped = {k: v for k, v in mapped.items() if v is not None}
-    if set(mapped) - SENT_PARAMS:
+    model, provider, sent = mapped(judge, params)
+    if set(sent) - SENT_PARAMS:
         return FULL  # LiteLLM adds something for this model: let it send the call itself
-    if not _sends_as_given(lib, model, provider, mapped):
+    if not _sends_as_given(lib, model, provider, sent):
         return FULL  # LiteLLM rewrites the messages for this model (o1 takes no system message, ...)
-    seeded = "seed" in params and mapped.get("seed") == params["seed"]
-    if "seed" in mapped and not seeded:
+    seeded = "seed" in params and sent.get("seed") == params["seed"]
+    if "seed" in sent and not seeded:
         return FULL
-    mapped.pop("seed", None)
+    sent.pop("seed", None)
     try:
         info = lib.get_model_info(model=model, custom_llm_provider=provider)
     except Exception:  # not in the price map: LiteLLM prices such a reply at None too
-        return Route(True, model, tuple(sorted(mapped.items())), None, seeded)
+        return Route(True, model, tuple(sorted(sent.items())), None, seeded)
     billed = {k for k, v in info.items() if "cost" in k and v and not k.endswith(OTHER_TIERS)
               and k != "search_context_cost_per_query"}
     if not billed <= PLAIN_PRICES or not info.get("input_cost_per_token") or not info.get("output_cost_per_token"):
         return FULL
     price_in, price_out = float(info["input_cost_per_token"]), float(info["output_cost_per_token"])
     price_cached = float(info.get("cache_read_input_token_cost") or price_in)
-    return Route(True, model, tuple(sorted(mapped.items())), (price_in, price_out, price_cached), seeded)
+    return Route(True, model, tuple(sorted(sent.items())), (price_in, price_out, price_cached), seeded)
 
 
 PROBE = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
