@@ -4,7 +4,8 @@
 
 Phases timed separately: submit (read the input, the panel pass that defers every call, batch files written and
 uploaded), collect (download, every reply into the calls table, the panel pass that parses them from the
-cache, the summary). Peak memory (RSS) and the database's size are printed. Run by hand; figures in
+cache, the summary), the collect in a process of its own, as `medjudge batch collect` runs later. Peak memory
+(RSS) of each phase and the database's size are printed. Run by hand; figures in
 docs/SCALE.md.
 """
 
@@ -54,14 +55,24 @@ def run(args, judge):
         t0 = time.perf_counter()
         r = grade(data, format="healthbench", judges=[judge], db=db, batch=True)
         t1 = time.perf_counter()
+        rss_submit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         sent = sum(b["requests"] for b in r.batch["batches"])
-        r2 = grade(db=db, resume=r.run_id, batch=True, wait=True)
+        # collect as a user does, later, in a process of its own: its peak memory is the collect's alone
+        code = ("import json, resource, sys; from medjudge import grade; "
+                "r = grade(db=sys.argv[1], resume=sys.argv[2], batch=True, wait=True); "
+                "print(json.dumps({'status': r.status, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+        import subprocess
+
+        got = subprocess.run([sys.executable, "-c", code, str(db), r.run_id], capture_output=True, text=True, check=True)
         t2 = time.perf_counter()
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        collected = json.loads(got.stdout.strip().splitlines()[-1])
+        r2 = type("R", (), {"status": collected["status"]})
+        rss = collected["rss"]
         size = sum(p.stat().st_size for p in Path(tmp).glob("b.db*")) / 1e6
         out = {"calls": sent, "batches": len(r.batch["batches"]), "submit_s": round(t1 - t0, 1),
                "collect_s": round(t2 - t1, 1), "calls_per_s_submit": round(sent / (t1 - t0)),
-               "calls_per_s_collect": round(sent / (t2 - t1)), "status": r2.status, "peak_rss_mb": round(rss),
+               "calls_per_s_collect": round(sent / (t2 - t1)), "status": r2.status, "peak_rss_submit_mb": round(rss_submit),
+               "peak_rss_collect_mb": round(rss),
                "db_mb": round(size, 1)}
         print(json.dumps(out, indent=2))
 

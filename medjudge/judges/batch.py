@@ -8,6 +8,7 @@ and no custom id is ever sent twice.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 
@@ -206,7 +207,9 @@ class Client:
             if not file_id:
                 continue
             content = await litellm().afile_content(file_id=file_id, **self._kw())
-            for line in content.content.decode("utf-8").splitlines():
+            data = io.BytesIO(content.content)  # read line by line: no decoded copy, no list of every line
+            del content
+            for line in data:
                 if not line.strip():
                     continue
                 rec = json.loads(line)
