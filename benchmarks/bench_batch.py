@@ -58,9 +58,11 @@ def run(args, judge):
         rss_submit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         sent = sum(b["requests"] for b in r.batch["batches"])
         # collect as a user does, later, in a process of its own: its peak memory is the collect's alone
-        code = ("import json, resource, sys; from medjudge import grade; "
+        # VmHWM (this process's own peak): ru_maxrss would carry the parent's peak across fork and exec
+        code = ("import json, sys; from medjudge import grade; "
                 "r = grade(db=sys.argv[1], resume=sys.argv[2], batch=True, wait=True); "
-                "print(json.dumps({'status': r.status, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+                "hwm = next(int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')); "
+                "print(json.dumps({'status': r.status, 'rss': hwm / 1024}))")
         import subprocess
 
         got = subprocess.run([sys.executable, "-c", code, str(db), r.run_id], capture_output=True, text=True, check=True)

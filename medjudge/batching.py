@@ -168,9 +168,9 @@ async def sync(store, run_id: str):
 
 async def collect(store, run_id, b, judge, client, st):
     """Every answered request into the calls table (idempotent: a collect cut short is simply done again)."""
-    requests = {r["custom_id"]: r for r in store.batch_requests(b["id"])}
+    requests = {r["custom_id"]: (r["key"], r["model"], r["phash"]) for r in store.batch_requests(b["id"])}
     prices = batch_prices(judge)
-    done, failed = [], {}
+    done, failed, pending = [], {}, []
     async for cid, text, why, tokens_in, tokens_out in _aiter(client.results(b["provider_id"], st)):
         r = requests.get(cid)
         if r is None:
@@ -179,8 +179,12 @@ async def collect(store, run_id, b, judge, client, st):
             failed[cid] = why
             continue
         cost = None if prices is None else tokens_in * prices[0] + tokens_out * prices[1]
-        store.save_call(run_id, r["key"], r["model"], r["phash"], Reply(text, tokens_in, tokens_out, cost, 0.0))
+        pending.append((run_id, *r, Reply(text, tokens_in, tokens_out, cost, 0.0)))
         done.append(cid)
+        if len(pending) >= 1000:  # written a thousand at a time: few commits, little held in memory
+            store.save_calls(pending)
+            pending = []
+    store.save_calls(pending)
     for cid in requests:
         if cid not in done and cid not in failed:
             failed[cid] = f"no result ({st['state']})"

@@ -235,6 +235,15 @@ class Store:
         with self.db.conn as conn:
             self._insert_call(conn, run_id, key, model, phash, reply, now())
 
+    def save_calls(self, calls: list[tuple]):
+        """Paid calls (run_id, key, model, prompt hash, reply) in one transaction (a batch's collected replies)."""
+        if not calls:
+            return
+        stamp = now()
+        with self.db.conn as conn:
+            for call in calls:
+                self._insert_call(conn, *call, stamp)
+
     @staticmethod
     def _insert_call(conn, run_id: str, key: str, model: str, phash: str, reply, stamp: str):
         conn.execute("INSERT OR IGNORE INTO calls (key, model, prompt_hash, response, input_tokens, "

@@ -249,3 +249,26 @@ def test_agreement_on_a_judges_items(cli, two_systems, tmp_path):
     rows = api.agreement(tmp_path / "t.db", run=run_a, resamples=20).rows
     assert json.loads((tmp_path / "g.json").read_text()) == rows and sum(r["items"] for r in rows) == 12
     assert {r["value_type"] for r in rows} == {"binary"}
+
+
+def test_a_sample_file_names_its_answers_so_its_labels_join_that_run_only(cli, two_systems, tmp_path):
+    """`medjudge sample -o` writes the answer text beside each id: filled in and imported without --run, the labels
+    are tied to the sampled run's answers (the answer text picks among the answers that share an id)."""
+    run_a, run_b = two_systems
+    code, out, err = cli("sample", run_b, "--n", "12", "-o", "to_label.csv", "--db", "t.db")
+    assert code == 0, err
+    rows = list(csv.DictReader(open(tmp_path / "to_label.csv")))
+    with open(tmp_path / "filled.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, list(rows[0]))
+        w.writeheader()
+        for r in rows:
+            w.writerow(dict(r, rater="dr_kim", value="met"))
+    code, out, err = cli("annotations", "import", "filled.csv", "--rubric", RUBRIC, "--db", "t.db")
+    assert code == 0 and "12 valid" in out, out + err
+    from medjudge.calibration.labels import for_run
+    from medjudge.store import Store
+    from medjudge.stored import StoredRun
+
+    store = Store(tmp_path / "t.db")
+    assert for_run(store, StoredRun(store, run_b)).counts["joined"] == 12
+    assert for_run(store, StoredRun(store, run_a)).counts["joined"] == 0
