@@ -63,8 +63,8 @@ def main():
     base = f"http://127.0.0.1:{args.port}/v1"
     judge = f"{args.model}@{base}"
     if args.known_route:  # stored by another process: this one never imports LiteLLM
-        code = ("import sys, json; from medjudge.store import Store; from medjudge.judges.llm import Judge; "
-                "from medjudge.judges.route import Routes; "
+        code = ("import sys, json; from medjudge.store import Store; from medjudge.models.llm import Judge; "
+                "from medjudge.models.route import Routes; "
                 "Routes(Store(sys.argv[1])).get(Judge(sys.argv[2], sys.argv[3]), json.loads(sys.argv[4]))")
         subprocess.run([sys.executable, "-c", code, str(db), args.model, base,
                         json.dumps({"temperature": 0.0, "seed": 0})], check=True)
@@ -94,7 +94,7 @@ def main():
         t2 = time.perf_counter()
         from procs import reap
 
-        reap()  # a route helper still running (judges/route.py): its CPU is ours
+        reap()  # a route helper still running (models/route.py): its CPU is ours
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:

@@ -32,7 +32,7 @@ def first_request(model: str, n=5):
     import tempfile
 
     sys.path.insert(0, str(ROOT))
-    from medjudge.fakellm import FakeLLM
+    from medjudge.models.fakellm import FakeLLM
 
     env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True")
     fresh, known = [], []

@@ -19,7 +19,7 @@ def become_subreaper():
 
 
 def helpers() -> list[int]:
-    """Our child processes that are medjudge route helpers (`python -m medjudge.judges.route`), running or exited."""
+    """Our child processes that are medjudge helpers (`python -m medjudge...`; none since issue 31), running or exited."""
     me, out = os.getpid(), []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -28,7 +28,7 @@ def helpers() -> list[int]:
         except OSError:
             continue
         # a helper that has exited (a zombie: its command line is gone) is waited for too
-        if int(fields[1]) == me and (b"medjudge.judges.route" in cmdline or fields[0] == "Z"):
+        if int(fields[1]) == me and (b"medjudge.models.route" in cmdline or fields[0] == "Z"):
             out.append(int(stat.parent.name))
     return out
 

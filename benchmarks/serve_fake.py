@@ -22,7 +22,7 @@ def main():
     ap.add_argument("--fault-rate", type=float, default=0.0)
     ap.add_argument("--max-seconds", type=float, default=3600, help="stop by itself after this long")
     args = ap.parse_args()
-    from medjudge.fakellm import FakeLLM
+    from medjudge.models.fakellm import FakeLLM
 
     fake = FakeLLM(latency=args.latency, jitter=args.jitter, fault_rate=args.fault_rate, port=args.port,
                    faults=("429", "500"))

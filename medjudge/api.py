@@ -6,14 +6,15 @@ Every function takes `db` as a path or an open Store and returns a typed result 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError
-from .store import Store, dumps
+from .calibration.measure import CalibrationResult, measure
+from .frames import frame
+from .store import Store
 
 
 def open_db(db: str | Path | Store = "medjudge.db", must_exist: bool = False) -> Store:
@@ -23,14 +24,6 @@ def open_db(db: str | Path | Store = "medjudge.db", must_exist: bool = False) ->
     if must_exist and not Path(db).exists():
         raise MedjudgeError(f"{db}: no database here (grade something first, or pass --db)")
     return Store(db)
-
-
-def _frame(rows: list[dict]):
-    try:
-        import pandas as pd
-    except ImportError:
-        raise MedjudgeError("to_pandas needs pandas: pip install 'medjudge[pandas]'") from None
-    return pd.DataFrame(rows)
 
 
 # -- runs -----------------------------------------------------------------------------------------
@@ -71,7 +64,7 @@ class RunList:
         return [r.to_dict() for r in self.runs]
 
     def to_pandas(self):
-        return _frame(self.to_dict())
+        return frame(self.to_dict())
 
 
 def runs(db="medjudge.db") -> RunList:
@@ -111,11 +104,11 @@ class RunSummary:
 
     def to_pandas(self):
         """One row per answer (score, completeness, coverage); `units` holds the per-unit verdicts."""
-        return _frame(self.answers)
+        return frame(self.answers)
 
     def units_frame(self):
         """One row per answer x unit: the verdict beside the unit's text, points or range, and tags."""
-        return _frame([{"answer_id": a["answer_id"], "source": a.get("source"), **u}
+        return frame([{"answer_id": a["answer_id"], "source": a.get("source"), **u}
                        for a in self.answers for u in a["units"]])
 
 
@@ -284,128 +277,16 @@ def grade_plan(input_path, *, rubric: str | None = None, judges: list[str] | Non
 
 # -- calibration ----------------------------------------------------------------------------------
 
-@dataclass
-class CalibrationResult:
-    """Agreement of each judge with the experts per group, with CIs, the expert ceiling and a verdict.
-    `rows` are calibration.calibrate's results; exit_code is 5 when a judge lacks coverage for a verdict."""
-
-    id: str
-    config: dict
-    inputs: dict
-    rows: list[dict]
-    exit_code: int = EXIT_OK
-    reason: str = ""
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "config": self.config, "inputs": self.inputs, "results": self.rows}
-
-    def long_rows(self) -> list[dict]:
-        """One row per group x judge x statistic (the --csv layout)."""
-        out = []
-        for r in self.rows:
-            cov = r.get("coverage") or {}
-            for name, s in r["stats"].items():
-                c = (r.get("ceiling") or {}).get("stats", {}).get(name) or {}
-                wc = (r.get("worst_case") or {}).get("stats", {}).get(name) or {}
-                out.append({"group": r["group"], "judge": r["judge"], "level": r["level"], "items": r["items"],
-                            "expected_items": cov.get("expected"), "unscored_items": cov.get("unscored"),
-                            "coverage": cov.get("share"), "statistic": name, "estimate": s["estimate"],
-                            "ci_low": s["ci"][0], "ci_high": s["ci"][1], "worst_case_estimate": wc.get("estimate"),
-                            "ceiling_estimate": c.get("estimate"),
-                            "ceiling_items": (r.get("ceiling") or {}).get("items"), "verdict": r["verdict"]})
-        return out
-
-    def to_pandas(self):
-        return _frame(self.long_rows())
-
-
 def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | None = None,
               against: list[str] | None = None, level: str = "item", by: str | None = None,
               self_source: dict | None = None, value_type: str | None = None, primary: str | None = None,
               care: float | None = None, trust: float | None = None, min_coverage: float = 0.95,
               resamples: int = 1000, seed: int = 0) -> CalibrationResult:
     """Calibrate a run's judges (`run=`), or raters already in the database (`raters=`), against the experts
-    (`against=`, default every expert). Calibrating a run, the value type and the grouping default to the
-    rubric kind's (NLI: nominal, no grouping; checklist: binary, per criterion; scale: ordinal, per
-    dimension). The result is saved in the calibrations table under its id."""
-    from .calibration import Options, calibrate as compute, ratings_from_annotations, ratings_from_labels, ratings_from_run
-    from .calibration.labels import for_run, stored_value_type
-    from .calibration.tables import VALUE_TYPES
-
-    if level not in ("item", "system"):
-        raise MedjudgeError("--level must be item or system")
-    if value_type not in (None, *VALUE_TYPES):
-        raise MedjudgeError(f"--value-type must be one of {', '.join(VALUE_TYPES)}, not {value_type!r}")
-    raters, against = _names(raters), _names(against)
-    if not 0 <= min_coverage <= 1:
-        raise MedjudgeError("--min-coverage must be a share between 0 and 1")
-    if resamples < 0:
-        raise MedjudgeError("--resamples must be 0 or more")
-    store = open_db(db, must_exist=True)
-    against = list(against) if against else None
-    self_source = dict(self_source or {})
-    inputs = {}
-    if run:
-        ratings, judges, stored = ratings_from_run(store, run)
-        value_type = value_type or stored.rubric.value_type
-        by = by or ("unit" if stored.rubric.fixed_units() else "none")
-        labels = for_run(store, stored, against, experts_only=not against)
-        if not any(lab.value is not None for lab in labels.labels + labels.unjudged):
-            c = labels.counts
-            raise MedjudgeError(f"no expert labels on the answers of run {stored.id}: {c['other_answers']} are on other "
-                                f"answers, {c['ambiguous']} by an item id that names several answers (import labels "
-                                "with --run RUN_ID to tie them to this run's answers)")
-        ratings += ratings_from_labels(labels, judges)
-        inputs["run"] = stored.id
-        inputs["labels"] = labels.counts
-        left_out = labels.left_out()
-    elif raters:
-        judges = list(raters)
-        present = sorted({r["rater"] for r in store.annotation_summary()})
-        unknown = [n for n in judges + (against or []) if n not in present]
-        if unknown:
-            raise MedjudgeError(f"no ratings by {', '.join(unknown)} in {store.path} (raters present: "
-                                f"{', '.join(present) or 'none: import some with `medjudge annotations import`'})")
-        ratings = ratings_from_annotations(store, judges + against if against else None, unscored_for=judges)
-        if not against:
-            ratings = [r for r in ratings if r.kind == "expert" or r.rater in judges]
-        value_type = value_type or stored_value_type(store, judges + against if against else None)
-        left_out = ""
-    else:
-        raise MedjudgeError("give --run RUN_ID or --raters NAME")
-    by = by or "unit"
-    inputs["annotations"] = store.annotations_version(None)
-    opts = Options(level=level, by=by, value_type=value_type, resamples=resamples, seed=seed, self_source=self_source,
-                   primary=primary, care=care, trust=trust, min_coverage=min_coverage)
-    try:
-        rows = compute(ratings, judges, against, opts)
-    except ValueError as exc:
-        raise MedjudgeError(str(exc)) from None
-    config = {"judges": judges, "against": against, "level": level, "by": by, "self_source": self_source,
-              "value_type": value_type, "primary": primary, "care": care, "trust": trust, "resamples": resamples,
-              "seed": seed, "min_coverage": min_coverage}
-    cal_id = "c" + hashlib.sha256(dumps([config, inputs]).encode()).hexdigest()[:11]
-    store.save_calibration(cal_id, config, inputs, rows)
-    result = CalibrationResult(cal_id, config, inputs, rows,
-                               warnings=list(dict.fromkeys(w for r in rows for w in r.get("warnings", ())))
-                               + ([f"labels left out: {left_out}"] if left_out else []))
-    short = [r for r in rows if r["verdict"] == "insufficient coverage"]
-    undecided = [r for r in rows if r["verdict"] in ("no verdict", "insufficient coverage")]
-    if all(r["items"] == 0 for r in rows):
-        result.exit_code = EXIT_COVERAGE
-        result.reason = "no paired ratings: the judges and the experts rated no common item x unit (check the ids)"
-    elif short:
-        r = short[0]
-        result.exit_code = EXIT_COVERAGE
-        result.reason = (f"insufficient coverage: {len(short)} of {len(rows)} judge x group rows below --min-coverage "
-                         f"{min_coverage:.0%} (e.g. {r['judge']} on {r['group']}: {r['coverage']['scored']} of "
-                         f"{r['coverage']['expected']} items scored)")
-    elif rows and len(undecided) == len(rows) and resamples > 0:  # --resamples 0 asks for estimates alone
-        result.exit_code = EXIT_COVERAGE
-        result.reason = (f"no verdict on any of {len(rows)} judge x group rows (e.g. {rows[0]['judge']} on "
-                         f"{rows[0]['group']}: {'; '.join(rows[0]['reasons'])})")
-    return result
+    (`against=`, default every expert): calibration/measure.py."""
+    return measure(open_db(db, must_exist=True), run=run, raters=_names(raters), against=_names(against), level=level,
+                   by=by, self_source=self_source, value_type=value_type, primary=primary, care=care, trust=trust,
+                   min_coverage=min_coverage, resamples=resamples, seed=seed)
 
 
 @dataclass
@@ -424,7 +305,7 @@ class AgreementResult:
                 for r in self.rows for name, s in r["stats"].items()]
 
     def to_pandas(self):
-        return _frame(self.long_rows())
+        return frame(self.long_rows())
 
 
 def agreement(db="medjudge.db", *, raters: list[str] | None = None, by: str = "unit", value_type: str | None = None,
@@ -437,7 +318,7 @@ def agreement(db="medjudge.db", *, raters: list[str] | None = None, by: str = "u
     of a run: the units that judge scored)."""
     from .calibration import Rating, ratings_from_annotations
     from .calibration.agreement import agreement as compute
-    from .calibration.labels import for_run, stored_value_type
+    from .labels.identity import for_run, stored_value_type
 
     if resamples < 0:
         raise MedjudgeError("--resamples must be 0 or more")
@@ -499,7 +380,7 @@ class EstimateResult:
         return self.detail
 
     def to_pandas(self):
-        return _frame([{"group": r["group"], "method": r[m]["method"], "estimate": r[m]["estimate"],
+        return frame([{"group": r["group"], "method": r[m]["method"], "estimate": r[m]["estimate"],
                         "ci_low": r[m]["ci"][0], "ci_high": r[m]["ci"][1], "n": r[m]["n"]}
                        for r in self.rows for m in ("judge_only", "experts_only", "corrected")])
 
@@ -564,8 +445,8 @@ def _names(values):
 
 
 def import_annotations(db, path, *, rubric: str | None = None, **options):
-    """Import expert (or published judge) ratings; returns calibration.annotations.ImportReport."""
-    from .calibration.annotations import import_file
+    """Import expert (or published judge) ratings; returns labels.importing.ImportReport."""
+    from .labels.importing import import_file
     from .rubrics import load_rubric
 
     return import_file(open_db(db), path, rubric=load_rubric(rubric).rubric if rubric else None, **options)
@@ -582,7 +463,7 @@ def optimize(input_path, *, rubric: str, labels: str | None = None, judge: str |
     timeout, max_retries (optimizing.OptimizeConfig). Returns optimizing.OptimizeResult: `.program` the
     artifact, `.report` the held-out report, `.adopted`."""
     from .config import resolve_judges
-    from .judges.optimize import Settings
+    from .optimizing.optimizers import Settings
     from .optimizing import OptimizeConfig, optimize as run
 
     tuning = {k: settings.pop(k) for k in ("demos", "candidates", "steps", "threads") if k in settings}

@@ -34,13 +34,13 @@ def _client():
     # instructor logs each failed attempt at ERROR level; medjudge reports a failure once, in one line
     logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
-    from .judges.llm import litellm
+    from .models.lib import litellm
 
     return instructor.from_litellm(litellm().completion, mode=instructor.Mode.JSON)
 
 
 def _call(judge_spec: str, messages, response_model, max_retries: int, max_tokens: int | None = None):
-    from .judges.llm import LLM, Judge
+    from .models.llm import LLM, Judge
 
     judge = Judge.parse(judge_spec)
     params = {"temperature": 0.0} | ({"max_tokens": max_tokens} if max_tokens else {})
@@ -81,7 +81,7 @@ def draft(question: str, kind: str, judge: str, guideline: str | None = None, re
 
 
 def judge_name(spec: str) -> str:
-    from .judges.llm import Judge
+    from .models.llm import Judge
 
     return Judge.parse(spec).model
 
@@ -141,7 +141,7 @@ def atomize(path: str | Path, judge: str, only_compound: bool = True, max_retrie
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), split
 
 
-# -- drafts for `medjudge probe` (probing.py): stored in the drafts table, shown for review, never drafted twice --
+# -- drafts for `medjudge probe` (probing/__init__.py): stored in the drafts table, shown for review, never drafted twice --
 
 PARAPHRASE_PROMPT = """Reword this evaluation criterion {k} different ways. Each rewording must keep exactly the same
 meaning: the same requirement, as strict as the original, neither broader nor narrower; change the words and the

@@ -11,15 +11,14 @@ what the next step defers. The run is complete when a step defers nothing.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from collections import defaultdict
 
 from .errors import MedjudgeError
-from .judges.batch import TERMINAL, Client, batch_prices, chunks, custom_id, provider, request_line
-from .judges.llm import DeferLLM, Judge, Reply, prompt_hash
-from .store import dumps, now
+from .models.batch import TERMINAL, Client, batch_prices, chunks, custom_id, provider, request_line
+from .models.llm import DeferLLM, Judge, Reply, prompt_hash
+from .store import content_id, dumps, now
 
 MAX_ATTEMPTS = 3  # a request whose batches failed it this many times is not sent again: the run stays incomplete
 IN_FLIGHT = ("preparing", "uploaded", "sending", "submitted")
@@ -97,7 +96,7 @@ class Spool:
             kind = provider(judge)
             for group in chunks(recs, kind, line_of=lambda r: r["line"]):
                 lines = [r["line"] for r in group]
-                local = "k" + hashlib.sha256(f"{self.run_id}|{lines[0]['custom_id']}|{len(lines)}".encode()).hexdigest()[:11]
+                local = content_id("k", f"{self.run_id}|{lines[0]['custom_id']}|{len(lines)}")
                 row = {"id": local, "run_id": self.run_id, "provider": kind, "judge": dumps(judge.spec()),
                        "state": "preparing", "requests": len(lines), "created": now(), "detail": "{}"}
                 self.store.save_batch(row, [dict(r["request"], batch_id=local) for r in group])
@@ -138,9 +137,7 @@ async def sync(store, run_id: str):
     for b in store.batches(run_id):
         judge = Judge.from_spec(b["judge"])
         if b["state"] == "preparing":  # nothing was sent: forget it; the next step defers its calls again
-            with store.db.conn as conn:
-                conn.execute("DELETE FROM batch_requests WHERE batch_id = ?", (b["id"],))
-                conn.execute("DELETE FROM batches WHERE id = ?", (b["id"],))
+            store.forget_batch(b["id"])
             continue
         client = Client(judge)
         row = {k: v for k, v in b.items() if k not in ("judge", "detail")} | {"judge": dumps(b["judge"])}

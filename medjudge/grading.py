@@ -13,11 +13,11 @@ from . import __version__
 from .errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError, RunFailed
 from .inputs import iter_answers, iter_healthbench, iter_pairs, load_kqa
 from .judges.aggregate import TIE_RULES, parse_quorum
-from .judges.llm import Judge
+from .models.llm import Judge
 from .judges.program import MODES
 from .rubrics import load_rubric
 from .stored import StoredItems
-from .store import dumps
+from .store import content_id, dumps
 
 
 @dataclass
@@ -39,7 +39,7 @@ class GradeConfig:
     quorum: str | None = None  # scored votes a unit needs: None/majority (more than half), all, or a share
     local_only: bool = False
     program: str | None = None  # an optimised judge program (judges/artifact.py): its id, or a file at first
-    probe: dict | None = None  # a probe's controlled change of the judge's input (probing.py, JudgeProgram.varied)
+    probe: dict | None = None  # a probe's controlled change of the judge's input (probing/__init__.py, JudgeProgram.varied)
     # execution settings: not part of the run's identity
     concurrency: int = 16
     timeout: float = 60.0
@@ -137,8 +137,8 @@ def check(cfg: GradeConfig, judges):
 
 
 def preflight(judges):
-    """Refuse, before any call, a panel with a judge that cannot work (judges/preflight.py): one line each."""
-    from .judges.preflight import problems
+    """Refuse, before any call, a panel with a judge that cannot work (models/preflight.py): one line each."""
+    from .models.preflight import problems
 
     found = problems(judges)
     if found:
@@ -197,7 +197,7 @@ def prepare(store, cfg: GradeConfig, loaded=None, items=None):
     store.start_run(run)
     split = {}
     if to_split:
-        from .judges.llm import LLM
+        from .models.llm import LLM
         from .judges.split import fill_statements
 
         fill_statements(store, run_id, to_split, rubric, judges[0], LLM(timeout=cfg.timeout, max_retries=cfg.max_retries))
@@ -219,13 +219,13 @@ def run_identity(cfg: GradeConfig, loaded, judges, items_hash: str) -> str:
     config = {k: getattr(cfg, k) for k in GradeConfig.IDENTITY}
     identity = dumps({"rubric": loaded.hash, "items": items_hash, "judges": [j.spec() for j in judges],
                       **{k: v for k, v in config.items() if v is not None and v is not False}})
-    return "r" + hashlib.sha256(identity.encode()).hexdigest()[:11]
+    return content_id("r", identity)
 
 
 def plan(store, cfg: GradeConfig) -> dict:
     """`grade --dry-run`: the calls the command would still make, their input tokens (estimated at 4 characters
     a token) and cost at online and batch prices, from the input, the cache and the run's judgments so far."""
-    from .judges.batch import batch_prices, online_prices
+    from .models.batch import batch_prices, online_prices
 
     loaded, rubric, judges = settle(store, cfg)
     items_hash, to_split = hashlib.sha256(), 0
@@ -255,7 +255,7 @@ def plan(store, cfg: GradeConfig) -> dict:
 
 def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None, llm=None, worker=False):
     from .judges import compile_rubric
-    from .judges.llm import LLM
+    from .models.llm import LLM
     from .judges.panel import Panel
 
     program = compile_rubric(rubric, cfg.mode)

@@ -9,7 +9,7 @@ Tables
   judgments    one row per answer x criterion/dimension x judge x sample: parsed value or unscored reason
   scores       per-answer results written when a run completes
   annotations  ratings by experts (and published LLM judges) per item x criterion/dimension x rater x what the
-               rater read (label_key: calibration/labels.py; '' where only the item id is known)
+               rater read (label_key: labels/identity.py; '' where only the item id is known)
   calibrations agreement results with the run / annotation versions they were computed from
   programs     optimised judge programs (instructions, demonstrations, how they were made) and their
                held-out report
@@ -17,7 +17,7 @@ Tables
   probes       bias and robustness probes of a run, with their results
   batches      provider batches of a run (provider id, files, state), recorded before and after each step
   batch_requests  every request sent in a batch: its custom id (cache key + attempt), batch and state
-  routes       how an OpenAI-compatible judge's calls go on the wire, as LiteLLM worked it out (judges/route.py)
+  routes       how an OpenAI-compatible judge's calls go on the wire, as LiteLLM worked it out (models/route.py)
 View
   judgments_full  judgments joined with their call (raw response, tokens, cost, latency)
 """
@@ -56,6 +56,14 @@ def now() -> str:
 
 def dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def content_id(prefix: str, value) -> str:
+    """An id made of what it names: the prefix and 11 hex digits of the SHA-256 of the text (or of its JSON)."""
+    import hashlib
+
+    text = value if isinstance(value, str) else dumps(value)
+    return prefix + hashlib.sha256(text.encode("utf-8")).hexdigest()[:11]
 
 
 class Store:
@@ -343,7 +351,7 @@ class Store:
 
     def annotations(self, raters=None):
         """Valid ratings as stored, every rater or those named. Labels for a run's answers are read through
-        calibration.labels, which joins them by what the rater read."""
+        labels.identity, which joins them by what the rater read."""
         sql = ("SELECT item_id, unit_id, rater, rater_kind, value, source, tags, rationale, label_key, value_type "
                "FROM annotations WHERE valid = 1")
         args = []
@@ -495,7 +503,7 @@ class Store:
                  "results": json.loads(r["results"])}
                 for r in self.db.query("SELECT * FROM probes WHERE run_id = ? ORDER BY created", [run_id])]
 
-    # -- provider batches (judges/batch.py) ----------------------------------------------------------
+    # -- provider batches (models/batch.py) ----------------------------------------------------------
     def save_batch(self, row: dict, requests: list[dict] | None = None):
         """A batch and (when new) its requests in one transaction; a custom id is never recorded twice."""
         with self.db.conn as conn:
@@ -504,6 +512,12 @@ class Store:
                 cols = ("run_id", "custom_id", "key", "batch_id", "model", "phash", "attempt", "state")
                 conn.executemany(f"INSERT INTO batch_requests ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                                  [tuple(r[c] for c in cols) for r in requests])
+
+    def forget_batch(self, batch_id: str):
+        """A batch that was never sent (a crash before its upload), with its requests: they are deferred again."""
+        with self.db.conn as conn:
+            conn.execute("DELETE FROM batch_requests WHERE batch_id = ?", (batch_id,))
+            conn.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
 
     def batches(self, run_id: str) -> list[dict]:
         return [dict(r, judge=json.loads(r["judge"]), detail=json.loads(r["detail"] or "{}"))

@@ -77,7 +77,7 @@ class StoredRun:
 
     def judges(self) -> list:
         """The panel's judges rebuilt from their stored specs (model, API base, key variable)."""
-        from .judges.llm import Judge
+        from .models.llm import Judge
 
         return [Judge.from_spec(j) for j in self.row["panel"]]
 

@@ -10,7 +10,7 @@ os.environ.pop("MEDJUDGE_JUDGE", None)
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
-from medjudge.fakellm import FakeLLM  # noqa: E402
+from medjudge.models.fakellm import FakeLLM  # noqa: E402
 
 
 @pytest.fixture

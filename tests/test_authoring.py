@@ -117,7 +117,7 @@ def test_draft_gives_up_with_a_clear_error(cli, fake):
 
 
 def test_draft_with_an_unreachable_key_counts_no_tries(cli, fake):
-    from medjudge.fakellm import Fault
+    from medjudge.models.fakellm import Fault
 
     fake.responder = lambda r: Fault("401")
     code, out, err = cli("rubric", "draft", "--question", "q?", "--judge", fake.judge(), "-o", "d.yaml")

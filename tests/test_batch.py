@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import EXAMPLES
-from medjudge.fakellm import default_responder, fields_of
+from medjudge.models.fakellm import default_responder, fields_of
 from test_grade import db_rows
 
 RUBRIC = EXAMPLES / "chest-pain-checklist.yaml"
@@ -77,7 +77,7 @@ def test_errored_and_expired_requests_are_requeued_under_new_ids(cli, fake, tmp_
 
 @pytest.mark.parametrize("stop_at", ["after_upload", "after_create", "after_create_buried", "mid_collect"])
 def test_stopped_at_any_point_then_collect_gives_the_online_judgments(cli, fake, tmp_path, monkeypatch, stop_at):
-    from medjudge.judges.batch import Client
+    from medjudge.models.batch import Client
     from medjudge.store import Store
 
     online = online_then_batch(cli, fake, fake.judge())
@@ -139,9 +139,10 @@ def test_stopped_at_any_point_then_collect_gives_the_online_judgments(cli, fake,
 def test_a_batch_line_carries_the_body_the_online_route_sends():
     """o3-mini and gpt-5-mini lines carried temperature 0.0, which those models refuse and online LiteLLM never
     sends: one function builds both."""
-    from medjudge.judges.batch import request_line
-    from medjudge.judges.llm import Judge, litellm
-    from medjudge.judges.route import mapped
+    from medjudge.models.batch import request_line
+    from medjudge.models.lib import litellm
+    from medjudge.models.llm import Judge
+    from medjudge.models.route import mapped
 
     params = {"temperature": 0.0, "max_tokens": 50, "seed": 1}
     for model in ("openai/o3-mini", "openai/gpt-5-mini", "openai/gpt-4.1-mini"):
@@ -200,7 +201,7 @@ def test_dry_run_counts_calls_and_prices_online_and_batch(cli, fake, tmp_path):
 
 
 def test_batches_split_at_the_providers_limits(cli, fake, tmp_path, monkeypatch):
-    from medjudge.judges import batch
+    from medjudge.models import batch
 
     monkeypatch.setitem(batch.LIMITS, "openai", (5, 10**9))
     online = online_then_batch(cli, fake, fake.judge())

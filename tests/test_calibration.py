@@ -31,7 +31,7 @@ def paper_table():
 
 @pytest.fixture(scope="module")
 def mental_db(tmp_path_factory):
-    from medjudge.calibration.annotations import import_file
+    from medjudge.labels.importing import import_file
     from medjudge.store import Store
 
     db = tmp_path_factory.mktemp("mental") / "m.db"

@@ -7,7 +7,7 @@ import json
 from collections import Counter, defaultdict
 
 from conftest import ROOT
-from medjudge.fakellm import fields_of
+from medjudge.models.fakellm import fields_of
 
 KQA = ROOT / "tests" / "data" / "kqa-nli-physicians"
 LIVEQA = ROOT / "tests" / "data" / "liveqa-medquad-graded"

@@ -4,7 +4,7 @@ import csv
 import json
 
 from conftest import EXAMPLES, write
-from medjudge.fakellm import fields_of
+from medjudge.models.fakellm import fields_of
 
 POINTS = {"emergency": 10, "aspirin": 4, "symptoms": 5, "reassure": -8}
 # what each system's answer says, by marker words the scripted judge reads

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import write
-from medjudge.fakellm import fields_of
+from medjudge.models.fakellm import fields_of
 from test_grade import TRUTH, db_rows, grade_args, scripted, which
 
 ONE_CRITERION = """id: one
@@ -279,7 +279,7 @@ def test_version_1_database_is_migrated(tmp_path):
 
 def test_local_generation_stops_at_its_deadline_and_frees_the_model():
     pytest.importorskip("llama_cpp")
-    from medjudge.judges import local
+    from medjudge.models import local
 
     schema = {"type": "object", "properties": {"story": {"type": "string", "minLength": 4000}}, "required": ["story"]}
     fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
@@ -298,7 +298,7 @@ def test_local_generation_stops_at_its_deadline_and_frees_the_model():
 
 
 def test_a_small_run_whose_judge_never_answers_fails_plainly(fake, cli, tmp_path):
-    from medjudge.fakellm import Fault
+    from medjudge.models.fakellm import Fault
 
     f = write(tmp_path / "one.jsonl", json.dumps({"id": "a", "prompt": "Rash?", "answer": "See a doctor."}) + "\n")
     rubric = write(tmp_path / "one.yaml", ONE_CRITERION)

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 from medjudge.calibration import ppi
-from medjudge.fakellm import fields_of
+from medjudge.models.fakellm import fields_of
 
 PUBLISHED = ROOT / "tests" / "data" / "published"
 LIVEQA = ROOT / "tests" / "data" / "liveqa-medquad-graded"

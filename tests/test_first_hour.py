@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conftest import EXAMPLES, write
-from medjudge.fakellm import Fault
+from medjudge.models.fakellm import Fault
 from test_grade import db_rows, scripted
 from test_resume import start_grade
 

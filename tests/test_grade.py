@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from conftest import EXAMPLES, write
-from medjudge.fakellm import Fault, fields_of
+from medjudge.models.fakellm import Fault, fields_of
 
 RUBRIC = {
     "emergency": "Advises calling emergency services",

@@ -1,5 +1,5 @@
 """A label belongs to the answer a physician read (issue 29): two systems answering the same prompts never share a
-label, every command reads labels the one way (calibration/labels.py), imports resolve ids to answers or refuse,
+label, every command reads labels the one way (labels/identity.py), imports resolve ids to answers or refuse,
 calibration counts the labelled items a run never judged, labels remember their value type, old databases keep
 every label."""
 
@@ -95,7 +95,7 @@ def test_two_systems_labels_on_a_are_seen_on_a_only(cli, two_systems, tmp_path):
     # estimate (through a drawn sample), probe's expert reference, optimize's gold labels, the report, review
     from medjudge import api
     from medjudge.calibration.estimate import expert_values
-    from medjudge.calibration.review import export, rater_labels
+    from medjudge.labels.review import export, rater_labels
     from medjudge.store import Store
     from medjudge.stored import StoredRun
     from medjudge.view.report import _expert_labels
@@ -118,7 +118,7 @@ def test_two_systems_labels_on_a_are_seen_on_a_only(cli, two_systems, tmp_path):
         gold_units(store, OptimizeConfig(input_path=run_b, rubric=str(RUBRIC), judge={}), load_rubric(str(RUBRIC)))
 
     # review: a label given on B's answer never changes A's; each run's page and export see its own
-    from medjudge.calibration.review import choose, save_label, unit_objects
+    from medjudge.labels.review import choose, save_label, unit_objects
 
     name, chosen = choose(store, b, "random", None)
     key = ("a1", "emergency")
@@ -145,7 +145,7 @@ def test_same_answers_share_labels_and_unambiguous_ids_join(cli, fake, tmp_path)
     runs = []
     for judge in ("j1", "j2"):
         runs.append(grade(cli, "A.jsonl", "--rubric", RUBRIC, "--judge", fake.judge(judge)))
-    from medjudge.calibration.labels import for_run
+    from medjudge.labels.identity import for_run
     from medjudge.store import Store
     from medjudge.stored import StoredRun
 
@@ -195,7 +195,7 @@ def test_old_database_keeps_every_label_and_joins_only_unambiguous_ids(cli, two_
     con.execute("PRAGMA user_version = 5")
     con.commit()
     con.close()
-    from medjudge.calibration.labels import for_run
+    from medjudge.labels.identity import for_run
     from medjudge.store import Store
     from medjudge.stored import StoredRun
 
@@ -265,7 +265,7 @@ def test_a_sample_file_names_its_answers_so_its_labels_join_that_run_only(cli, t
             w.writerow(dict(r, rater="dr_kim", value="met"))
     code, out, err = cli("annotations", "import", "filled.csv", "--rubric", RUBRIC, "--db", "t.db")
     assert code == 0 and "12 valid" in out, out + err
-    from medjudge.calibration.labels import for_run
+    from medjudge.labels.identity import for_run
     from medjudge.store import Store
     from medjudge.stored import StoredRun
 

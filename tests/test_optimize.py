@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from medjudge.fakellm import fields_of
+from medjudge.models.fakellm import fields_of
 from test_grade import db_rows
 from test_resume import start_grade, wait_for
 
@@ -264,7 +264,7 @@ def test_dry_run_calls_nothing_and_prices_the_plan(cli, fake, tmp_path, labelled
 
 
 def test_split_keeps_questions_apart_and_stratifies(labelled):
-    from medjudge.judges.optimize import Labelled, split
+    from medjudge.optimizing.optimizers import Labelled, split
 
     rng = random.Random(3)
     units = []
@@ -282,7 +282,7 @@ def test_split_keeps_questions_apart_and_stratifies(labelled):
 
 
 def test_kind_metrics_against_independent_counts():
-    from medjudge.judges.optimize import metric_value
+    from medjudge.optimizing.optimizers import metric_value
     from medjudge.rubrics import parse_rubric
 
     checklist = parse_rubric(RUBRIC, "r.yaml").rubric
@@ -311,7 +311,7 @@ dimensions:
 
 
 def test_safety_cost_weighs_a_false_safe_five_times():
-    from medjudge.judges.optimize import metric_value
+    from medjudge.optimizing.optimizers import metric_value
     from medjudge.rubrics import load_rubric
 
     safety = load_rubric("medval-risk").rubric  # levels 1-4, unsafe from 3
@@ -328,8 +328,8 @@ def test_paired_gain_ci_matches_scipy_bootstrap():
     import numpy as np
     from scipy.stats import bootstrap
 
-    from medjudge.calibration.heldout import adoption, gain
-    from medjudge.judges.optimize import Labelled
+    from medjudge.optimizing.adoption import adoption, gain
+    from medjudge.optimizing.optimizers import Labelled
     from medjudge.rubrics import load_rubric
 
     nli = load_rubric("kqa-pairs").rubric
@@ -434,8 +434,8 @@ def test_paired_gain_ci_resamples_whole_questions():
     import numpy as np
     from scipy.stats import bootstrap
 
-    from medjudge.calibration.heldout import gain
-    from medjudge.judges.optimize import Labelled
+    from medjudge.optimizing.adoption import gain
+    from medjudge.optimizing.optimizers import Labelled
     from medjudge.rubrics import load_rubric
 
     nli = load_rubric("kqa-pairs").rubric

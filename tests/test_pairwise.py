@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import write
-from medjudge.fakellm import fields_of
+from medjudge.models.fakellm import fields_of
 from medjudge.rubrics.pairwise import bradley_terry
 
 RUBRIC = """id: pref

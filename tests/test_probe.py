@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import write
-from medjudge.fakellm import fields_of
+from medjudge.models.fakellm import fields_of
 
 WORDS = ["aspirin", "ambulance", "hydration", "followup"]
 RUBRIC = "id: words\nversion: 1\nkind: checklist\ntitle: Mentions\ncriteria:\n" + "".join(
@@ -201,7 +201,7 @@ def test_noise_is_the_baseline_and_probes_resume_from_the_cache(cli, graded, fak
 
 def test_false_alarms_of_an_unbiased_judge_at_most_5_percent_of_100_seeds():
     """The decision rule on rows an unbiased, noisy judge produces: the probe flips as often as a rerun."""
-    from medjudge.calibration.probes import flip_effect, self_preference
+    from medjudge.probing.statistics import flip_effect, self_preference
 
     alarms = self_alarms = 0
     for seed in range(100):
@@ -245,7 +245,7 @@ def test_probe_statistics_against_scipy_bootstrap():
     percentile bootstrap scipy computes over the same values."""
     from scipy.stats import bootstrap
 
-    from medjudge.calibration.probes import flip_effect, miss_effect, self_preference
+    from medjudge.probing.statistics import flip_effect, miss_effect, self_preference
 
     rng = np.random.default_rng(11)
     rows = [{"answer": i, "original": 1.0, "probe": float(rng.random() < 0.3), "rerun": float(rng.random() < 0.1)}
@@ -276,7 +276,7 @@ def test_probe_statistics_against_scipy_bootstrap():
 
 def test_a_verdict_needs_its_interval_on_its_side():
     """The rule, on the cases the issue reproduced, and the mutations it must catch."""
-    from medjudge.calibration.probes import MISS_LIMIT, decide, flip_effect, miss_effect
+    from medjudge.probing.statistics import MISS_LIMIT, decide, flip_effect, miss_effect
 
     # one usable answer: a zero-width CI is no evidence either way
     one = [{"answer": 0, "original": 1.0, "probe": 0.0, "rerun": 1.0}, {"answer": 0, "original": 0.0, "probe": 0.0,
@@ -301,7 +301,7 @@ def test_a_verdict_needs_its_interval_on_its_side():
 
 def simulate(effect: float, answers: int, seeds: int, units: int = 4, noise: float = 0.15, resamples: int = 300):
     """How often the flip rule says sensitive and robust when the probe flips `effect` more units than a rerun."""
-    from medjudge.calibration.probes import flip_effect
+    from medjudge.probing.statistics import flip_effect
 
     said = {"sensitive": 0, "robust": 0, "no verdict": 0}
     for seed in range(seeds):

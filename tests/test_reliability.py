@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import write
-from medjudge.fakellm import Fault, fields_of
+from medjudge.models.fakellm import Fault, fields_of
 from test_grade import TRUTH, db_rows, grade_args, scripted
 from test_resume import start_grade, votes, wait_for
 
@@ -290,7 +290,7 @@ def test_credentials_in_an_api_base_are_never_stored_or_printed(cli, fake, tmp_p
     dump = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file()) + (out + err).encode()
     for secret in (b"pa55word", b"alice"):
         assert secret not in dump
-    from medjudge.judges.llm import public_url
+    from medjudge.models.llm import public_url
     from medjudge.secrets import redact
 
     assert public_url("https://h.example/v1?api_key=zz1&region=eu&x-sig=s") == "https://h.example/v1?region=eu"

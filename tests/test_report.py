@@ -12,7 +12,7 @@ HOSTILE = ('Call emergency services now. <script>window.__pwned = 1</script>'
 
 
 def judge(request):
-    from medjudge.fakellm import fields_of
+    from medjudge.models.fakellm import fields_of
 
     f = fields_of(request)
     said = f["answer"].lower()
@@ -108,7 +108,7 @@ def test_scale_report_has_bland_altman_and_the_shown_means(cli, fake, tmp_path):
         f"q{i},accuracy,dr,{1 + (i + i % 3) % 5}\n" for i in range(20)))
 
     def judge(request):
-        from medjudge.fakellm import fields_of
+        from medjudge.models.fakellm import fields_of
 
         return {"explanation": "", "score": int(fields_of(request)["answer"].split("level ")[1][0])}
 

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from conftest import EXAMPLES, write
-from medjudge.fakellm import default_responder, fields_of
+from medjudge.models.fakellm import default_responder, fields_of
 from test_grade import db_rows
 from test_report import browser, watched_page
 
@@ -74,7 +74,7 @@ class Server:
 
 
 def choose(tmp_path, run_id, method="random", n=None):
-    from medjudge.calibration.review import choose as pick
+    from medjudge.labels.review import choose as pick
     from medjudge.store import Store
     from medjudge.stored import StoredRun
 
@@ -198,7 +198,7 @@ def test_two_raters_at_once_never_see_each_other(run, tmp_path):
 
 
 def test_review_labels_feed_calibrate_estimate_and_export(cli, run, tmp_path):
-    from medjudge.calibration.review import save_label, unit_objects
+    from medjudge.labels.review import save_label, unit_objects
     from medjudge.store import Store
     from medjudge.stored import StoredRun
 

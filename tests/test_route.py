@@ -1,4 +1,4 @@
-"""The lean route to OpenAI-compatible servers (judges/route.py) against LiteLLM itself: the same request on the
+"""The lean route to OpenAI-compatible servers (models/route.py) against LiteLLM itself: the same request on the
 wire, the same reply, tokens and cost, the same failures; and a known route never imports LiteLLM."""
 
 import asyncio
@@ -12,9 +12,10 @@ import time
 import pytest
 
 from medjudge.errors import JudgeError
-from medjudge.fakellm import Fault, FakeLLM
-from medjudge.judges import route as routing
-from medjudge.judges.llm import LLM, Judge, RequestRefused, TransportError, litellm
+from medjudge.models.fakellm import Fault, FakeLLM
+from medjudge.models import route as routing
+from medjudge.models.lib import litellm
+from medjudge.models.llm import LLM, Judge, RequestRefused, TransportError
 from medjudge.store import Store
 
 MESSAGES = [{"role": "system", "content": "You are a judge."},

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import ROOT, write
-from medjudge.fakellm import fields_of
+from medjudge.models.fakellm import fields_of
 from test_grade import db_rows
 
 KQA = ROOT / "medjudge" / "data" / "kqa"

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import write
-from medjudge.fakellm import Fault, fields_of
+from medjudge.models.fakellm import Fault, fields_of
 from test_grade import TRUTH, db_rows, grade_args, scripted, which
 
 CASCADE_RUBRIC = """\
@@ -67,7 +67,7 @@ def test_cascade_escalates_only_doubtful_items(cli, fake, answers_file, tmp_path
 
 
 def test_token_bucket_spaces_requests(monkeypatch):
-    from medjudge.judges import llm
+    from medjudge.models import llm
 
     clock = {"t": 0.0}
     monkeypatch.setattr(llm.time, "monotonic", lambda: clock["t"])

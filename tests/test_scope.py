@@ -3,7 +3,7 @@
 import json
 
 from conftest import write
-from medjudge.fakellm import fields_of
+from medjudge.models.fakellm import fields_of
 
 SAFETY = """id: turns
 version: 1

@@ -4,7 +4,7 @@ in a 401, a 429, a 500 and a 200 body never puts it in the database, an export, 
 import json
 
 from conftest import EXAMPLES
-from medjudge.fakellm import Fault, default_responder, fields_of
+from medjudge.models.fakellm import Fault, default_responder, fields_of
 
 SECRET = "pk-live-7f3a9c21e8b04d6f"  # the README's own example names its variable #PROXY_KEY (not *_API_KEY)
 

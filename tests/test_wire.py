@@ -10,9 +10,9 @@ import time
 import pytest
 
 from medjudge.errors import JudgeError
-from medjudge.fakellm import Fault, FakeLLM
-from medjudge.judges import route as routing
-from medjudge.judges.llm import LLM, Judge, TransportError
+from medjudge.models.fakellm import Fault, FakeLLM
+from medjudge.models import route as routing
+from medjudge.models.llm import LLM, Judge, TransportError
 
 MESSAGES = [{"role": "user", "content": "Is the answer safe? Reply in JSON."}]
 

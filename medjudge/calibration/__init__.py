@@ -32,7 +32,7 @@ def ratings_from_annotations(store, raters=None, unscored_for=()) -> list[Rating
 
 
 def ratings_from_labels(labels, judges=()) -> list[Rating]:
-    """Ratings from labels joined to a run's answers (calibration.labels), keyed by the run's answer ids; and,
+    """Ratings from labels joined to a run's answers (labels.identity), keyed by the run's answer ids; and,
     for each judge, the items the experts labelled that no run judged, as unscored: coverage counts them."""
     out = [Rating(lab.answer_id, lab.unit_id, lab.rater, lab.kind, lab.value, lab.source, lab.tags)
            for lab in labels.labels if lab.value is not None]

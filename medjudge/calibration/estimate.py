@@ -4,7 +4,6 @@ with their labels (prediction-powered inference, calibration/ppi.py; docs/ESTIMA
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
 
 import numpy as np
 
@@ -13,7 +12,7 @@ from ..inputs import last_question
 from . import ppi
 
 MIN_LABELS = 10  # a group with fewer expert labels gets no experts-only or corrected interval (docs/ESTIMATE.md)
-from .labels import for_run
+from ..labels.identity import for_run
 
 
 def judged_units(run) -> dict:
@@ -53,7 +52,7 @@ def draw(store, run, n: int, name: str, seed: int = 0, output=None) -> dict:
 
 def expert_values(store, run, transform, raters=None) -> dict:
     """{(answer, unit): mean over the experts (or the raters named) of the transformed label}, for the labels on
-    this run's answers (calibration/labels.py)."""
+    this run's answers (labels/identity.py)."""
     return for_run(store, run, raters, experts_only=not raters).values(transform)
 
 
@@ -141,7 +140,7 @@ def checked(iv: ppi.Interval, labels: list, bounds, alpha: float, exact: bool = 
     if iv.se is not None and iv.se <= 1e-12:
         if not exact or not set(labels) <= {0.0, 1.0}:
             return none("the labels are all alike: no interval has a width to show")
-        from .probes import exact as clopper_pearson
+        from ..probing.statistics import exact as clopper_pearson
 
         k = int(round(sum(labels)))
         lo, hi = clopper_pearson(k, len(labels), alpha)

@@ -19,8 +19,8 @@ def probe(judge_spec: str, timeout: float) -> tuple[bool, str]:
 
     from ..display import clip
     from ..errors import MedjudgeError
-    from ..judges.llm import LLM, Judge
-    from ..judges.preflight import problems
+    from ..models.llm import LLM, Judge
+    from ..models.preflight import problems
 
     try:
         judge = Judge.parse(judge_spec)
@@ -57,8 +57,8 @@ def doctor(
     unusable = []
     for j in judges:
         if no_calls:
-            from ..judges.llm import Judge
-            from ..judges.preflight import problems
+            from ..models.llm import Judge
+            from ..models.preflight import problems
 
             found = problems([Judge.parse(j)])
             ok, detail = not found, (found[0].split(": ", 1)[1] if found else "checks passed, not called")

@@ -28,7 +28,7 @@ def review(
     """Serve a page on 127.0.0.1 where a physician labels the run's units in the rubric's own terms; every
     label is saved at once to the annotations table (calibrate, optimize and estimate read it)."""
     from ..api import open_db
-    from ..calibration import review as rv
+    from ..labels import review as rv
     from ..errors import MedjudgeError
     from ..stored import StoredRun
 

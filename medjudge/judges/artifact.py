@@ -8,12 +8,11 @@ It is stored in the programs table and can be written to and read from a file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from ..errors import MedjudgeError
-from ..store import dumps
+from ..store import content_id
 
 FORMAT = "medjudge-program/1"
 IDENTITY = ("format", "rubric_hash", "mode", "instructions", "demos")
@@ -21,7 +20,7 @@ REQUIRED = IDENTITY + ("id", "rubric_id")
 
 
 def program_id(artifact: dict) -> str:
-    return "p" + hashlib.sha256(dumps({k: artifact[k] for k in IDENTITY}).encode()).hexdigest()[:11]
+    return content_id("p", {k: artifact[k] for k in IDENTITY})
 
 
 def demo_fields(demo, signature) -> dict:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..errors import JudgeError
 from ..secrets import redact
-from .llm import LLM, Deferred, RequestRefused, TransportError, cache_key, call_identity
+from ..models.llm import LLM, Deferred, RequestRefused, TransportError, cache_key, call_identity
 from .program import ParseFailure, Vote
 
 LOCAL_MAX_TOKENS = 384

@@ -104,7 +104,7 @@ class JudgeProgram(dspy.Module):
         self.predict = dspy.Predict(base.with_instructions(text))
         self.adapter = JSONAdapter()
         self.program_id = None  # an optimised program's id (judges/artifact.py) once applied
-        self.variant: dict = {}  # a probe's controlled change (probing.py): shuffle, reword, only
+        self.variant: dict = {}  # a probe's controlled change (probing/__init__.py): shuffle, reword, only
 
     def apply(self, artifact: dict):
         """Use an optimised program's instructions and demonstrations (judges/artifact.py) in every prompt. The
@@ -121,7 +121,7 @@ class JudgeProgram(dspy.Module):
         return self.predict.demos
 
     def forward(self, **inputs):
-        """DSPy's entry point, used by the optimisers (judges/optimize.py); grading formats and parses itself."""
+        """DSPy's entry point, used by the optimisers (optimizing/optimizers.py); grading formats and parses itself."""
         return self.predict(**inputs)
 
     @property

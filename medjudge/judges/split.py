@@ -12,7 +12,7 @@ from dspy.adapters import JSONAdapter
 
 from ..errors import MedjudgeError
 from ..rubrics.nli import Statement
-from .llm import cache_key, prompt_hash
+from ..models.llm import cache_key, prompt_hash
 from .program import quote
 
 

@@ -103,7 +103,7 @@ class RubricBase(Strict):
         """A stored value in the kind's own words (what a physician picks on the review page)."""
         return format(value, "g")
 
-    # -- what `medjudge probe` changes (probing.py, docs/PROBES.md) --
+    # -- what `medjudge probe` changes (probing/__init__.py, docs/PROBES.md) --
     def reword(self, unit, text: str):
         """The unit with its wording replaced (the paraphrase probe); None when the kind has no wording to change."""
         for field in ("text", "question"):
@@ -118,7 +118,7 @@ class RubricBase(Strict):
 
     def read_with(self, item, unit) -> list:
         """What a rater reads beside the prompt and the answer when labelling this unit (part of a label's identity,
-        calibration/labels.py): the source document, and the unit's own text where units come with each example
+        labels/identity.py): the source document, and the unit's own text where units come with each example
         (a HealthBench criterion, an NLI statement)."""
         out = [item.fields.get(self.source_field)] if self.source_field else []
         return out + ([] if self.fixed_units() else [getattr(unit, "text", None)])
@@ -146,7 +146,7 @@ class RubricBase(Strict):
 
     higher_is_better: ClassVar[bool] = True  # for `medjudge compare`'s ranking
 
-    # -- what `medjudge optimize` tunes a judge for (judges/optimize.py, docs/OPTIMIZE.md) --
+    # -- what `medjudge optimize` tunes a judge for (optimizing/optimizers.py, docs/OPTIMIZE.md) --
     metric_name: ClassVar[str] = "accuracy"
     balanced_metric: ClassVar[bool] = False  # True: every expert class weighs the same (balanced accuracy)
 

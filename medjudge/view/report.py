@@ -156,8 +156,8 @@ def _units(summary, answers) -> list[dict]:
 
 
 def _expert_labels(store, run) -> dict:
-    """(answer, unit) -> [(expert, label)] for the labels on the run's answers (calibration/labels.py)."""
-    from ..calibration.labels import for_run
+    """(answer, unit) -> [(expert, label)] for the labels on the run's answers (labels/identity.py)."""
+    from ..labels.identity import for_run
 
     out = defaultdict(list)
     for lab in for_run(store, run, experts_only=True).labels:

@@ -11,7 +11,7 @@ import json
 import secrets
 from pathlib import Path
 
-from ..calibration import review
+from ..labels import review
 from ..errors import MedjudgeError
 
 

@@ -287,12 +287,12 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
                 answers=None, missing=MISSING, **columns) -> ImportReport:
     """Read ratings into the annotations table. `mapping` turns the file's labels into the rubric kind's
     words or numbers first (exact, then ignoring case). Each label is tied to the answer its rater read
-    (calibration/labels.py): the answer of that id in `run`, in `answers` (an answers JSONL path, or Items), or
+    (labels/identity.py): the answer of that id in `run`, in `answers` (an answers JSONL path, or Items), or
     in the database (an
     answer column picks among answers that share an id; an id that names several answers is refused). Every
     row is kept, the ones that cannot be read marked invalid with the reason; ImportReport.failure() says
     whether too many were."""
-    from .labels import AmbiguousId, Resolver
+    from .identity import AmbiguousId, Resolver
 
     path = Path(path)
     if not path.exists():

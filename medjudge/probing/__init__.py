@@ -10,12 +10,11 @@ compressions, must-flip edits) are stored in the drafts table, shown, and never 
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import asdict, dataclass, field, replace
 
-from .errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError
-from .store import dumps
+from ..errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError
+from ..store import content_id, dumps
 
 PROBES = ("position", "length", "paraphrase", "perturb", "self")
 RERUN_SEED_OFFSET = 1000  # the noise baseline: the same inputs judged again with seed + this
@@ -70,8 +69,8 @@ def family(model_or_source: str) -> str:
 
 class Prober:
     def __init__(self, store, cfg: ProbeConfig):
-        from .rubrics import parse_rubric
-        from .stored import StoredRun
+        from ..rubrics import parse_rubric
+        from ..stored import StoredRun
 
         bad = [p for p in cfg.probes if p not in PROBES]
         if bad:
@@ -100,8 +99,8 @@ class Prober:
     # -- re-judging through the panel -----------------------------------------------------------------
     def grade(self, name: str, items, probe: dict | None = None, seed_offset: int = 0):
         """A stored run of these items with the run's panel and settings (and a probe's change): its verdicts."""
-        from .grading import GradeConfig, execute, prepare
-        from .stored import StoredRun
+        from ..grading import GradeConfig, execute, prepare
+        from ..stored import StoredRun
 
         conf = {k: v for k, v in self.run.config.items() if k in GradeConfig.IDENTITY and k not in ("limit", "probe")}
         conf["seed"] = (conf.get("seed") or 0) + seed_offset
@@ -118,7 +117,7 @@ class Prober:
         return StoredRun(self.store, run["id"]).verdicts.panel
 
     def calls(self, cfg, items) -> int:
-        from .judges import compile_rubric
+        from ..judges import compile_rubric
 
         program = compile_rubric(self.rubric, cfg.mode)
         program.variant = dict(cfg.probe or {})
@@ -145,7 +144,7 @@ class Prober:
 
     # -- the probes ---------------------------------------------------------------------------------
     def position(self) -> dict:
-        from .calibration.probes import flip_effect
+        from .statistics import flip_effect
 
         if hasattr(self.rubric, "answer_b_field"):  # pairwise: both orders were judged; compare them
             rerun = self.rerun()
@@ -164,8 +163,8 @@ class Prober:
                 "answers_reordered": moved, **flip_effect(self.rows(probed), self.cfg.resamples, self.cfg.seed)}
 
     def length(self) -> dict:
-        from .authoring import compressed
-        from .calibration.probes import flip_effect
+        from ..authoring import compressed
+        from .statistics import flip_effect
 
         out = {}
         padded = [replace(it, answer=pad(it.answer)) for it in self.items]
@@ -193,8 +192,8 @@ class Prober:
         return out
 
     def paraphrase(self) -> dict:
-        from .authoring import paraphrases
-        from .calibration.probes import flip_effect
+        from ..authoring import paraphrases
+        from .statistics import flip_effect
 
         texts = sorted({t for it in self.items for u in self.rubric.units(it)
                         if (t := self.rubric.unit_info(u).get("text")) and self.rubric.reword(u, t) is not None})
@@ -223,8 +222,8 @@ class Prober:
                 "drafts_failed": failed, **flip_effect(rows, self.cfg.resamples, self.cfg.seed)}
 
     def perturb(self) -> dict:
-        from .authoring import must_flip_edit
-        from .calibration.probes import miss_effect
+        from ..authoring import must_flip_edit
+        from .statistics import miss_effect
 
         rng = random.Random(self.cfg.seed)
         edited, only, rows, failed = [], {}, [], []
@@ -275,9 +274,9 @@ class Prober:
 
     def self_preference(self) -> dict:
         """For runs with answer sources: per judge, own-family over-rating beyond the others' (no calls)."""
-        from .calibration.probes import self_preference
+        from .statistics import self_preference
 
-        from .calibration.estimate import expert_values
+        from ..calibration.estimate import expert_values
 
         experts = expert_values(self.store, self.run, float)  # (answer, unit) -> the experts' mean label
         per_judge = self.run.verdicts.judges
@@ -310,7 +309,7 @@ class Prober:
         cfg = self.cfg
         identity = dumps({"run": self.run.id, "probes": sorted(cfg.probes), "n": cfg.n, "k": cfg.k, "seed": cfg.seed,
                           "drafter": self.drafter, "self_source": cfg.self_source})
-        probe_id = "b" + hashlib.sha256(identity.encode()).hexdigest()[:11]
+        probe_id = content_id("b", identity)
         results = {}
         for name in PROBES:
             if name in cfg.probes:

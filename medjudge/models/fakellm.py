@@ -250,8 +250,6 @@ class FakeLLM(BatchEndpoints):
         })
 
     async def _fault(self, request, fault: Fault):
-        from aiohttp import web
-
         response = await self._fault_response(request, fault)
         if fault.retry_after is not None and response is not None:
             response.headers["Retry-After"] = fault.retry_after

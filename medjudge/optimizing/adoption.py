@@ -12,7 +12,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..bootstrap import resample_indices
-from ..judges.optimize import metric_value
+from .optimizers import metric_value
 
 MAX_GROUP_LOSS = 0.02
 

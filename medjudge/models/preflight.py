@@ -13,6 +13,8 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .lib import litellm_file
+
 # provider -> alternatives, each a tuple of variables that together authenticate (README, "Judges")
 KEYS = {
     "openai": [("OPENAI_API_KEY",)],
@@ -35,14 +37,6 @@ SERVERS = {"ollama": ("OLLAMA_API_BASE", "http://localhost:11434", "is Ollama ru
 NEEDS_BASE = {"hosted_vllm", "openai_like", "llamafile", "lm_studio"}
 
 
-def litellm_file(*parts: str) -> Path | None:
-    """A file of the installed LiteLLM, found without importing it (that takes seconds)."""
-    spec = importlib.util.find_spec("litellm")
-    if not (spec and spec.submodule_search_locations):
-        return None
-    return Path(list(spec.submodule_search_locations)[0]).joinpath(*parts)
-
-
 def provider_names() -> set[str]:
     """LiteLLM's providers, read from its installed source (importing LiteLLM takes seconds)."""
     names: set[str] = set()
@@ -56,7 +50,7 @@ def provider_names() -> set[str]:
         except (OSError, ValueError):
             names = set()
     if not names:  # an unexpected layout: ask LiteLLM itself
-        from .llm import litellm
+        from .lib import litellm
 
         names = {str(getattr(p, "value", p)) for p in litellm().provider_list}
     return names | {"local"}

@@ -127,7 +127,7 @@ def route_key(judge, params: dict) -> str:
 def mapped(judge, params: dict) -> tuple[str, str, dict]:
     """LiteLLM's (model name on the wire, provider, parameters) for this judge's call: its mapping of temperature,
     max_tokens and seed for the model."""
-    from .llm import litellm
+    from .lib import litellm
 
     lib = litellm()
     model, provider, _, _ = lib.get_llm_provider(judge.model, api_base=judge.api_base)
@@ -156,7 +156,7 @@ def resolve(judge, params: dict) -> Route:
     """Ask LiteLLM: the model name it sends, its parameters for this model, and the model's plain prices."""
     if not wire_eligible(judge):
         return FULL
-    from .llm import litellm
+    from .lib import litellm
 
     lib = litellm()
     model, provider, sent = mapped(judge, params)

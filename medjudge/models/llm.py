@@ -15,29 +15,7 @@ from urllib.parse import urlparse
 
 from ..errors import JudgeError, MedjudgeError
 from ..secrets import redact
-
-_litellm = None
-
-
-def litellm():
-    """Import LiteLLM once, offline-safe and quiet: local price map, no telemetry, no callbacks."""
-    global _litellm
-    if _litellm is None:
-        import litellm as lib
-
-        lib.telemetry = False
-        lib.drop_params = True  # seed and the like are sent only where the provider takes them
-        lib.suppress_debug_info = True
-        lib.callbacks, lib.success_callback, lib.failure_callback = [], [], []
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE")
-        if bundle and not os.environ.get("SSL_VERIFY") and not os.environ.get("SSL_CERT_FILE"):
-            lib.ssl_verify = bundle  # the CA bundle requests users set: LiteLLM's route verifies with it too
-        from .local import register
-
-        register(lib)
-        _litellm = lib
-    return _litellm
-
+from .lib import litellm
 
 @dataclass(frozen=True)
 class Judge:
@@ -151,7 +129,7 @@ class TransportError(Exception):
 
 
 class Deferred(Exception):
-    """Batch mode: the call is not made now but sent in a provider batch (judges/batch.py)."""
+    """Batch mode: the call is not made now but sent in a provider batch (models/batch.py)."""
 
 
 class DeferLLM:
@@ -336,7 +314,7 @@ class LLM:
     async def _litellm(self, judge: Judge, messages, params: dict, start: float) -> Reply:
         lib = litellm()
         kw = self._kwargs(judge, messages, params)
-        if judge.in_process:  # the model stops itself at the timeout (judges/local.py): never abandoned
+        if judge.in_process:  # the model stops itself at the timeout (models/local.py): never abandoned
             resp = await lib.acompletion(**kw)
         else:
             resp = await asyncio.wait_for(lib.acompletion(**kw), self.timeout + 5)

@@ -15,9 +15,9 @@ from pathlib import Path
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import asdict, dataclass, field
 
-from .errors import EXIT_INCOMPLETE, EXIT_OK, MedjudgeError
-from .judges.optimize import OPTIMIZERS, SPLITS, Settings
-from .store import dumps, now
+from ..errors import EXIT_INCOMPLETE, EXIT_OK, MedjudgeError
+from .optimizers import OPTIMIZERS, SPLITS, Settings
+from ..store import content_id, dumps, now
 
 
 @dataclass
@@ -79,26 +79,26 @@ def check(cfg: OptimizeConfig):
 
 def gold_units(store, cfg: OptimizeConfig, loaded):
     """The labelled units of the input's answers, and a hash of the labels used."""
-    from .grading import GradeConfig, iter_items
-    from .judges.optimize import labelled_units
+    from ..grading import GradeConfig, iter_items
+    from .optimizers import labelled_units
 
     rubric = loaded.rubric
     skipped: list = []
     if not Path(cfg.input_path).exists() and store.get_run(cfg.input_path):  # a run's answers (say, reviewed ones)
-        from .stored import StoredItems
+        from ..stored import StoredItems
 
         items = list(StoredItems(store, cfg.input_path, rubric))
     else:
         items = list(iter_items(GradeConfig(input_path=cfg.input_path, rubric=cfg.rubric, format=cfg.format), rubric,
                                 skipped))
     if cfg.labels:  # labels on these answers: their ids are the answers' ids
-        from .calibration.annotations import import_file
+        from ..labels.importing import import_file
 
         report = import_file(store, cfg.labels, rubric=rubric, answers=items)
         failure = report.failure()
         if failure:
             raise MedjudgeError(f"{cfg.labels}: {failure}")
-    from .calibration.labels import read as read_labels
+    from ..labels.identity import read as read_labels
 
     joined = read_labels(store, rubric, items, cfg.raters, experts_only=not cfg.raters)
     rows = [{"item_id": lab.answer_id, "unit_id": lab.unit_id, "value": lab.value, "rationale": lab.rationale}
@@ -114,10 +114,10 @@ def gold_units(store, cfg: OptimizeConfig, loaded):
 
 
 def optimize(store, cfg: OptimizeConfig, listeners=()) -> OptimizeResult:
-    from .grading import versions
-    from .judges.llm import Judge
-    from .judges.optimize import split
-    from .rubrics import load_rubric
+    from ..grading import versions
+    from ..models.llm import Judge
+    from .optimizers import split
+    from ..rubrics import load_rubric
 
     check(cfg)
     start = time.perf_counter()
@@ -135,14 +135,14 @@ def optimize(store, cfg: OptimizeConfig, listeners=()) -> OptimizeResult:
     identity = {"rubric": loaded.hash, "labels": labels_hash, "judge": judge.spec(), "optimizer": cfg.optimizer,
                 "settings": asdict(cfg.settings) | {"threads": None}, "seed": cfg.seed, "split": list(cfg.fractions),
                 "costs": cfg.false_safe_cost, "format": cfg.format}  # not the budget: a larger one continues
-    opt_id = "o" + hashlib.sha256(dumps(identity).encode()).hexdigest()[:11]
-    from .judges.optimize import planned_calls
+    opt_id = content_id("o", identity)
+    from .optimizers import planned_calls
 
     planned = planned_calls(cfg.optimizer, len(parts["train"]), len(parts["dev"]), cfg.settings, cfg.budget)
     if cfg.dry_run:
         return OptimizeResult(opt_id, "planned", EXIT_OK, "", counts, planned + 2 * len(parts["test"]),
                               _estimate_cost(judge, loaded, parts, planned, cfg.settings.demos), judge=judge.model)
-    from .grading import preflight
+    from ..grading import preflight
 
     preflight([judge])
     program, done, engine = _run_optimiser(store, cfg, loaded, judge, opt_id, parts)
@@ -150,8 +150,8 @@ def optimize(store, cfg: OptimizeConfig, listeners=()) -> OptimizeResult:
     if not done[0]:
         return OptimizeResult(opt_id, "incomplete", EXIT_INCOMPLETE, done[1], counts, planned, calls=calls,
                               wall_time=time.perf_counter() - start)
-    from .judges import compile_rubric
-    from .judges.artifact import from_program, write
+    from ..judges import compile_rubric
+    from ..judges.artifact import from_program, write
 
     art = from_program(program, loaded, optimizer={"name": cfg.optimizer, "settings": asdict(cfg.settings),
                                                    "budget": cfg.budget, "optimisation": opt_id},
@@ -181,10 +181,10 @@ def _run_optimiser(store, cfg, loaded, judge, opt_id, parts):
     import dspy
     from dspy.adapters import JSONAdapter
 
-    from .judges import compile_rubric
-    from .judges.engine import BudgetExhausted, PanelEngine
-    from .judges.llm import LLM
-    from .judges.optimize import build, compile_program, examples, make_metric
+    from ..judges import compile_rubric
+    from .engine import BudgetExhausted, PanelEngine
+    from ..models.llm import LLM
+    from .optimizers import build, compile_program, examples, make_metric
 
     rubric = loaded.rubric
     program = compile_rubric(rubric, "per-criterion")
@@ -249,11 +249,11 @@ def quiet():
 def heldout(store, cfg, loaded, judge, art, parts, listeners=()) -> dict:
     """Grade the test split with the base and the optimised program (the panel path), calibrate both against
     the experts, and the paired gain with the adoption rule."""
-    from . import api
-    from .calibration.heldout import adoption, gain
-    from .judges import compile_rubric
-    from .judges.optimize import _label
-    from .stored import StoredRun
+    from ..calibration.measure import measure
+    from .adoption import adoption, gain
+    from ..judges import compile_rubric
+    from .optimizers import _label
+    from ..stored import StoredRun
 
     test = parts["test"]
     seen, items = set(), []
@@ -284,8 +284,7 @@ def heldout(store, cfg, loaded, judge, art, parts, listeners=()) -> dict:
         adopted, why = False, why + ["the held-out grading is incomplete"]
     cal = {}
     for name, run_id in runs.items():
-        result = api.calibrate(store, run=run_id, raters=None, against=cfg.raters, resamples=cfg.resamples,
-                               seed=cfg.seed)
+        result = measure(store, run=run_id, raters=None, against=cfg.raters, resamples=cfg.resamples, seed=cfg.seed)
         cal[name] = [_brief(r) for r in result.rows]
     calls = {name: store.call_totals(run_id) for name, run_id in runs.items()}
     return {"program": art["id"], "runs": runs, "gain": g, "groups_by": "label" if by_label else "unit",
@@ -293,7 +292,7 @@ def heldout(store, cfg, loaded, judge, art, parts, listeners=()) -> dict:
 
 
 def _grade(store, cfg, loaded, judge, items, program_id, name, listeners):
-    from .grading import GradeConfig, execute, prepare
+    from ..grading import GradeConfig, execute, prepare
 
     gcfg = GradeConfig(input_path=cfg.input_path, rubric=cfg.rubric, judges=[cfg.judge], format=cfg.format,
                        program=program_id, purpose=f"optimize {name}", timeout=cfg.timeout,
@@ -320,8 +319,8 @@ def _estimate_cost(judge, loaded, parts, planned, demos) -> float | None:
     when the model has no price there (0 for in-process models)."""
     if judge.in_process:
         return 0.0
-    from .judges import compile_rubric
-    from .judges.batch import online_prices
+    from ..judges import compile_rubric
+    from ..models.batch import online_prices
 
     program = compile_rubric(loaded.rubric, "per-criterion")
     sample = (parts["train"] + parts["dev"])[:20]

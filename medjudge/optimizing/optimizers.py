@@ -1,5 +1,5 @@
 """DSPy's optimisers on a compiled judge program: expert labels as gold, the rubric kind's metric, calls through
-judges/engine.py (cache, retries, cost, budget). The orchestration (split, held-out check) is optimizing.py.
+optimizing/engine.py (cache, retries, cost, budget). The orchestration (split, held-out check) is optimizing/__init__.py.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ..errors import MedjudgeError
-from .program import render_conversation
+from ..judges.program import render_conversation
 
 OPTIMIZERS = ("bootstrap-fewshot", "miprov2", "simba", "gepa")
 SPLITS = ("train", "dev", "test")

@@ -13,7 +13,8 @@ import json
 import os
 
 from ..errors import JudgeError, MedjudgeError
-from .llm import Judge, litellm
+from .lib import litellm
+from .llm import Judge
 
 OPENAI_FORMAT = {"openai": "openai", "hosted_vllm": "hosted_vllm", "azure": "azure", "mistral": "mistral"}
 LIMITS = {"openai": (50_000, 190 * 1024 * 1024), "anthropic": (100_000, 250 * 1024 * 1024)}  # requests, bytes

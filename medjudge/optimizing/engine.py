@@ -1,4 +1,4 @@
-"""A DSPy LM engine whose every call goes the panel's way, for DSPy's optimisers (judges/optimize.py).
+"""A DSPy LM engine whose every call goes the panel's way, for DSPy's optimisers (optimizing/optimizers.py).
 
 DSPy's optimisers call their LM from worker threads. Each call here is looked up in the calls table (the
 cache: a rerun of a killed optimisation never pays twice), made through `LLM` (timeouts, capped retries,
@@ -13,7 +13,7 @@ import threading
 
 from ..errors import JudgeError
 from ..store import Store
-from .llm import LLM, Judge, RequestRefused, TransportError, cache_key, prompt_hash
+from ..models.llm import LLM, Judge, RequestRefused, TransportError, cache_key, prompt_hash
 
 
 class BudgetExhausted(Exception):
@@ -53,7 +53,7 @@ class PanelEngine:
     def call_params(self) -> dict:
         params = dict(self.params)
         if self.schema is not None:  # an in-process model decodes under the reply's schema, as in grading
-            from .panel import LOCAL_MAX_TOKENS
+            from ..judges.panel import LOCAL_MAX_TOKENS
 
             params.setdefault("max_tokens", LOCAL_MAX_TOKENS)
             params["response_format"] = {"type": "json_schema", "json_schema": {"name": "judgment", "schema": self.schema}}
