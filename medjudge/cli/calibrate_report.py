@@ -49,7 +49,7 @@ def render(results, console, cal_id=None):
     console.print(t)
     if not has_ceiling:
         console.print("no expert ceiling: only one expert rated these items")
-    console.print(f"verdict statistic: {results[0]['primary']} (CI lower bound against the thresholds in docs/CALIBRATION.md); "
+    console.print(f"verdict statistic: {results[0]['primary']} (its CI against the thresholds in docs/CALIBRATION.md); "
                   f"coverage = items the judge scored of those the experts rated (items the run never judged "
                   f"included); n = items a figure stands on (the ceiling: of the judge's items, those two experts rated)")
     if has_worst:
