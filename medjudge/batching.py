@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 
 from .errors import MedjudgeError
-from .models.batch import TERMINAL, Client, batch_prices, chunks, custom_id, provider, request_line
+from .models.batch import TERMINAL, batch_client, batch_prices, chunks, custom_id, provider, request_line
 from .models.llm import DeferLLM, Judge, Reply, prompt_hash
 from .store import content_id, dumps, now
 
@@ -120,7 +120,7 @@ def run_io(coro):
 
 
 async def send(store, row, judge: Judge, lines):
-    client = Client(judge)
+    client = batch_client(judge)
 
     def uploaded(file_id):
         store.save_batch(row | {"state": "uploaded", "input_file": file_id})
@@ -139,7 +139,7 @@ async def sync(store, run_id: str):
         if b["state"] == "preparing":  # nothing was sent: forget it; the next step defers its calls again
             store.forget_batch(b["id"])
             continue
-        client = Client(judge)
+        client = batch_client(judge)
         row = {k: v for k, v in b.items() if k not in ("judge", "detail")} | {"judge": dumps(b["judge"])}
         if b["state"] == "uploaded":  # the file is there; the batch may have been created before the crash
             pid = await client.find(b["id"]) or (await client.create(b["input_file"], b["id"]))["provider_id"]
@@ -213,7 +213,7 @@ def cancel(store, run_id: str) -> int:
         nonlocal n
         for b in store.batches(run_id):
             if b["state"] == "submitted":
-                await Client(Judge.from_spec(b["judge"])).cancel(b["provider_id"])
+                await batch_client(Judge.from_spec(b["judge"])).cancel(b["provider_id"])
                 n += 1
         await sync(store, run_id)
 

@@ -77,7 +77,7 @@ def test_errored_and_expired_requests_are_requeued_under_new_ids(cli, fake, tmp_
 
 @pytest.mark.parametrize("stop_at", ["after_upload", "after_create", "after_create_buried", "mid_collect"])
 def test_stopped_at_any_point_then_collect_gives_the_online_judgments(cli, fake, tmp_path, monkeypatch, stop_at):
-    from medjudge.models.batch import Client
+    from medjudge.models.batch import OpenAIBatches
     from medjudge.store import Store
 
     online = online_then_batch(cli, fake, fake.judge())
@@ -94,12 +94,12 @@ def test_stopped_at_any_point_then_collect_gives_the_online_judgments(cli, fake,
             raise Stop()
 
     if stop_at == "after_upload":
-        real = Client.create
+        real = OpenAIBatches.create
 
         async def create(self, file_id, local_id):
             trip()
             return await real(self, file_id, local_id)
-        monkeypatch.setattr(Client, "create", create)
+        monkeypatch.setattr(OpenAIBatches, "create", create)
     elif stop_at.startswith("after_create"):
         real = Store.save_batch
 

@@ -96,48 +96,43 @@ def batch_prices(judge: Judge) -> tuple[float, float] | None:
     return i, o
 
 
-class Client:
-    """One judge's batch endpoint. Methods are async; each returns plain dicts."""
+class BatchClient:
+    """One judge's batch endpoint. Methods are async; each returns plain dicts. `batch_client(judge)` picks the class of
+    the judge's provider: OpenAIBatches (LiteLLM's files and batches functions) or AnthropicBatches (httpx)."""
+
+    kind = ""
 
     def __init__(self, judge: Judge, timeout: float = 120.0):
-        self.judge, self.kind, self.timeout = judge, provider(judge), timeout
-        self.key = None
-        if judge.api_base:
-            self.key = os.environ.get(judge.key_env) if judge.key_env else "no-key"
-        elif self.kind == "anthropic":
-            self.key = os.environ.get("ANTHROPIC_API_KEY")
-        else:
-            self.key = os.environ.get("OPENAI_API_KEY")
+        self.judge, self.timeout = judge, timeout
+        self.key = (os.environ.get(judge.key_env) if judge.key_env else "no-key") if judge.api_base else \
+            os.environ.get(self.key_variable)
         if not self.key:
             raise JudgeError(f"judge {judge.model}: no API key for its batch API (set the provider's key variable)")
 
-    # LiteLLM's OpenAI-format functions
+    async def find(self, local_id: str) -> str | None:
+        """A batch created for this local id, after a crash between create and record (None: not findable)."""
+        return None
+
+
+class OpenAIBatches(BatchClient):
+    """OpenAI-format batch APIs (OpenAI, Azure, Mistral, vLLM) through LiteLLM's files and batches functions."""
+
+    key_variable = "OPENAI_API_KEY"
+
+    @property
+    def kind(self) -> str:
+        return provider(self.judge)
+
     def _kw(self):
         kw = {"custom_llm_provider": OPENAI_FORMAT[self.judge.model.split("/", 1)[0]], "api_key": self.key}
         if self.judge.api_base:
             kw["api_base"] = self.judge.api_base
         return kw
 
-    def _base(self) -> str:
-        base = (self.judge.api_base or "https://api.anthropic.com").rstrip("/")
-        return base[:-3] if base.endswith("/v1") else base
-
-    def _headers(self):
-        return {"x-api-key": self.key, "anthropic-version": ANTHROPIC_VERSION, "content-type": "application/json"}
-
     async def submit(self, lines: list[dict], local_id: str, on_file=None) -> dict:
         """Upload and create; `on_file(file id)` is called between the two, so the file id is recorded."""
-        if self.kind == "anthropic":
-            import httpx
-
-            async with httpx.AsyncClient(timeout=self.timeout) as http:
-                r = await http.post(f"{self._base()}/v1/messages/batches", headers=self._headers(),
-                                    json={"requests": lines})
-                r.raise_for_status()
-                return {"provider_id": r.json()["id"], "state": "submitted"}
-        lib = litellm()
         data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
-        f = await lib.acreate_file(file=(f"{local_id}.jsonl", data), purpose="batch", **self._kw())
+        f = await litellm().acreate_file(file=(f"{local_id}.jsonl", data), purpose="batch", **self._kw())
         if on_file:
             on_file(f.id)
         return await self.create(f.id, local_id)
@@ -149,8 +144,6 @@ class Client:
 
     async def find(self, local_id: str) -> str | None:
         """A batch created for this local id (found by its metadata), after a crash between create and record."""
-        if self.kind == "anthropic":
-            return None
         after = None
         while True:  # every page of the provider's list: a batch past the first 100 is still found
             page = await litellm().alist_batches(limit=100, **({"after": after} if after else {}), **self._kw())
@@ -167,16 +160,7 @@ class Client:
             after = last["id"] if isinstance(last, dict) else last.id
 
     async def status(self, provider_id: str) -> dict:
-        """{state: submitted | completed | failed | expired | cancelled | ended, counts, output/error files}."""
-        if self.kind == "anthropic":
-            import httpx
-
-            async with httpx.AsyncClient(timeout=self.timeout) as http:
-                r = await http.get(f"{self._base()}/v1/messages/batches/{provider_id}", headers=self._headers())
-                r.raise_for_status()
-                b = r.json()
-            state = "ended" if b["processing_status"] == "ended" else "submitted"
-            return {"state": state, "counts": b.get("request_counts"), "results_url": b.get("results_url")}
+        """{state: submitted | completed | failed | expired | cancelled, counts, output/error files}."""
         b = await litellm().aretrieve_batch(batch_id=provider_id, **self._kw())
         state = b.status if b.status in TERMINAL else "submitted"
         counts = b.request_counts.model_dump() if getattr(b, "request_counts", None) is not None else None
@@ -184,26 +168,6 @@ class Client:
 
     async def results(self, provider_id: str, status: dict):
         """(custom id, reply text or None, error or None, input tokens, output tokens) per request answered."""
-        if self.kind == "anthropic":
-            import httpx
-
-            async with httpx.AsyncClient(timeout=self.timeout) as http:
-                r = await http.get(status["results_url"], headers=self._headers())
-                r.raise_for_status()
-            for line in r.text.splitlines():
-                if not line.strip():
-                    continue
-                rec = json.loads(line)
-                res = rec["result"]
-                if res["type"] == "succeeded":
-                    msg = res["message"]
-                    text = "".join(c.get("text", "") for c in msg["content"] if c.get("type") == "text")
-                    u = msg.get("usage") or {}
-                    yield rec["custom_id"], text, None, u.get("input_tokens", 0), u.get("output_tokens", 0)
-                else:
-                    why = (res.get("error") or {}).get("message") or res["type"]
-                    yield rec["custom_id"], None, why, 0, 0
-            return
         for file_id in (status.get("output_file"), status.get("error_file")):
             if not file_id:
                 continue
@@ -225,11 +189,61 @@ class Client:
                     yield rec["custom_id"], None, why, 0, 0
 
     async def cancel(self, provider_id: str):
-        if self.kind == "anthropic":
-            import httpx
-
-            async with httpx.AsyncClient(timeout=self.timeout) as http:
-                r = await http.post(f"{self._base()}/v1/messages/batches/{provider_id}/cancel", headers=self._headers())
-                r.raise_for_status()
-            return
         await litellm().acancel_batch(batch_id=provider_id, **self._kw())
+
+
+class AnthropicBatches(BatchClient):
+    """Anthropic's Message Batches API over httpx (LiteLLM has no function for it). A batch is created in one
+    request, so a crash cannot leave one half-made to be found later."""
+
+    kind = "anthropic"
+    key_variable = "ANTHROPIC_API_KEY"
+
+    def _base(self) -> str:
+        base = (self.judge.api_base or "https://api.anthropic.com").rstrip("/")
+        return base[:-3] if base.endswith("/v1") else base
+
+    def _headers(self):
+        return {"x-api-key": self.key, "anthropic-version": ANTHROPIC_VERSION, "content-type": "application/json"}
+
+    async def _http(self, method: str, url: str, **kw):
+        import httpx
+
+        async with httpx.AsyncClient(timeout=self.timeout) as http:
+            r = await http.request(method, url, headers=self._headers(), **kw)
+            r.raise_for_status()
+            return r
+
+    async def submit(self, lines: list[dict], local_id: str, on_file=None) -> dict:
+        r = await self._http("POST", f"{self._base()}/v1/messages/batches", json={"requests": lines})
+        return {"provider_id": r.json()["id"], "state": "submitted"}
+
+    async def status(self, provider_id: str) -> dict:
+        """{state: submitted | ended, counts, results_url}."""
+        b = (await self._http("GET", f"{self._base()}/v1/messages/batches/{provider_id}")).json()
+        state = "ended" if b["processing_status"] == "ended" else "submitted"
+        return {"state": state, "counts": b.get("request_counts"), "results_url": b.get("results_url")}
+
+    async def results(self, provider_id: str, status: dict):
+        r = await self._http("GET", status["results_url"])
+        for line in r.text.splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            res = rec["result"]
+            if res["type"] == "succeeded":
+                msg = res["message"]
+                text = "".join(c.get("text", "") for c in msg["content"] if c.get("type") == "text")
+                u = msg.get("usage") or {}
+                yield rec["custom_id"], text, None, u.get("input_tokens", 0), u.get("output_tokens", 0)
+            else:
+                why = (res.get("error") or {}).get("message") or res["type"]
+                yield rec["custom_id"], None, why, 0, 0
+
+    async def cancel(self, provider_id: str):
+        await self._http("POST", f"{self._base()}/v1/messages/batches/{provider_id}/cancel")
+
+
+def batch_client(judge: Judge, timeout: float = 120.0) -> BatchClient:
+    """The batch client of the judge's provider."""
+    return (AnthropicBatches if provider(judge) == "anthropic" else OpenAIBatches)(judge, timeout)
