@@ -22,8 +22,10 @@ MIN_SECRET = 4  # shorter values are not replaced (they would blank ordinary wor
 
 
 def key_variables(environ=None) -> list[str]:
+    """Variables holding a key: named like one (KEY_SUFFIXES), or named by a judge (#VAR), and set. The names are
+    scanned, then only their values read (decoding every value of the environment cost 60 us a reply)."""
     env = os.environ if environ is None else environ
-    return sorted(k for k, v in env.items() if (k.upper().endswith(KEY_SUFFIXES) or k in _NAMES) and v)
+    return sorted(k for k in env if (k.upper().endswith(KEY_SUFFIXES) or k in _NAMES) and env.get(k))
 
 
 def register_variable(name: str | None):
@@ -44,15 +46,25 @@ def secret_values() -> list[str]:
     return sorted((v for v in found if len(v) >= MIN_SECRET), key=len, reverse=True)
 
 
-def redact(text):
+def redact_values(text):
     """Replace every secret value (API-key variables by their usual names, the variables judges name with #VAR,
-    credentials in API bases), and key-shaped strings, by [redacted]."""
+    credentials in API bases), and the tail of a long one, by [redacted]: what a server can echo of the key it
+    was sent (judge replies are stored after this)."""
     if not text or not isinstance(text, str):
         return text
     for value in secret_values():
-        text = text.replace(value, "[redacted]")
-        if len(value) >= 16:
-            text = text.replace(value[-8:], "[redacted]")  # providers often echo the tail of a key
+        if value[-8:] in text:
+            text = text.replace(value, "[redacted]")
+            if len(value) >= 16:
+                text = text.replace(value[-8:], "[redacted]")  # providers often echo the tail of a key
+    return text
+
+
+def redact(text):
+    """redact_values, then credentials in URLs and key-shaped strings: for every message and reason."""
+    if not text or not isinstance(text, str):
+        return text
+    text = redact_values(text)
     text = URL_USERINFO.sub(r"\1[redacted]@", text)  # https://user:pass@host
     text = URL_SECRET_PARAM.sub(r"\1[redacted]", text)  # ?api_key=...
     return KEY_PATTERNS.sub("[redacted]", text)

@@ -240,8 +240,7 @@ class Store:
 
     def save_call(self, run_id: str, key: str, model: str, phash: str, reply):
         """Record a paid call at once, so that a crash after it never pays for it again."""
-        with self.db.conn as conn:
-            self._insert_call(conn, run_id, key, model, phash, reply, now())
+        self.save_calls([(run_id, key, model, phash, reply)])
 
     def save_calls(self, calls: list[tuple]):
         """Paid calls (run_id, key, model, prompt hash, reply) in one transaction (a batch's collected replies)."""
@@ -360,11 +359,12 @@ class Store:
             args = list(raters)
         return self.db.query(sql, args)
 
-    def label_rows(self, raters=None, valid: bool = True):
-        """Every label (valid ones, or those that could not be read) with what joins it to an answer."""
+    def label_rows(self, raters=None, valid: bool | None = True):
+        """Labels (valid ones, those that could not be read, or both with valid=None) with what joins each to an
+        answer."""
         sql = ("SELECT item_id, unit_id, rater, rater_kind, value, source, tags, rationale, label_key, value_type, "
-               "problem, file, chosen, detail, raw, imported, valid FROM annotations WHERE valid = ?")
-        args = [int(valid)]
+               "problem, file, chosen, detail, raw, imported, valid FROM annotations WHERE (? IS NULL OR valid = ?)")
+        args = [None if valid is None else int(valid)] * 2
         if raters:
             sql += f" AND rater IN ({','.join('?' * len(raters))})"
             args += list(raters)
@@ -382,15 +382,6 @@ class Store:
                 f"WHERE answer_id IN ({','.join('?' * len(chunk))}) GROUP BY answer_id", chunk).fetchall())
         return out
 
-    def known_answer_ids(self, answer_ids) -> set[str]:
-        """Those of the ids that name an answer of some run."""
-        out, ids = set(), sorted(set(answer_ids))
-        for lo in range(0, len(ids), 500):
-            chunk = ids[lo:lo + 500]
-            out.update(a for (a,) in self.db.conn.execute(
-                f"SELECT DISTINCT answer_id FROM answers WHERE answer_id IN ({','.join('?' * len(chunk))})", chunk))
-        return out
-
     def answer_rows(self, answer_id: str, answer: str | None = None) -> list[dict]:
         """The stored answers with this id (and this text), in every run: run_id and the answer row."""
         sql = "SELECT * FROM answers WHERE answer_id = ?" + (" AND answer = ?" if answer is not None else "")
@@ -399,12 +390,6 @@ class Store:
             for k in ("prompt", "tags", "fields", "criteria"):
                 row[k] = json.loads(row[k]) if row[k] else None
         return rows
-
-    def invalid_annotations(self, raters):
-        """Ratings that could not be read (empty, unreadable, out of range), with the problem."""
-        return self.db.query(
-            f"SELECT item_id, unit_id, rater, rater_kind, problem, source, tags FROM annotations "
-            f"WHERE valid = 0 AND rater IN ({','.join('?' * len(raters))})", list(raters))
 
     def save_sample(self, run_id: str, name: str, units: dict, seed: int):
         """Units drawn for expert labels, {(answer, unit): inclusion probability}; a name is drawn once."""

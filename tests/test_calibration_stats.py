@@ -129,3 +129,15 @@ def test_correlations_bias_percentile():
     assert r["kendall"] == pytest.approx((8 - 2) / 10)  # 8 concordant, 2 discordant pairs
     assert stats.mean_bias([4, 5, 5], [3, 5, 4]) == pytest.approx(2 / 3)
     assert stats.percentile_among(0.7, [0.5, 0.6, 0.7, 0.9]) == pytest.approx(62.5)
+
+
+def test_clopper_pearson_equals_scipys_exact_binomial_interval():
+    """Our exact interval (probes and estimates fall back to it) against scipy's independent one."""
+    from scipy.stats import binomtest
+
+    from medjudge.calibration.stats import clopper_pearson
+
+    for k, n in ((0, 30), (30, 30), (1, 10), (7, 40), (12, 12), (50, 120)):
+        ref = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+        lo, hi = clopper_pearson(k, n)
+        assert abs(lo - ref.low) < 1e-12 and abs(hi - ref.high) < 1e-12, (k, n)

@@ -9,10 +9,11 @@ import numpy as np
 
 from ..errors import MedjudgeError
 from ..inputs import last_question
+from ..labels.identity import for_run
 from . import ppi
+from .stats import clopper_pearson
 
 MIN_LABELS = 10  # a group with fewer expert labels gets no experts-only or corrected interval (docs/ESTIMATE.md)
-from ..labels.identity import for_run
 
 
 def judged_units(run) -> dict:
@@ -113,10 +114,14 @@ def estimate(store, run, labels: str, by: str | None = None, alpha: float = 0.05
             "min_labels": MIN_LABELS, "bounds": list(bounds), "counts": counts, "rows": rows}
 
 
+def estimand_values(rubric, transform, units) -> set:
+    """Every value the estimand can take on these units (judged_units' {(answer, unit): (item, unit, value)})."""
+    return {transform(v) for _, u, _ in units.values() for v in rubric.values(u)}
+
+
 def value_bounds(rubric, transform, units) -> tuple[float, float]:
-    """The range the estimand can take: its transform over every value a verdict on these units can have.
-    units: judged_units' {(answer, unit): (item, unit, value)}."""
-    values = {transform(v) for _, u, _ in units.values() for v in rubric.values(u)}
+    """The range the estimand can take on these units."""
+    values = estimand_values(rubric, transform, units)
     return (min(values), max(values)) if values else (-np.inf, np.inf)
 
 
@@ -140,8 +145,6 @@ def checked(iv: ppi.Interval, labels: list, bounds, alpha: float, exact: bool = 
     if iv.se is not None and iv.se <= 1e-12:
         if not exact or not set(labels) <= {0.0, 1.0}:
             return none("the labels are all alike: no interval has a width to show")
-        from ..probing.statistics import exact as clopper_pearson
-
         k = int(round(sum(labels)))
         lo, hi = clopper_pearson(k, len(labels), alpha)
         return ppi.Interval(iv.method, iv.estimate, (lo, hi), None, iv.n, iv.lam,
@@ -162,8 +165,8 @@ def plan(store, run, half_width: float, labels: str | None = None, disagreement:
         sample = store.sample(run.id, labels)
         y = expert_values(store, run, transform)
         lab = [k for k in sample if k in y and k in f]
-        if len(lab) < 10:
-            raise MedjudgeError(f"sample {labels!r} has {len(lab)} labelled units: a pilot needs 10 or more "
+        if len(lab) < MIN_LABELS:
+            raise MedjudgeError(f"sample {labels!r} has {len(lab)} labelled units: a pilot needs {MIN_LABELS} or more "
                                 "(or give --disagreement)")
         yl, fl = np.array([y[k] for k in lab]), np.array([f[k] for k in lab])
         lam = ppi.power_tuning(yl, fl, np.array([f[k] for k in f if k not in sample]))
@@ -171,7 +174,7 @@ def plan(store, run, half_width: float, labels: str | None = None, disagreement:
     elif disagreement is not None:
         if not 0 <= disagreement <= 1:
             raise MedjudgeError("--disagreement must be a share between 0 and 1")
-        if not {transform(v) for _, u, _ in units.values() for v in run.rubric.values(u)} <= {0.0, 1.0}:
+        if not estimand_values(run.rubric, transform, units) <= {0.0, 1.0}:
             raise MedjudgeError(f"--disagreement is a rate for yes/no quantities; the {name} of rubric "
                                 f"{run.rubric.id} is not one: plan from a labelled pilot (--labels NAME)")
         lam, rect, source = 1.0, disagreement, f"an assumed disagreement rate of {disagreement:.0%}"

@@ -6,6 +6,8 @@ References (each checked against a published example in tests/test_calibration_s
 - Cohen's kappa (1960), weighted kappa (Cohen 1968) with linear (Cicchetti-Allison) or quadratic
   (Fleiss-Cohen) weights on the ordered categories; Fleiss' kappa (1971).
 - Krippendorff's alpha (Krippendorff 2011) through the `krippendorff` package.
+- Clopper & Pearson (1934): the exact interval of a binomial proportion (probes and estimates whose bootstrap
+  or normal interval has no width).
 - HealthBench meta-evaluation (Arora et al. 2025): macro-F1 = mean of the F1 of the positive and of
   the negative class.
 """
@@ -142,3 +144,14 @@ def percentile_among(value: float, others) -> float:
     if others.size == 0:
         return float("nan")
     return float(100 * ((others < value).sum() + 0.5 * (others == value).sum()) / others.size)
+
+
+def clopper_pearson(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """The Clopper-Pearson interval of k successes in n."""
+    from scipy.stats import beta
+
+    if n <= 0:
+        return 0.0, 1.0
+    lo = 0.0 if k <= 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
+    hi = 1.0 if k >= n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
+    return lo, hi

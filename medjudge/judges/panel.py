@@ -176,6 +176,25 @@ class Panel:
             out["chars"][name] = out["chars"].get(name, 0) + sum(len(m["content"]) for m in messages)
         return out
 
+    async def _send(self, key: str, judge, messages, params):
+        """One request for this call, shared by every task that asks the same call while it is in flight: they
+        await its reply (or its failure) instead of sending their own (single flight)."""
+        flight = self.inflight[key] = asyncio.get_running_loop().create_future()
+        try:
+            reply = await self.llm.complete(judge, messages, params)
+        except Exception as exc:
+            flight.set_exception(exc)
+            flight.exception()  # retrieved here: a flight nobody shared is not an unhandled error
+            raise
+        except BaseException:
+            flight.cancel()
+            raise
+        else:
+            flight.set_result(reply.text)
+            return reply
+        finally:
+            del self.inflight[key]
+
     async def execute(self, task: Task):
         program, store, p = self.program, self.store, self.progress
         messages, params = self.request(task)
@@ -186,52 +205,24 @@ class Panel:
         for attempts in range(1, self.parse_retries + 2):
             key, phash = call_identity(task.judge, messages, params, task.sample, task.round)
             hit = store.cached_call(key)
-            if hit is None and key in self.inflight:  # the same call is in flight: share its one request
-                try:
-                    text = await asyncio.shield(self.inflight[key])
-                except Deferred:  # its leader put it in the batch once
-                    p.done += 1
-                    p.update()
-                    return
-                except TransportError as exc:
-                    status, reason = "error", str(exc)
-                    p.errors += 1
-                    break
-                except RequestRefused as exc:
-                    reason = str(exc)
-                    break
-                cached_keys.append(key)
-                p.cached += 1
-            elif hit is not None:
+            if hit is not None:
                 text = hit["response"]
                 cached_keys.append(key)
                 p.cached += 1
             else:
-                if paid:  # a crash during the next call must not lose the reply already paid for
+                shared = key in self.inflight  # the same call in flight: its one request answers this task too
+                if paid:  # a crash during the next await must not lose the reply already paid for
                     store.save_call(*paid.pop())
-                flight = self.inflight[key] = asyncio.get_running_loop().create_future()
                 try:
-                    reply = await self.llm.complete(task.judge, messages, params)
-                except BaseException as exc:
-                    if isinstance(exc, Exception):
-                        flight.set_exception(exc)
-                        flight.exception()  # retrieved here: a flight nobody shared is not an unhandled error
+                    if shared:
+                        text = await asyncio.shield(self.inflight[key])
                     else:
-                        flight.cancel()
-                    del self.inflight[key]
-                    if not isinstance(exc, (TransportError, RequestRefused, Deferred)):
-                        raise
-                    failure = exc
-                else:
-                    flight.set_result(reply.text)
-                    del self.inflight[key]
-                    failure = None
-                try:
-                    if failure is not None:
-                        raise failure
+                        reply = await self._send(key, task.judge, messages, params)
                 except TransportError as exc:
                     status, reason = "error", str(exc)
                     p.errors += 1
+                    if shared:  # its leader counted the request's failure
+                        break
                     self.failed[task.judge.name] += 1
                     # a small run whose every call to this judge failed ends as failed too, not "incomplete"
                     limit = min(UNREACHABLE_AFTER, self.per_judge_tasks())
@@ -242,18 +233,23 @@ class Panel:
                 except RequestRefused as exc:
                     reason = str(exc)
                     break
-                except Deferred:  # batch mode: the call goes into a provider batch; the task waits for its reply
-                    self.deferred.append({"key": key, "judge": task.judge, "messages": messages, "params": params})
+                except Deferred:  # batch mode: the call goes into a provider batch (once); the task waits for it
+                    if not shared:
+                        self.deferred.append({"key": key, "judge": task.judge, "messages": messages, "params": params})
                     p.done += 1
                     p.update()
                     return
-                paid.append((self.run_id, key, task.judge.model, phash, reply))
-                self.answered[task.judge.name] += 1
-                text = reply.text
-                p.calls += 1
-                p.input_tokens += reply.input_tokens
-                p.output_tokens += reply.output_tokens
-                p.cost += reply.cost or 0.0
+                if shared:
+                    cached_keys.append(key)
+                    p.cached += 1
+                else:
+                    paid.append((self.run_id, key, task.judge.model, phash, reply))
+                    self.answered[task.judge.name] += 1
+                    text = reply.text
+                    p.calls += 1
+                    p.input_tokens += reply.input_tokens
+                    p.output_tokens += reply.output_tokens
+                    p.cost += reply.cost or 0.0
             try:
                 votes = program.parse(text, task.units, task.item)
                 break

@@ -15,6 +15,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from ..errors import MedjudgeError
 from ..store import dumps
 
 
@@ -25,15 +26,18 @@ def label_key(rubric, item, unit) -> str:
     return "k" + hashlib.sha256(dumps(read).encode("utf-8")).hexdigest()[:15]
 
 
+def labelled_units(rubric, item) -> list:
+    """The units a label on this item can name: the judged ones, and for each_turn rubrics also the
+    conversation's units (a label on the whole conversation)."""
+    units = list(rubric.units(item))
+    return units + list(rubric.base_units(item)) if rubric.scope == "each_turn" else units
+
+
 def unit_keys(rubric, items) -> dict[tuple, list]:
-    """{(label key, unit id): [(answer id, unit id)]} for every unit of the items (for each_turn rubrics also the
-    conversation's units, which labels on a whole conversation name)."""
+    """{(label key, unit id): [(answer id, unit id)]} for every unit a label on the items can name."""
     out = defaultdict(list)
     for it in items:
-        units = rubric.units(it)
-        if rubric.scope == "each_turn":
-            units = list(units) + list(rubric.base_units(it))
-        for u in units:
+        for u in labelled_units(rubric, it):
             out[(label_key(rubric, it, u), u.id)].append((it.id, u.id))
     return out
 
@@ -70,11 +74,6 @@ class Labels:
                 sums[(lab.answer_id, lab.unit_id)].append(transform(lab.value))
         return {k: sum(v) / len(v) for k, v in sums.items()}
 
-    def value_type(self) -> str | None:
-        """The value type the labels were read with, when they all agree (None: not recorded, or mixed)."""
-        found = {lab.value_type for lab in self.labels}
-        return found.pop() if len(found) == 1 else None
-
     def left_out(self) -> str:
         """One line on the labels that did not join, or ''."""
         c = self.counts
@@ -87,9 +86,10 @@ class Labels:
         return "; ".join(parts)
 
 
-def read(store, rubric, items, raters=None, experts_only: bool = False, valid: bool = True) -> Labels:
+def read(store, rubric, items, raters=None, experts_only: bool = False, valid: bool | None = True) -> Labels:
     """The labels on these answers (a stored run's items, or an answers file's) by `raters` (default every
-    rater; `experts_only` keeps rater kind expert unless raters are named)."""
+    rater; `experts_only` keeps rater kind expert unless raters are named): valid ones, those that could not be
+    read (valid=False: value None, with the problem), or both (valid=None)."""
     keys = unit_keys(rubric, items)
     ids = {pair for targets in keys.values() for pair in targets}
     rows = [r for r in store.label_rows(raters, valid) if raters or not experts_only or r["rater_kind"] == "expert"]
@@ -110,9 +110,9 @@ def read(store, rubric, items, raters=None, experts_only: bool = False, valid: b
         if not targets:
             elsewhere.append(r)
             continue
-        joined += [_label(r, answer_id, unit_id, valid) for answer_id, unit_id in targets]
+        joined += [_label(r, answer_id, unit_id) for answer_id, unit_id in targets]
     counts["joined"] = len(joined)
-    unjudged = [_label(r, r["item_id"] + (f"@{r['label_key']}" if r["label_key"] else ""), r["unit_id"], valid)
+    unjudged = [_label(r, r["item_id"] + (f"@{r['label_key']}" if r["label_key"] else ""), r["unit_id"])
                 for r in _unjudged(store, rubric, ids, elsewhere)]
     counts["never_judged"] = len(unjudged)
     counts["other_answers"] = len(elsewhere) - len(unjudged)
@@ -120,8 +120,8 @@ def read(store, rubric, items, raters=None, experts_only: bool = False, valid: b
                                                           "never_judged")}, unjudged)
 
 
-def _label(r, answer_id, unit_id, valid) -> Label:
-    return Label(answer_id, unit_id, r["rater"], r["rater_kind"], r["value"] if valid else None, r["source"],
+def _label(r, answer_id, unit_id) -> Label:
+    return Label(answer_id, unit_id, r["rater"], r["rater_kind"], r["value"] if r["valid"] else None, r["source"],
                  tuple(json.loads(r["tags"])) if r["tags"] else (), r["rationale"], r["value_type"], r["file"],
                  r["problem"], r)
 
@@ -131,12 +131,12 @@ def _unjudged(store, rubric, ids, rows) -> list[dict]:
     units come with each example: labels read with the same value type)."""
     known_units = {u for _, u in ids}
     fixed = rubric.fixed_units()
-    present = store.known_answer_ids({r["item_id"] for r in rows})
+    present = store.answer_versions({r["item_id"] for r in rows})  # ids some run holds
     return [r for r in rows if r["item_id"] not in present
             and (r["unit_id"] in known_units or (not fixed and r["value_type"] == rubric.value_type))]
 
 
-def for_run(store, run, raters=None, experts_only: bool = False, valid: bool = True) -> Labels:
+def for_run(store, run, raters=None, experts_only: bool = False, valid: bool | None = True) -> Labels:
     """The labels on a stored run's answers (stored.StoredRun)."""
     return read(store, run.rubric, run.items, raters, experts_only, valid)
 
@@ -160,7 +160,7 @@ class Resolver:
             self.index, self.where = self._index(run.rubric, run.items), f"run {run.id}"
         elif answers is not None:
             if rubric is None:
-                raise AmbiguousId("--answers needs --rubric: the rubric says what a rater read beside each answer")
+                raise MedjudgeError("--answers needs --rubric: the rubric says what a rater read beside each answer")
             self.index, self.where = self._index(rubric, answers), "the answers file"
 
     @staticmethod
@@ -200,8 +200,7 @@ class Resolver:
             self._runs[run_id] = StoredRun(self.store, run_id)
         run = self._runs[run_id]
         rubric, item = run.rubric, run.items.item(row)
-        units = list(rubric.units(item)) + (list(rubric.base_units(item)) if rubric.scope == "each_turn" else [])
-        unit = next((u for u in units if u.id == unit_id), None)
+        unit = next((u for u in labelled_units(rubric, item) if u.id == unit_id), None)
         return label_key(rubric, item, unit) if unit is not None else None
 
 

@@ -99,7 +99,7 @@ class LabelReader:
 
     def __init__(self, rubric=None, value_range: str | None = None, missing=MISSING):
         self.rubric, self.bounds, self.units = rubric, None, {}
-        self.missing = {str(m).strip().lower() for m in missing}
+        self.missing = {str(m).strip().lower() for m in missing} | {""}
         if value_range:
             try:
                 self.bounds = tuple(float(x) for x in value_range.split(".."))
@@ -111,7 +111,7 @@ class LabelReader:
 
     def read(self, unit_id, raw):
         """(value, None) or (None, problem)."""
-        if raw is None or (isinstance(raw, str) and raw.strip().lower() in self.missing | {""}):
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in self.missing):
             return None, "empty"
         if self.rubric is None:
             value, problem = parse_value(raw)
@@ -133,6 +133,11 @@ class _Unit:
 
     def __init__(self, unit_id):
         self.id, self.text, self.tags = unit_id, "", []
+
+
+def _cell(rec, cols: list | None) -> str | None:
+    """The text of an optional column (rationale, answer), or None where the file has no such column or cell."""
+    return str(rec[cols[0]]) if cols and rec.get(cols[0]) else None
 
 
 def _pick(header, role, given):
@@ -205,8 +210,8 @@ def long_rows(path: Path, opts: dict, kind_default: str):
             "rater_kind": kind,
             "raw": rec.get(cols["value"][0]),
             "source": str(rec[cols["source"][0]]) if cols["source"] and rec.get(cols["source"][0]) not in (None, "") else None,
-            "rationale": str(rec[cols["rationale"][0]]) if cols["rationale"] and rec.get(cols["rationale"][0]) else None,
-            "answer": str(rec[cols["answer"][0]]) if cols["answer"] and rec.get(cols["answer"][0]) else None,
+            "rationale": _cell(rec, cols["rationale"]),
+            "answer": _cell(rec, cols["answer"]),
         }
 
 
@@ -235,7 +240,7 @@ def wide_rows(path: Path, opts: dict, kind_default: str, rater_columns: list[str
             yield line, {"item_id": item, "unit_id": unit, "rater": rater, "rater_kind": kind_default,
                          "raw": rec.get(rater),
                          "source": str(rec[cols["source"][0]]) if cols["source"] else None,
-                         "answer": str(rec[cols["answer"][0]]) if cols["answer"] and rec.get(cols["answer"][0]) else None}
+                         "answer": _cell(rec, cols["answer"])}
 
 
 def answers_rows(path: Path, kind_default: str, unit_name: str | None, field: str = "labels"):
@@ -251,6 +256,7 @@ def answers_rows(path: Path, kind_default: str, unit_name: str | None, field: st
             continue
         if not isinstance(labels, dict):
             raise InputError(path, line, field, "must map rater to label, or unit to {rater: label}")
+        text = next((rec[k] for k in ANSWER_KEYS if isinstance(rec.get(k), str)), None)  # the answer they are on
         for key, value in labels.items():
             pairs = value.items() if isinstance(value, dict) else [(key, value)]
             unit = key if isinstance(value, dict) else unit_name
@@ -258,7 +264,6 @@ def answers_rows(path: Path, kind_default: str, unit_name: str | None, field: st
                 raise InputError(path, line, field, "labels by rater need --unit-name (or nest them by unit)")
             for rater, raw in pairs:
                 found = True
-                text = next((rec[k] for k in ANSWER_KEYS if isinstance(rec.get(k), str)), None)
                 yield line, {"item_id": str(item), "unit_id": str(unit), "rater": str(rater),
                              "rater_kind": kind_default, "raw": raw, "source": rec.get("source"), "answer": text}
     if not found:
@@ -287,10 +292,9 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
                 answers=None, missing=MISSING, **columns) -> ImportReport:
     """Read ratings into the annotations table. `mapping` turns the file's labels into the rubric kind's
     words or numbers first (exact, then ignoring case). Each label is tied to the answer its rater read
-    (labels/identity.py): the answer of that id in `run`, in `answers` (an answers JSONL path, or Items), or
-    in the database (an
-    answer column picks among answers that share an id; an id that names several answers is refused). Every
-    row is kept, the ones that cannot be read marked invalid with the reason; ImportReport.failure() says
+    (labels/identity.py): the answer of that id in `run`, in `answers` (an answers JSONL path, or Items), or in
+    the database (an answer column picks among answers that share an id; an id that names several answers is
+    refused). Every row is kept, the ones that cannot be read marked invalid with the reason; ImportReport.failure() says
     whether too many were."""
     from .identity import AmbiguousId, Resolver
 
@@ -299,17 +303,14 @@ def import_file(store, path, fmt="long", wide=False, rater_columns=None, kind="e
         raise InputError(path, None, None, "no such file")
     if run is not None and answers is not None:
         raise MedjudgeError("give --run or --answers, not both")
-    try:
-        items = answers
-        if isinstance(answers, (str, Path)) or (answers is None and fmt == "answers" and rubric and run is None):
-            from ..inputs import iter_answers
+    items = answers
+    if isinstance(answers, (str, Path)) or (answers is None and fmt == "answers" and rubric and run is None):
+        from ..inputs import iter_answers
 
-            if rubric is None:
-                raise MedjudgeError("--answers needs --rubric: the rubric says what a rater read beside each answer")
-            items = list(iter_answers(path if answers is None else answers, rubric))
-        resolver = Resolver(store, rubric, run, answers=items)
-    except AmbiguousId as exc:
-        raise MedjudgeError(str(exc)) from None
+        if rubric is None:
+            raise MedjudgeError("--answers needs --rubric: the rubric says what a rater read beside each answer")
+        items = list(iter_answers(path if answers is None else answers, rubric))
+    resolver = Resolver(store, rubric, run, answers=items)
     rubric = resolver.rubric
     reader = LabelReader(rubric, value_range, missing)
     lower = {str(k).strip().lower(): v for k, v in (mapping or {}).items()}

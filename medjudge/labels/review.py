@@ -127,7 +127,7 @@ def save_label(store, run, sample: str, chosen: dict, units: dict, rater: str, a
 def review_labels(store, run, rater: str | None = None) -> list:
     """Labels made on a review page (of this run or of another run on the same answers), valid or "cannot
     judge", joined to this run's answers by what the rater read (labels/identity.py)."""
-    found = [lab for valid in (True, False) for lab in read_labels(store, run, [rater] if rater else None, valid=valid).labels
+    found = [lab for lab in read_labels(store, run, [rater] if rater else None, valid=None).labels
              if (lab.file or "").startswith("review:")]
     return sorted(found, key=lambda lab: (lab.row["imported"], lab.answer_id, lab.unit_id))
 

@@ -11,11 +11,12 @@ import re
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, unquote, urlencode, urlparse, urlsplit, urlunsplit
 
 from ..errors import JudgeError, MedjudgeError
-from ..secrets import redact
+from ..secrets import redact_values
 from .lib import litellm
+
 
 @dataclass(frozen=True)
 class Judge:
@@ -31,7 +32,6 @@ class Judge:
     def __post_init__(self):
         """Its key variable and any credential in its API base are redacted by value from everything written."""
         from ..secrets import register_value, register_variable
-        from urllib.parse import parse_qsl, unquote, urlsplit
 
         register_variable(self.key_env)
         if self.api_base:
@@ -104,8 +104,6 @@ SECRET_PARAMS = re.compile(r"(key|token|secret|password|passwd|pwd|sig|signature
 
 def public_url(url: str) -> str:
     """A URL without user info and without query parameters that look like credentials."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -208,7 +206,7 @@ class LLM:
 
         self.routing = Routes(routes)  # routes remembered in the Store (or None)
         self._sessions: dict = {}  # event loop -> aiohttp session (OpenAI-compatible servers)
-        self._endpoints: dict = {}  # judge -> (URL, headers, proxy, proxy auth), for the lean route
+        self._endpoints: dict = {}  # judge -> (URL, headers, proxy, proxy auth, TLS), for the lean route
 
     def route(self, judge: Judge, params: dict):
         """How this judge's calls with these parameters go on the wire (route.py)."""
@@ -272,7 +270,7 @@ class LLM:
                     reply = await self._post(route, endpoint, messages, params, start)
                 else:
                     reply = await self._litellm(judge, messages, params, start)
-                reply.text = redact(reply.text)  # a server that echoes the key never puts it in the database
+                reply.text = redact_values(reply.text)  # a server that echoes the key never puts it in the database
                 return reply
             except asyncio.CancelledError:
                 raise

@@ -12,6 +12,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..bootstrap import percentile_ci, resample_indices
+from ..calibration.stats import clopper_pearson
 
 # The decision rules (docs/PROBES.md, with the simulation that justifies them; tests/test_probe.py runs it). Each
 # verdict needs its interval wholly on its side of the line; otherwise "no verdict", with the reason.
@@ -60,8 +61,9 @@ def flip_effect(rows, resamples=1000, seed=0) -> dict:
            "shift": total[3] / total[0] if total[0] else None,
            "shift_ci": _ci(table, lambda s: s[3] / s[0], resamples, seed + 1)}
     if _zero_width(out["ci"]):  # every answer alike: the exact intervals of the two rates instead
-        n, k_flip, k_noise = int(total[0]), int(total[1]), int(total[2])
-        out["ci"] = [exact(k_flip, n)[0] - exact(k_noise, n)[1], exact(k_flip, n)[1] - exact(k_noise, n)[0]]
+        n = int(total[0])
+        flip, noise = clopper_pearson(int(total[1]), n), clopper_pearson(int(total[2]), n)
+        out["ci"] = [flip[0] - noise[1], flip[1] - noise[0]]
         out["ci_method"] = "exact (Clopper-Pearson) bounds of the two rates: the bootstrap had no width"
     out["verdict"], out["why"] = decide(out["ci"], len(table), ("sensitive", 0.0), ("robust", FLIP_MARGIN))
     return out
@@ -78,7 +80,7 @@ def miss_effect(rows, resamples=1000, seed=0) -> dict:
            "miss_rate": total[1] / total[0] if total[0] else None,
            "ci": _ci(table, lambda s: s[1] / s[0], resamples, seed)}
     if _zero_width(out["ci"]):  # every edit caught (or every one missed): the exact interval of the rate
-        out["ci"] = list(exact(int(total[1]), int(total[0])))
+        out["ci"] = list(clopper_pearson(int(total[1]), int(total[0])))
         out["ci_method"] = "exact (Clopper-Pearson): the bootstrap had no width"
     out["verdict"], out["why"] = decide(out["ci"], len(table), ("insensitive", MISS_LIMIT),
                                         ("sensitive to errors", MISS_LIMIT))
@@ -113,23 +115,12 @@ def self_preference(rows, resamples=1000, seed=0, value_range: float = 1.0) -> d
             boot.append(sa[1] / sa[0] - sb[1] / sb[0])
         out["ci"] = list(percentile_ci(np.array(boot)))
     if _zero_width(out["ci"]):  # every unit alike in each group: widen by the exact bound of an unseen difference
-        w = value_range * max(exact(0, out["own_units"])[1], exact(0, out["other_units"])[1])
+        w = value_range * max(clopper_pearson(0, out["own_units"])[1], clopper_pearson(0, out["other_units"])[1])
         out["ci"] = [out["effect"] - w, out["effect"] + w]
         out["ci_method"] = "the exact (Clopper-Pearson) bound of a difference never seen: the bootstrap had no width"
     out["verdict"], out["why"] = decide(out["ci"], min(len(own), len(other)), ("self-preferring", 0.0),
                                         ("no self-preference", SELF_MARGIN * value_range))
     return out
-
-
-def exact(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """The Clopper-Pearson interval of k successes in n."""
-    from scipy.stats import beta
-
-    if n <= 0:
-        return 0.0, 1.0
-    lo = 0.0 if k <= 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
-    hi = 1.0 if k >= n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
-    return lo, hi
 
 
 def _zero_width(ci) -> bool:
