@@ -3,6 +3,11 @@
     python benchmarks/bench_peer.py                                  # 250 answers x 12 criteria (3,000 calls)
     python benchmarks/bench_peer.py --srh 40                         # the first 40 HealthBench-SRH examples
     python benchmarks/bench_peer.py --workers auto --rounds 2        # medjudge with worker processes, twice each
+    python benchmarks/bench_peer.py --model gpt-4.1-mini --base-from env   # the judge as most vLLM users name it
+
+--base-from says how medjudge's judge learns the server's address: `url` (--judge openai/MODEL@URL), `env`
+(--judge openai/MODEL with OPENAI_API_BASE set, as LiteLLM and the openai SDK read it) or `toml` (no --judge:
+`judges = ["openai/MODEL@URL"]` in a medjudge.toml in the folder the command runs in).
 
 Each contender runs as its own command, end to end (start-up, imports, reading inputs, every call, the
 score), against a fresh fake server (benchmarks/serve_fake.py: same latency, it answers both prompts with
@@ -51,12 +56,12 @@ def served(proc) -> int:
     return int(out.split("served")[-1].split()[0]) if "served" in out else -1
 
 
-def timed(cmd, env, port, latency) -> dict:
+def timed(cmd, env, port, latency, cwd=None) -> dict:
     """Run one contender against a fresh server: wall, CPU of the command (and its workers), calls served."""
     server = serve(port, latency)
     cpu0, t0 = children_cpu(), time.perf_counter()
     try:
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600, cwd=cwd)
         wall = time.perf_counter() - t0
         reap()  # what it left running (medjudge's route helper) counts as its CPU, not the next's
         cpu = children_cpu() - cpu0  # the contender's own (the server still runs)
@@ -97,6 +102,8 @@ def main():
     ap.add_argument("--model", default="fake-judge",
                     help="the model name medjudge's judge sends (the peer always sends fake-judge, a name LiteLLM "
                          "does not price; a priced name such as gpt-4.1-mini makes a new database wait for LiteLLM)")
+    ap.add_argument("--base-from", choices=("url", "env", "toml"), default="url",
+                    help="how the judge's API base is given: in the judge's name, OPENAI_API_BASE, or medjudge.toml")
     args = ap.parse_args()
 
     driver = PEERS / "peer_simple_evals.py"
@@ -124,15 +131,25 @@ def main():
         runs["simple-evals"].append({**peer, "score": inside["score"], "calls_wall_s": inside["wall_s"]})
         summary = tmp / f"summary-{r}.json"
         db = tmp / f"medjudge-{r}.db"
+        judge, ours_env, cwd = ["--judge", f"openai/{args.model}@{base}"], env, None
+        if args.base_from == "env":  # OPENAI_API_BASE only (OPENAI_BASE_URL, which the peer reads, removed)
+            judge = ["--judge", f"openai/{args.model}"]
+            ours_env = {k: v for k, v in env.items() if k != "OPENAI_BASE_URL"} | {"OPENAI_API_BASE": base}
+        elif args.base_from == "toml":
+            judge, cwd = [], tmp / "project"
+            cwd.mkdir(exist_ok=True)
+            (cwd / "medjudge.toml").write_text(f'judges = ["openai/{args.model}@{base}"]\n', encoding="utf-8")
         ours = timed([str(Path(sys.executable).with_name("medjudge")), "grade", str(work), "--format", "healthbench",
-                      "--judge", f"openai/{args.model}@{base}", "--concurrency", str(args.concurrency),
+                      *judge, "--concurrency", str(args.concurrency),
                       "--workers", args.workers, "--mode", args.mode, "--db", str(db), "--quiet", "--json-summary", str(summary)],
-                     env, args.port, args.latency)
+                     ours_env, args.port, args.latency, cwd)
         s = json.loads(summary.read_text())
         # coverage: units scored of those judged; a unit with no readable verdict is left out of the score
         runs["medjudge"].append({**ours, "score": s["overall"]["score"], "coverage": s["coverage"]["share"]})
     result = {"name": args.name or (f"srh{args.srh}" if args.srh else f"{args.answers}x{args.criteria}")
-              + f"-w{args.workers}" + ("-batched" if args.mode == "batched" else ""), "workload": str(work.name), "criteria": criteria,
+              + f"-w{args.workers}" + ("-batched" if args.mode == "batched" else "")
+              + ("" if args.model == "fake-judge" and args.base_from == "url" else f"-{args.model}-{args.base_from}"),
+              "model": args.model, "base_from": args.base_from, "workload": str(work.name), "criteria": criteria,
               "latency_s": args.latency, "concurrency": args.concurrency, "ideal_calls_per_s": ideal}
     for who, rs in runs.items():
         for run in rs:

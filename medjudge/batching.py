@@ -165,7 +165,7 @@ async def sync(store, run_id: str):
 
 async def collect(store, run_id, b, judge, client, st):
     """Every answered request into the calls table (idempotent: a collect cut short is simply done again)."""
-    requests = {r["custom_id"]: (r["key"], r["model"], r["phash"]) for r in store.batch_requests(b["id"])}
+    requests = {cid: (key, model, phash) for cid, key, model, phash in store.batch_requests(b["id"])}
     prices = batch_prices(judge)
     done, failed, pending = [], {}, []
     async for cid, text, why, tokens_in, tokens_out in _aiter(client.results(b["provider_id"], st)):

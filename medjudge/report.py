@@ -54,6 +54,8 @@ class Coverage:
 
 def inter_judge_agreement(run: StoredRun) -> dict | None:
     """Krippendorff's alpha over (judge, sample) raters when items have two or more votes."""
+    if len(run.models) * run.row["samples"] < 2:  # one rater: nothing to agree on (and nothing read)
+        return None
     import numpy as np
 
     raters, units, cells = {}, {}, []
@@ -88,7 +90,7 @@ def summarize_run(store, run_id, resamples=1000, seed=0, partial: str = "exclude
 def run_summary(store, run_id, resamples=1000, seed=0, partial: str = "exclude") -> tuple[dict, list[dict]]:
     """The summary (without per_answer) and one row per answer with its units' verdicts beside their text."""
     run = StoredRun(store, run_id)
-    summary, rows = _summarize(run, resamples, seed, partial)
+    summary, rows = _summarize(run, resamples, seed, partial, keep_rows=True)
     per_answer = summary.pop("per_answer")
     answers = []
     program = {"program": run.config["program"]} if run.config.get("program") else {}
@@ -134,30 +136,56 @@ def by_conversation(rubric, item, results, detail=None):
     return base, out
 
 
-def _summarize(run: StoredRun, resamples, seed, partial) -> tuple[dict, list]:
+class Rows:
+    """The answers a kind scores, (item, units, {unit id: Aggregate or None}) each, streamed from the database:
+    iterable once (keep what the score needs), with len() the number of answers."""
+
+    def __init__(self, stream, count: int):
+        self.stream, self.count, self.used = stream, count, False
+
+    def __len__(self):
+        return self.count
+
+    def __iter__(self):
+        if self.used:
+            raise RuntimeError("a kind's score() reads its rows once: keep what it needs as it goes")
+        self.used = True
+        return iter(self.stream)
+
+
+def _summarize(run: StoredRun, resamples, seed, partial, keep_rows=False) -> tuple[dict, list | None]:
+    """The summary, and with keep_rows the rows as judged (each turn's units for each_turn) for an export. The
+    kind's scores read the answers as they stream from the database: memory stays flat in the run's size."""
     if partial not in PARTIAL:
         from .errors import MedjudgeError
 
         raise MedjudgeError("--partial must be exclude or include")
-    store, rubric = run.store, run.rubric
+    rubric = run.rubric
     cov = Coverage()
-    per_answer, kind_rows, unit_rows = {}, [], []  # unit_rows: as judged (each turn's units for each_turn)
-    for it, units, results in run.units():
-        missing, votes = {}, {}
-        for u, a in results.items():
-            cov.add(u, a)
-            r = unit_result(a)
-            votes[u] = f"{r['votes']}/{r['expected'] if r['expected'] is not None else '?'}"
-            if r["value"] is None:
-                missing[u] = r["reason"]
-        cov.answer(not missing)
-        detail = {"source": it.source, "complete": not missing, "units_expected": len(units),
-                  "units_scored": len(units) - len(missing), "unscored": missing, "votes": votes}
-        per_answer[it.id] = [None, detail]
-        unit_rows.append((it, units, results))
-        if rubric.scope == "each_turn":  # the kind scores the conversation: each unit from its turns
-            units, results = by_conversation(rubric, it, results, detail)
-        kind_rows.append((it, units, results))
+    per_answer, unit_rows, tallies = {}, [] if keep_rows else None, {}
+
+    def rows():
+        for it, units, results in run.units():
+            missing, votes = {}, {}
+            for u, a in results.items():
+                cov.add(u, a)
+                r = unit_result(a)
+                tally = (r["votes"], r["expected"])  # one string per distinct tally, not one per unit
+                votes[u] = tallies.get(tally) or tallies.setdefault(
+                    tally, f"{r['votes']}/{r['expected'] if r['expected'] is not None else '?'}")
+                if r["value"] is None:
+                    missing[u] = r["reason"]
+            cov.answer(not missing)
+            detail = {"source": it.source, "complete": not missing, "units_expected": len(units),
+                      "units_scored": len(units) - len(missing), "unscored": missing, "votes": votes}
+            per_answer[it.id] = [None, detail]
+            if keep_rows:
+                unit_rows.append((it, units, results))
+            if rubric.scope == "each_turn":  # the kind scores the conversation: each unit from its turns
+                units, results = by_conversation(rubric, it, results, detail)
+            yield it, units, results
+
+    store = run.store
     row = run.row
     summary = {"run": run.id, "rubric": f"{rubric.id}@{rubric.version}", "kind": rubric.kind,
                "mode": row["mode"], "judges": run.models, "samples": row["samples"],
@@ -165,7 +193,7 @@ def _summarize(run: StoredRun, resamples, seed, partial) -> tuple[dict, list]:
                "quorum": run.config.get("quorum") or "majority"}
     if run.config.get("program"):
         summary["program"] = run.config["program"]  # an optimised judge program (medjudge optimize)
-    summary.update(rubric.score(kind_rows, per_answer, run, partial, resamples, seed))
+    summary.update(rubric.score(Rows(rows(), store.answer_count(run.id)), per_answer, run, partial, resamples, seed))
     summary["coverage"] = cov.as_dict(fixed_units=rubric.fixed_units())
     summary["unscored"] = {"count": summary["coverage"]["unscored"], "reasons": summary["coverage"]["reasons"]}
     summary["not_judged"] = cov.not_judged

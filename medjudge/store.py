@@ -293,10 +293,15 @@ class Store:
             "SELECT answer_id, unit_id, judge, sample, COALESCE(rounds, 1) FROM judgments "
             "WHERE run_id = ? AND status = 'unscored'", (run_id,))}
 
-    def votes(self, run_id: str, judge: str | None = None):
-        """(answer, unit, judge, sample, value, reason, status) of every judgment row of a run (or one judge's)."""
-        sql = "SELECT answer_id, unit_id, judge, sample, value, reason, status FROM judgments WHERE run_id = ?"
-        return self.db.conn.execute(sql + (" AND judge = ?" if judge else ""), (run_id, judge) if judge else (run_id,))
+    def votes(self, run_id: str, judge: str | None = None, answer: str | None = None):
+        """(answer, unit, judge, sample, value, reason, status) of every judgment row of a run (or one judge's, or
+        one answer's)."""
+        sql, args = "SELECT answer_id, unit_id, judge, sample, value, reason, status FROM judgments WHERE run_id = ?", [run_id]
+        for column, value in (("judge", judge), ("answer_id", answer)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        return self.db.conn.execute(sql, args)
 
     def error_reasons(self, run_id: str) -> list[str]:
         """The reason of each failed call's judgment (transport errors, redone on rerun)."""
@@ -508,8 +513,10 @@ class Store:
         return [dict(r, judge=json.loads(r["judge"]), detail=json.loads(r["detail"] or "{}"))
                 for r in self.db.query("SELECT * FROM batches WHERE run_id = ? ORDER BY rowid", [run_id])]
 
-    def batch_requests(self, batch_id: str) -> list[dict]:
-        return list(self.db.query("SELECT * FROM batch_requests WHERE batch_id = ?", [batch_id]))
+    def batch_requests(self, batch_id: str):
+        """(custom id, cache key, model, prompt hash) of each request in a batch, as a stream."""
+        return self.db.conn.execute("SELECT custom_id, key, model, phash FROM batch_requests WHERE batch_id = ?",
+                                    (batch_id,))
 
     def batch_attempts(self, run_id: str) -> dict:
         """cache key -> how many times it was put in a batch of this run."""

@@ -85,12 +85,16 @@ class StoredRun:
     def verdicts(self) -> Verdicts:
         """Every unit with at least one judgment row. In a cascade the stronger judges' votes replace the first
         judge's wherever they were asked."""
+        return self.tally(self.store.votes(self.id))
+
+    def tally(self, rows) -> Verdicts:
+        """Verdicts from judgment rows (answer, unit, judge, sample, value, reason, status)."""
         tie, quorum = self.config.get("tie"), parse_quorum(self.config.get("quorum"))
         samples, models = self.row["samples"], self.models
         first, strong = models[0], set(models[1:])
         votes = defaultdict(lambda: defaultdict(list))  # (answer, unit) -> judge -> [(value, reason)]
         asked = defaultdict(set)
-        for answer_id, unit_id, judge, _, value, reason, status in self.store.votes(self.id):
+        for answer_id, unit_id, judge, _, value, reason, status in rows:
             key = (answer_id, unit_id)
             asked[judge].add(key)
             by_judge = votes[key]
@@ -115,10 +119,13 @@ class StoredRun:
         return Verdicts(panel, dict(per_judge), dict(asked))
 
     def units(self):
-        """(item, its units, {unit id: the panel's Aggregate or None when not judged yet}) per answer."""
-        panel = self.verdicts.panel
+        """(item, its units, {unit id: the panel's Aggregate or None when not judged yet}) per answer. Unless the
+        whole run's verdicts are already at hand, each answer's are read on their own: memory stays flat however
+        many answers a run has."""
+        whole = self.__dict__.get("verdicts")
         only = (self.config.get("probe") or {}).get("only")  # a probe run judges only some units of each answer
         for it in self.items:
+            panel = whole.panel if whole else self.tally(self.store.votes(self.id, answer=it.id)).panel
             units = self.rubric.units(it)
             if only is not None:
                 units = [u for u in units if u.id in set(only.get(it.id, ()))]

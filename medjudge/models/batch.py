@@ -1,7 +1,7 @@
 """Provider batch APIs: request lines, chunks within the providers' limits, and the clients.
 
-OpenAI-format providers (OpenAI, Azure, Mistral, vLLM's OpenAI server) go through LiteLLM's files and batches
-functions; Anthropic's Message Batches API, which LiteLLM does not create, is called directly (httpx). A
+OpenAI and vLLM's OpenAI server go through the official openai SDK (its list pages, its results stream);
+Azure and Mistral through LiteLLM's files and batches functions; Anthropic's Message Batches API, which LiteLLM does not create, is called directly (httpx). A
 request's custom id is its cache key plus the attempt, so that its reply lands in the calls table under the key
 and no custom id is ever sent twice.
 """
@@ -115,7 +115,91 @@ class BatchClient:
 
 
 class OpenAIBatches(BatchClient):
-    """OpenAI-format batch APIs (OpenAI, Azure, Mistral, vLLM) through LiteLLM's files and batches functions."""
+    """OpenAI's Files and Batches APIs (OpenAI itself, and vLLM's OpenAI server) through the official `openai` SDK:
+    its list pages through every batch, and the results stream line by line (a batch's output file is never held
+    in memory). The network settings are the SDK's (HTTPS_PROXY / ALL_PROXY / NO_PROXY, SSL_CERT_FILE) plus
+    SSL_VERIFY and REQUESTS_CA_BUNDLE as LiteLLM reads them (wire.tls); the organisation and project headers."""
+
+    key_variable = "OPENAI_API_KEY"
+    kind = "openai"
+
+    def _client(self, retries: int = 2):
+        """The SDK's client; retries=0 where a retry could do twice what the provider already did (create)."""
+        import httpx
+        from openai import AsyncOpenAI
+
+        from .wire import org_headers, tls
+
+        base = self.judge.api_base or "https://api.openai.com/v1"
+        verify = tls(base)
+        http = httpx.AsyncClient(timeout=self.timeout, verify=True if verify is None else verify)
+        return AsyncOpenAI(api_key=self.key, base_url=base, max_retries=retries, timeout=self.timeout, http_client=http,
+                           default_headers=org_headers())
+
+    async def submit(self, lines: list[dict], local_id: str, on_file=None) -> dict:
+        """Upload and create; `on_file(file id)` is called between the two, so the file id is recorded."""
+        data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+        async with self._client() as client:
+            f = await client.files.create(file=(f"{local_id}.jsonl", data), purpose="batch")
+        del data
+        if on_file:
+            on_file(f.id)
+        return await self.create(f.id, local_id)
+
+    async def create(self, file_id: str, local_id: str) -> dict:
+        async with self._client(retries=0) as client:  # a batch the provider made is found, never made twice
+            b = await client.batches.create(completion_window="24h", endpoint="/v1/chat/completions",
+                                            input_file_id=file_id, metadata={"medjudge_batch": local_id})
+        return {"provider_id": b.id, "state": "submitted"}
+
+    async def find(self, local_id: str) -> str | None:
+        """A batch created for this local id (found by its metadata), after a crash between create and record:
+        the SDK's list pages through every batch, so one past the first 100 is still found."""
+        async with self._client() as client:
+            async for b in client.batches.list(limit=100):
+                if (b.metadata or {}).get("medjudge_batch") == local_id:
+                    return b.id
+        return None
+
+    async def status(self, provider_id: str) -> dict:
+        """{state: submitted | completed | failed | expired | cancelled, counts, output/error files}."""
+        async with self._client() as client:
+            b = await client.batches.retrieve(provider_id)
+        state = b.status if b.status in TERMINAL else "submitted"
+        counts = b.request_counts.model_dump() if getattr(b, "request_counts", None) is not None else None
+        return {"state": state, "counts": counts, "output_file": b.output_file_id, "error_file": b.error_file_id}
+
+    async def results(self, provider_id: str, status: dict):
+        """(custom id, reply text or None, error or None, input tokens, output tokens) per request answered."""
+        async with self._client() as client:
+            for file_id in (status.get("output_file"), status.get("error_file")):
+                if not file_id:
+                    continue
+                async with client.files.with_streaming_response.content(file_id) as response:
+                    async for line in response.iter_lines():
+                        if line.strip():
+                            yield result_of(json.loads(line))
+
+    async def cancel(self, provider_id: str):
+        async with self._client() as client:
+            await client.batches.cancel(provider_id)
+
+
+def result_of(rec: dict) -> tuple:
+    """One line of an OpenAI-format batch output or error file as (custom id, text or None, error, tokens in, out)."""
+    resp = rec.get("response") or {}
+    body = resp.get("body") or {}
+    if resp.get("status_code") == 200 and body.get("choices"):
+        u = body.get("usage") or {}
+        return (rec["custom_id"], body["choices"][0]["message"].get("content") or "", None,
+                u.get("prompt_tokens", 0), u.get("completion_tokens", 0))
+    why = (body.get("error") or {}).get("message") or (rec.get("error") or {}).get("message") or "error"
+    return rec["custom_id"], None, why, 0, 0
+
+
+class LiteLLMBatches(BatchClient):
+    """Azure's and Mistral's OpenAI-format batch APIs through LiteLLM's files and batches functions (their
+    endpoints and credentials as LiteLLM resolves them). Results are downloaded whole: one batch at a time."""
 
     key_variable = "OPENAI_API_KEY"
 
@@ -130,7 +214,6 @@ class OpenAIBatches(BatchClient):
         return kw
 
     async def submit(self, lines: list[dict], local_id: str, on_file=None) -> dict:
-        """Upload and create; `on_file(file id)` is called between the two, so the file id is recorded."""
         data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
         f = await litellm().acreate_file(file=(f"{local_id}.jsonl", data), purpose="batch", **self._kw())
         if on_file:
@@ -142,51 +225,22 @@ class OpenAIBatches(BatchClient):
                                           input_file_id=file_id, metadata={"medjudge_batch": local_id}, **self._kw())
         return {"provider_id": b.id, "state": "submitted"}
 
-    async def find(self, local_id: str) -> str | None:
-        """A batch created for this local id (found by its metadata), after a crash between create and record."""
-        after = None
-        while True:  # every page of the provider's list: a batch past the first 100 is still found
-            page = await litellm().alist_batches(limit=100, **({"after": after} if after else {}), **self._kw())
-            data = getattr(page, "data", None)
-            data = data if data is not None else page.get("data", [])
-            for b in data:
-                meta = (b.get("metadata") if isinstance(b, dict) else getattr(b, "metadata", None)) or {}
-                if meta.get("medjudge_batch") == local_id:
-                    return b["id"] if isinstance(b, dict) else b.id
-            more = page.get("has_more") if isinstance(page, dict) else getattr(page, "has_more", False)
-            if not more or not data:
-                return None
-            last = data[-1]
-            after = last["id"] if isinstance(last, dict) else last.id
-
     async def status(self, provider_id: str) -> dict:
-        """{state: submitted | completed | failed | expired | cancelled, counts, output/error files}."""
         b = await litellm().aretrieve_batch(batch_id=provider_id, **self._kw())
         state = b.status if b.status in TERMINAL else "submitted"
         counts = b.request_counts.model_dump() if getattr(b, "request_counts", None) is not None else None
         return {"state": state, "counts": counts, "output_file": b.output_file_id, "error_file": b.error_file_id}
 
     async def results(self, provider_id: str, status: dict):
-        """(custom id, reply text or None, error or None, input tokens, output tokens) per request answered."""
         for file_id in (status.get("output_file"), status.get("error_file")):
             if not file_id:
                 continue
             content = await litellm().afile_content(file_id=file_id, **self._kw())
-            data = io.BytesIO(content.content)  # read line by line: no decoded copy, no list of every line
+            data = io.BytesIO(content.content)
             del content
             for line in data:
-                if not line.strip():
-                    continue
-                rec = json.loads(line)
-                resp = rec.get("response") or {}
-                body = resp.get("body") or {}
-                if resp.get("status_code") == 200 and body.get("choices"):
-                    u = body.get("usage") or {}
-                    yield (rec["custom_id"], body["choices"][0]["message"].get("content") or "", None,
-                           u.get("prompt_tokens", 0), u.get("completion_tokens", 0))
-                else:
-                    why = (body.get("error") or {}).get("message") or (rec.get("error") or {}).get("message") or "error"
-                    yield rec["custom_id"], None, why, 0, 0
+                if line.strip():
+                    yield result_of(json.loads(line))
 
     async def cancel(self, provider_id: str):
         await litellm().acancel_batch(batch_id=provider_id, **self._kw())
@@ -245,5 +299,9 @@ class AnthropicBatches(BatchClient):
 
 
 def batch_client(judge: Judge, timeout: float = 120.0) -> BatchClient:
-    """The batch client of the judge's provider."""
-    return (AnthropicBatches if provider(judge) == "anthropic" else OpenAIBatches)(judge, timeout)
+    """The batch client of the judge's provider: the openai SDK for OpenAI and vLLM, httpx for Anthropic,
+    LiteLLM for Azure and Mistral."""
+    prefix = judge.model.split("/", 1)[0]
+    cls = AnthropicBatches if provider(judge) == "anthropic" else \
+        OpenAIBatches if prefix in ("openai", "hosted_vllm") else LiteLLMBatches
+    return cls(judge, timeout)

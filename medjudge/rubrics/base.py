@@ -196,7 +196,8 @@ class RubricBase(Strict):
         """Kind-specific lint findings: add(rule, severity, key path, where, message, fix) (rubrics/lint.py)."""
 
     def score(self, rows, per_answer, run, partial, resamples, seed) -> dict:
-        """The summary's scores. rows: [(item, units, {unit id: Aggregate or None})]; per_answer: {answer id:
+        """The summary's scores. rows: (item, units, {unit id: Aggregate or None}) per answer, streamed from the
+        database: iterable once, len(rows) the number of answers (report.Rows); per_answer: {answer id:
         [score, detail]} to fill (score stays None unless the answer is complete); run: the stored.Run."""
         raise NotImplementedError
 

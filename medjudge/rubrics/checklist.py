@@ -166,17 +166,17 @@ class ChecklistRubric(RubricBase):
             seen.append((c.id, w))
 
     def score(self, rows, per_answer, run, partial, resamples, seed):
-        answers = []
-        for it, units, results in rows:
-            met = {u: bool(a.value) for u, a in results.items() if a is not None and a.value is not None}
-            answers.append((units, met, it.tags))
-            b = answer_bounds(units, met)
-            d = per_answer[it.id]
-            d[1]["met"] = met
-            if b is not None:
-                d[1]["bounds"] = list(b)
-            d[0] = answer_score(units, met)
-        return summarize(answers, resamples, seed, partial)
+        def answers():  # streamed: summarize keeps a few numbers per answer, not its criteria
+            for it, units, results in rows:
+                met = {u: bool(a.value) for u, a in results.items() if a is not None and a.value is not None}
+                b = answer_bounds(units, met)
+                d = per_answer[it.id]
+                d[1]["met"] = met
+                if b is not None:
+                    d[1]["bounds"] = list(b)
+                d[0] = answer_score(units, met)
+                yield units, met, it.tags
+        return summarize(answers(), resamples, seed, partial)
 
     @staticmethod
     def report_rows(s):
