@@ -83,18 +83,21 @@ examples:
     def show_lines(self):
         return [f"  {q.id}  {q.text}" for q in self.questions]
 
-    def score(self, rows, per_answer, run, partial, resamples, seed):
+    def score(self, rows, run, partial, resamples, seed):
         from medjudge.bootstrap import bootstrap_means, percentile_ci
+        from medjudge.rubrics.base import Scores
 
-        shares = []
-        for it, units, results in rows:
+        scores, shares = Scores(), []
+        for it, units, results in rows:  # rows stream once from the database; len(rows) counts the answers
             values = [a.value for a in results.values() if a is not None and a.value is not None]
             if len(values) == len(units):  # complete answers only (docs/SCORING.md)
-                per_answer[it.id][0] = sum(values) / len(values)
-                shares.append(per_answer[it.id][0])
+                scores.answer(it.id)[0] = sum(values) / len(values)
+                shares.append(sum(values) / len(values))
         ci = list(percentile_ci(bootstrap_means(shares, resamples, seed))) if shares else [None, None]
-        return {"yes_share": {"mean": sum(shares) / len(shares) if shares else None, "ci": ci, "n": len(shares)},
-                "answers_scored": len(shares), "answers_partial": len(rows) - len(shares)}
+        scores.figures = {"yes_share": {"mean": sum(shares) / len(shares) if shares else None, "ci": ci,
+                                        "n": len(shares)},
+                          "answers_scored": len(shares), "answers_partial": len(rows) - len(shares)}
+        return scores
 
     @staticmethod
     def render_summary(s, console):

@@ -6,15 +6,17 @@ Every function takes `db` as a path or an open Store and returns a typed result 
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError
-from .calibration.measure import CalibrationResult, measure
+from . import grading
+from .calibration.measure import CalibrationResult, measure, measure_agreement
+from .config import EMBEDDED_WARNING
+from .errors import EXIT_COVERAGE, EXIT_OK, MedjudgeError
 from .frames import frame
-from .store import Store
+from .grading import GradeConfig, GradeResult
+from .store import MAX_ROUNDS, Store
 
 
 def open_db(db: str | Path | Store = "medjudge.db", must_exist: bool = False) -> Store:
@@ -114,120 +116,50 @@ class RunSummary:
 
 def summarize(db, run_id: str, partial: str = "exclude", resamples: int = 1000, seed: int = 0) -> RunSummary:
     """A run's summary from the database alone (no LLM calls)."""
-    from .report import run_summary
+    from .summaries import run_summary
 
     summary, answers = run_summary(open_db(db, must_exist=True), run_id, resamples, seed, partial)
-    return RunSummary(summary["run"], summary, answers)
+    return RunSummary(summary.run, summary.to_dict(), answers)
 
 
 def judgment_rows(db, run_id: str):
     """Every judgment of a run with its raw response, beside the unit's text, points and tags (a generator)."""
-    from .report import judgment_rows as rows
+    from . import summaries
 
-    return rows(open_db(db, must_exist=True), run_id)
+    return summaries.judgment_rows(open_db(db, must_exist=True), run_id)
 
 
 # -- grading --------------------------------------------------------------------------------------
 
-@dataclass
-class GradeResult:
-    """A finished (or stopped) grading run. exit_code follows the README's table: 0 complete, 3 incomplete,
-    4 failed, 5 coverage below min_coverage."""
-
-    run_id: str
-    status: str
-    exit_code: int
-    reason: str
-    summary: dict | None
-    wall_time: float
-    calls: int = 0
-    cached: int = 0
-    retries: int = 0
-    reasked: int = 0
-    tasks_done: int = 0
-    tasks_total: int = 0
-    skipped: list = field(default_factory=list)
-    db: str = ""
-    batch: dict | None = None  # grade --batch: the run's batches and their states
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == EXIT_OK
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def to_pandas(self):
-        """One row per answer, read back from the database."""
-        return summarize(self.db, self.run_id, partial=(self.summary or {}).get("partial", "exclude")).to_pandas()
-
-
 def grade(input_path=None, *, rubric: str | None = None, judges: list[str] | None = None, db="medjudge.db",
           resume: str | None = None, listeners=(), on_poll=None, **settings) -> GradeResult:
-    """Grade answers (or finish a stored run with `resume=RUN_ID`) and return the result.
+    """Grade answers (or finish a stored run with `resume=RUN_ID`) and return the result (grading.py).
 
     `settings` are grading.GradeConfig's fields: format, samples, mode, quorum, cascade, concurrency,
     timeout, limit, partial, min_coverage, batch, wait... `judges=None` takes the configured judge (medjudge.toml,
     MEDJUDGE_JUDGE) or the embedded local model. `listeners` get the panel's progress after each task;
     with batch=True and wait=True, `on_poll` gets the batches' status after each poll."""
-    from .config import resolve_judges
-    from .grading import GradeConfig, exit_status, execute, prepare, prepare_resume
+    from . import batching
 
     store = open_db(db)
+    use = batching.grade if settings.get("batch") else grading.grade
     if resume:
-        run, cfg, rubric_obj, items, panel_judges = prepare_resume(store, resume, **settings)
-        skipped = []
-    else:
-        if input_path is None:
-            raise MedjudgeError("give the answers file, or resume=RUN_ID")
-        fmt = settings.get("format", "answers")
-        rubric = rubric or (fmt if fmt in ("healthbench", "kqa") else None)
-        if rubric is None:
-            raise MedjudgeError("give a rubric: a file or a library id (see `medjudge rubric list`)")
-        specs, _ = resolve_judges(judges)
-        cfg = GradeConfig(input_path=str(input_path), rubric=rubric, judges=specs, **settings)
-        run, rubric_obj, items, panel_judges, skipped = prepare(store, cfg)
-    start = time.perf_counter()
-    if cfg.batch:
-        return _batch(store, cfg, run, rubric_obj, items, panel_judges, listeners, skipped, start, on_poll)
-    panel = execute(store, cfg, run, rubric_obj, items, panel_judges, listeners)
-    code, reason = exit_status(panel.summary, cfg.min_coverage)
-    p = panel.progress
-    summary = dict(panel.summary) if panel.summary else None
-    if summary:
-        summary.pop("per_answer", None)
-    return GradeResult(run["id"], summary["status"] if summary else "failed", code, reason, summary,
-                       time.perf_counter() - start, p.calls, p.cached, panel.llm.retries, panel.reasked, p.done,
-                       p.total, list(skipped), str(store.path))
+        return use(store, resume=resume, listeners=listeners, on_poll=on_poll, **settings)
+    return use(store, grade_config(input_path, rubric, judges, settings), listeners=listeners, on_poll=on_poll)
 
 
-def _batch(store, cfg, run, rubric, items, judges, listeners, skipped, start, on_poll=None) -> GradeResult:
-    """grade --batch: one step (submit what the run still needs), or with wait=True every step until done;
-    `on_poll(status)` after each step."""
-    from .batching import step, wait
-    from .grading import exit_status
+def grade_config(input_path, rubric: str | None, judges: list[str] | None, settings: dict) -> GradeConfig:
+    """The settings of a new run: the rubric (a library id for --format healthbench / kqa) and the judges
+    (given, else configured, else embedded)."""
+    from .config import resolve_judges
 
-    if cfg.wait:
-        st = wait(store, cfg, run, rubric, items, judges, listeners, on_poll=on_poll)
-    else:
-        st = step(store, cfg, run, rubric, items, judges, listeners)
-    summary = dict(st["summary"]) if st.get("summary") else None
-    if summary:
-        summary.pop("per_answer", None)
-    code, reason = exit_status(summary, cfg.min_coverage) if st["state"] in ("complete", "incomplete") else (
-        EXIT_INCOMPLETE, "")
-    if st["state"] in ("submitted", "waiting"):
-        inflight = sum(n for k, n in st["requests"].items() if k not in ("collected", "unknown"))
-        reason = (f"batch: {inflight} requests in flight for run {run['id']}; `medjudge batch status {run['id']}`, "
-                  f"`medjudge batch collect {run['id']} --wait` (or rerun this command)")
-    if st.get("gave_up"):
-        from .batching import MAX_ATTEMPTS
-
-        reason += f"; {st['gave_up']} requests failed in {MAX_ATTEMPTS} batches and were not sent again"
-    result = GradeResult(run["id"], st["state"], code, reason, summary, time.perf_counter() - start,
-                         skipped=list(skipped), db=str(store.path))
-    result.batch = st
-    return result
+    if input_path is None:
+        raise MedjudgeError("give the answers file, or resume=RUN_ID")
+    fmt = settings.get("format", "answers")
+    rubric = rubric or (fmt if fmt in ("healthbench", "kqa") else None)
+    if rubric is None:
+        raise MedjudgeError("give a rubric: a file or a library id (see `medjudge rubric list`)")
+    return GradeConfig(input_path=str(input_path), rubric=rubric, judges=resolve_judges(judges)[0], **settings)
 
 
 def probe(db, run_id: str, *, probes=("position", "length", "paraphrase", "perturb", "self"), n: int = 20,
@@ -235,9 +167,9 @@ def probe(db, run_id: str, *, probes=("position", "length", "paraphrase", "pertu
           resamples: int = 1000, dry_run: bool = False):
     """Bias and robustness probes of a run's judges against rerun noise (docs/PROBES.md); returns
     probing.ProbeResult (`.results` per probe, `.runs` the re-judging runs, `.drafts`)."""
-    from .probing import ProbeConfig, probe as run
+    from . import probing
 
-    return run(open_db(db, must_exist=True), ProbeConfig(run_id, list(probes), n=n, k=k, seed=seed, drafter=drafter,
+    return probing.probe(open_db(db, must_exist=True), probing.ProbeConfig(run_id, list(probes), n=n, k=k, seed=seed, drafter=drafter,
                                                          self_source=dict(self_source or {}), resamples=resamples,
                                                          dry_run=dry_run))
 
@@ -259,20 +191,18 @@ def batch_cancel(db, run_id: str) -> int:
     return cancel(store, StoredRun(store, run_id).id)
 
 
+def check_settings(input_path, **settings) -> None:
+    """The grading settings that need no judge, checked before anything is printed or read."""
+    grading.check_settings(GradeConfig(input_path=str(input_path), **settings))
+
+
 def grade_plan(input_path, *, rubric: str | None = None, judges: list[str] | None = None, db="medjudge.db",
                **settings) -> dict:
     """What `grade` would still call (grade --dry-run): calls, input tokens, online and batch cost; calls nothing."""
-    from .config import resolve_judges
-    from .grading import GradeConfig, plan
-
-    fmt = settings.get("format", "answers")
-    rubric = rubric or (fmt if fmt in ("healthbench", "kqa") else None)
-    if rubric is None:
-        raise MedjudgeError("give a rubric: a file or a library id (see `medjudge rubric list`)")
-    specs, _ = resolve_judges(judges)
+    cfg = grade_config(input_path, rubric, judges, settings)
     # a database that does not exist is not created: the plan is worked out on an empty one in memory
     store = open_db(db) if isinstance(db, Store) or Path(db).exists() else Store(":memory:")
-    return plan(store, GradeConfig(input_path=str(input_path), rubric=rubric, judges=specs, **settings))
+    return grading.plan(store, cfg)
 
 
 # -- calibration ----------------------------------------------------------------------------------
@@ -316,52 +246,9 @@ def agreement(db="medjudge.db", *, raters: list[str] | None = None, by: str = "u
     values. `run` reads the labels on that run's answers (by what the raters read) and keeps the units its panel
     scored: the experts' ceiling on the run's items; `items_of` keeps only the items that rater rated (a judge
     of a run: the units that judge scored)."""
-    from .calibration import Rating, ratings_from_annotations
-    from .calibration.agreement import agreement as compute
-    from .labels.identity import for_run, stored_value_type
-
-    if resamples < 0:
-        raise MedjudgeError("--resamples must be 0 or more")
-    store = open_db(db, must_exist=True)
-    if rubric and not value_type:
-        from .rubrics import load_rubric
-
-        value_type = load_rubric(rubric).rubric.value_type
-    names = _names(raters)
-    present = {r["rater"] for r in store.annotation_summary()}
-    if items_of and items_of not in present and run is None:
-        graded = [r["id"] for r in store.list_runs() if items_of in [j["model"] for j in json.loads(r["panel"])]]
-        if len(graded) > 1:
-            raise MedjudgeError(f"{items_of} judged {len(graded)} runs ({', '.join(graded)}): name one with --run")
-        run = graded[0] if graded else None
-    if run is not None:
-        from .stored import StoredRun
-
-        stored = StoredRun(store, run)
-        verdicts = stored.verdicts
-        if items_of and items_of not in stored.models:
-            raise MedjudgeError(f"{items_of} is not a judge of run {stored.id} (judges: {', '.join(stored.models)})")
-        found = verdicts.judges.get(items_of, {}) if items_of else verdicts.panel
-        scored = {k for k, a in found.items() if a is not None and a.value is not None}
-        labels = for_run(store, stored, names or None, experts_only=not names)
-        value_type = value_type or stored.rubric.value_type
-        ratings = [Rating(lab.answer_id, lab.unit_id, lab.rater, lab.kind, lab.value, lab.source, lab.tags)
-                   for lab in labels.labels if lab.value is not None and (lab.answer_id, lab.unit_id) in scored]
-        if not ratings:
-            c = labels.counts
-            raise MedjudgeError(f"no expert labels on the units run {stored.id} scored: {c['joined']} on its answers, "
-                                f"{c['other_answers']} on other answers, {c['ambiguous']} by an item id that names "
-                                "several answers (import labels with --run RUN_ID to tie them to its answers)")
-        items_of = None
-    else:
-        wanted = names + ([items_of] if items_of else []) if names else None
-        value_type = value_type or stored_value_type(store, wanted)
-        ratings = ratings_from_annotations(store, wanted)
-    try:
-        rows = compute(ratings, names, by, value_type, resamples, seed, items_of)
-    except ValueError as exc:
-        raise MedjudgeError(str(exc)) from None
-    return AgreementResult(rows)
+    return AgreementResult(measure_agreement(open_db(db, must_exist=True), raters=_names(raters), by=by,
+                                             value_type=value_type, rubric=rubric, items_of=items_of, run=run,
+                                             resamples=resamples, seed=seed))
 
 
 @dataclass
@@ -397,10 +284,10 @@ def sample(db, run_id: str, n: int, *, name: str = "sample", seed: int = 0, outp
 def estimate(db, run_id: str, *, labels: str, by: str | None = None, alpha: float = 0.05,
              raters: list[str] | None = None) -> EstimateResult:
     """The run's figure corrected with expert labels on the random sample `labels` (PPI++)."""
-    from .calibration.estimate import estimate as compute
+    from .calibration.estimate import corrected
 
     store = open_db(db, must_exist=True)
-    out = compute(store, get_run(store, run_id), labels, by, alpha, _names(raters))
+    out = corrected(store, get_run(store, run_id), labels, by, alpha, _names(raters))
     result = EstimateResult(out["run"], out["estimand"], out["counts"], out["rows"], out)
     overall = out["rows"][0]["corrected"]
     if overall["ci"][0] is None:
@@ -435,6 +322,13 @@ def compare_runs(db, run_ids, *, resamples: int = 2000, seed: int = 0, partial: 
     return compare(open_db(db, must_exist=True), list(run_ids), resamples, seed, partial)
 
 
+def leaderboard(result: dict) -> list[dict]:
+    """Systems of a comparison ranked by their overall mean, with their significant wins."""
+    from . import compare
+
+    return compare.leaderboard(result)
+
+
 def _names(values):
     """Rater names from a list whose entries may each be comma-separated ("a,b" or ["a", "b"])."""
     if not values:
@@ -464,17 +358,137 @@ def optimize(input_path, *, rubric: str, labels: str | None = None, judge: str |
     artifact, `.report` the held-out report, `.adopted`."""
     from .config import resolve_judges
     from .optimizing.optimizers import Settings
-    from .optimizing import OptimizeConfig, optimize as run
+    from . import optimizing
 
     tuning = {k: settings.pop(k) for k in ("demos", "candidates", "steps", "threads") if k in settings}
     specs, _ = resolve_judges([judge] if judge else None)
     if len(specs) != 1:
         raise MedjudgeError("optimize tunes one judge: give one --judge")
-    cfg = OptimizeConfig(input_path=str(input_path), rubric=rubric, judge=specs[0], labels=str(labels) if labels else None,
+    cfg = optimizing.OptimizeConfig(input_path=str(input_path), rubric=rubric, judge=specs[0], labels=str(labels) if labels else None,
                          raters=_names(raters), optimizer=optimizer, budget=budget, seed=seed, fractions=tuple(split),
                          settings=Settings(**tuning), dry_run=dry_run, output=str(output) if output else None, **settings)
-    return run(open_db(db), cfg, listeners)
+    return optimizing.optimize(open_db(db), cfg, listeners)
 
 
-__all__ = ["optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+# -- rubrics ---------------------------------------------------------------------------------------
+
+def load_rubric(ref):
+    """A rubric file or library id, parsed and checked (rubrics.LoadedRubric: `.rubric`, `.hash`, `.path`); raises
+    rubrics.RubricInvalid with every error (file, line, field)."""
+    from . import rubrics
+
+    return rubrics.load_rubric(ref)
+
+
+def library_rubrics() -> list:
+    """The rubrics shipped with medjudge, parsed."""
+    from .rubrics import library_files, parse_rubric
+
+    return [parse_rubric(p.read_text(encoding="utf-8"), f"library:{p.name}").rubric for p in library_files()]
+
+
+def rubric_template(kind: str) -> str:
+    """A commented template for a new rubric of this kind."""
+    from .rubrics.templates import template
+
+    return template(kind)
+
+
+def lint_rubric(ref) -> list:
+    """What makes judges disagree in a rubric (rubrics/lint.py findings)."""
+    from .rubrics.lint import lint
+
+    return lint(load_rubric(ref))
+
+
+def check_examples(ref, *, judges: list[str], db="medjudge.db", mode: str = "per-criterion") -> list:
+    """The rubric's worked examples through the judges (rubric_test.Check per expected verdict)."""
+    from . import rubric_test
+
+    return rubric_test.test_rubric(open_db(db), load_rubric(ref), judges, mode=mode)
+
+
+def draft_rubric(question: str, *, kind: str, judge: str, guideline: str | None = None,
+                 reference: str | None = None) -> str:
+    """A machine-drafted rubric (YAML text, validated) for a question (authoring.py)."""
+    from . import authoring
+
+    return authoring.draft(question, kind, judge, guideline, reference)
+
+
+def atomize_rubric(path, *, judge: str, only_compound: bool = True) -> tuple[str, int]:
+    """The rubric with its compound criteria split (YAML text, criteria split)."""
+    from . import authoring
+
+    return authoring.atomize(path, judge, only_compound=only_compound)
+
+
+# -- set-up ---------------------------------------------------------------------------------------
+
+def configured_judges(given: list[str] | None = None) -> tuple[list[str], str]:
+    """(judges, where they came from): given, MEDJUDGE_JUDGE, medjudge.toml, else the embedded model."""
+    from .config import resolve_judges
+
+    return resolve_judges(given)
+
+
+def check_judge(spec: str, *, timeout: float = 60.0, call: bool = True) -> tuple[bool, str]:
+    """Whether a judge can be used: the preflight checks, then (call=True) a one-token test call."""
+    import asyncio
+
+    from .display import clip
+    from .models.llm import LLM, Judge
+    from .models.preflight import problems
+
+    try:
+        judge = Judge.parse(spec)
+        found = problems([judge])
+        if found:
+            return False, found[0].split(": ", 1)[1]
+        if not call:
+            return True, "checks passed, not called"
+        start = time.perf_counter()
+        reply = asyncio.run(LLM(timeout=timeout, max_retries=0).complete_once(
+            judge, [{"role": "user", "content": "Reply with OK."}], {"max_tokens": 1, "temperature": 0}))
+        return True, f"answered in {time.perf_counter() - start:.2f}s ({reply.input_tokens} tokens in)"
+    except MedjudgeError as exc:
+        return False, clip(str(exc))
+    except Exception as exc:  # TransportError and anything a provider raises
+        return False, clip(f"{type(exc).__name__}: {exc}")
+
+
+def versions() -> dict:
+    """medjudge's and its libraries' versions (stored with every run)."""
+    return grading.versions()
+
+
+def key_variables() -> list[str]:
+    """The names (never the values) of the API-key variables set."""
+    from . import secrets
+
+    return secrets.key_variables()
+
+
+# -- review ---------------------------------------------------------------------------------------
+
+def review_sample(db, run_id: str, *, method: str = "random", n: int | None = None, seed: int = 0,
+                  name: str | None = None) -> tuple[str, dict]:
+    """The units a physician labels on the review page: (sample name, {(answer, unit): probability or None})."""
+    from .labels import review
+
+    store = open_db(db, must_exist=True)
+    return review.choose(store, get_run(store, run_id), method, n, seed, name)
+
+
+def export_review_labels(db, run_id: str, path) -> dict:
+    """The run's review labels as the long CSV `annotations import` reads: {path, labels, cannot_judge}."""
+    from .labels import review
+
+    store = open_db(db, must_exist=True)
+    return review.export(store, get_run(store, run_id), path)
+
+
+__all__ = ["load_rubric", "library_rubrics", "rubric_template", "lint_rubric", "check_examples", "draft_rubric",
+           "atomize_rubric", "configured_judges", "check_judge", "versions", "key_variables", "review_sample",
+           "export_review_labels", "grade_config", "check_settings", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

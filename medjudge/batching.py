@@ -15,8 +15,9 @@ import json
 import time
 from collections import defaultdict
 
-from .errors import MedjudgeError
-from .models.batch import TERMINAL, batch_client, batch_prices, chunks, custom_id, provider, request_line
+from .errors import EXIT_INCOMPLETE, MedjudgeError
+from .models.batch import TERMINAL, batch_client, chunks, custom_id, provider, request_line
+from .models.cost import batch_prices, cost
 from .models.llm import DeferLLM, Judge, Reply, prompt_hash
 from .store import content_id, dumps, now
 
@@ -24,27 +25,51 @@ MAX_ATTEMPTS = 3  # a request whose batches failed it this many times is not sen
 IN_FLIGHT = ("preparing", "uploaded", "sending", "submitted")
 
 
-def step(store, cfg, run, rubric, items, judges, listeners=()) -> dict:
-    """One step; returns the run's batch status (state: waiting | submitted | complete | incomplete)."""
+def grade(store, cfg=None, resume: str | None = None, listeners=(), on_poll=None, **execution):
+    """The grading use case through the providers' batch APIs (grade --batch): one step (submit what the run still
+    needs), or with cfg.wait every step until done; `on_poll(status)` after each step. Returns grading.GradeResult."""
+    from .grading import GradeResult, exit_status, open_run
+
+    run, cfg, rubric, items, judges, skipped = open_run(store, cfg, resume, execution)
+    start = time.perf_counter()
+    if cfg.wait:
+        st, summary = wait(store, cfg, run, rubric, items, judges, listeners, on_poll=on_poll)
+    else:
+        st, summary = step(store, cfg, run, rubric, items, judges, listeners)
+    code, reason = exit_status(summary, cfg.min_coverage) if st["state"] in ("complete", "incomplete") else (
+        EXIT_INCOMPLETE, "")
+    if st["state"] in ("submitted", "waiting"):
+        inflight = sum(n for k, n in st["requests"].items() if k not in ("collected", "unknown"))
+        reason = (f"batch: {inflight} requests in flight for run {run['id']}; `medjudge batch status {run['id']}`, "
+                  f"`medjudge batch collect {run['id']} --wait` (or rerun this command)")
+    if st.get("gave_up"):
+        reason += f"; {st['gave_up']} requests failed in {MAX_ATTEMPTS} batches and were not sent again"
+    return GradeResult(run["id"], st["state"], code, reason, st["summary"], time.perf_counter() - start,
+                       skipped=list(skipped), db=str(store.path), batch=st)
+
+
+def step(store, cfg, run, rubric, items, judges, listeners=()) -> tuple[dict, object | None]:
+    """One step; returns the run's batch status (state: waiting | submitted | complete | incomplete) and the run's
+    summary (summaries.Summary) when the step's panel pass finished it."""
     from .grading import execute
 
     run_io(sync(store, run["id"]))
     if any(b["state"] in IN_FLIGHT for b in store.batches(run["id"])):
-        return status(store, run["id"], "waiting")
+        return status(store, run["id"], "waiting"), None
     if any(j.in_process for j in judges):
         raise MedjudgeError("an in-process judge has no batch API: grade it without --batch")
     for j in judges:
         provider(j)  # refuses a provider without a batch API before anything is sent
     store.start_run(run)  # running again while this step works (a wait loop steps many times)
     with Spool(store, run["id"]) as spool:
-        panel = execute(store, cfg, run, rubric, items, judges, listeners, llm=DeferLLM(), deferred=spool)
+        summary = execute(store, cfg, run, rubric, items, judges, listeners, llm=DeferLLM(), deferred=spool).summary
         if not spool.count:
-            return status(store, run["id"], panel.summary["status"] if panel.summary else "incomplete", panel.summary)
+            return status(store, run["id"], summary.status if summary else "incomplete", summary), summary
         sent, gave_up = spool.submit()
     state = "submitted" if sent else "incomplete"
-    out = status(store, run["id"], state, panel.summary)
+    out = status(store, run["id"], state, summary)
     out["gave_up"] = gave_up
-    return out
+    return out, summary
 
 
 class Spool:
@@ -175,8 +200,7 @@ async def collect(store, run_id, b, judge, client, st):
         if text is None:
             failed[cid] = why
             continue
-        cost = None if prices is None else tokens_in * prices[0] + tokens_out * prices[1]
-        pending.append((run_id, *r, Reply(text, tokens_in, tokens_out, cost, 0.0)))
+        pending.append((run_id, *r, Reply(text, tokens_in, tokens_out, cost(prices, tokens_in, tokens_out), 0.0)))
         done.append(cid)
         if len(pending) >= 1000:  # written a thousand at a time: few commits, little held in memory
             store.save_calls(pending)
@@ -198,11 +222,13 @@ async def _aiter(gen):
 
 
 def status(store, run_id: str, state: str, summary=None) -> dict:
+    """The run's batches, requests per state and (when a step finished the run) its summary's JSON form."""
     batches = store.batches(run_id)
     counts = defaultdict(int)
     for b in batches:
         counts[b["state"]] += b["requests"]
-    return {"run": run_id, "state": state, "batches": batches, "requests": dict(counts), "summary": summary}
+    return {"run": run_id, "state": state, "batches": batches, "requests": dict(counts),
+            "summary": summary.to_dict() if summary is not None else None}
 
 
 def cancel(store, run_id: str) -> int:
@@ -221,16 +247,17 @@ def cancel(store, run_id: str) -> int:
     return n
 
 
-def wait(store, cfg, run, rubric, items, judges, listeners=(), poll: float | None = None, on_poll=None) -> dict:
-    """Steps with backoff until a step submits nothing and nothing is in flight."""
+def wait(store, cfg, run, rubric, items, judges, listeners=(), poll: float | None = None,
+         on_poll=None) -> tuple[dict, object | None]:
+    """Steps with backoff until a step submits nothing and nothing is in flight; (last status, summary)."""
     import os
 
     delay = poll if poll is not None else float(os.environ.get("MEDJUDGE_BATCH_POLL", "2"))
     while True:
-        st = step(store, cfg, run, rubric, items, judges, listeners)
+        st, summary = step(store, cfg, run, rubric, items, judges, listeners)
         if on_poll:
             on_poll(st)
         if st["state"] in ("complete", "incomplete"):
-            return st
+            return st, summary
         time.sleep(delay)
         delay = min(60.0, delay * 1.5)

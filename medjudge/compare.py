@@ -11,7 +11,7 @@ import numpy as np
 
 from .bootstrap import percentile_ci, resample_indices
 from .errors import MedjudgeError
-from .report import run_summary
+from .summaries import run_summary
 from .stored import StoredRun
 
 

@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import os
 import platform
+import time
 from dataclasses import asdict, dataclass, field, replace
 
 from . import __version__
@@ -56,6 +57,14 @@ class GradeConfig:
                 "cascade", "quorum", "program", "probe")
     rpm: dict = field(default_factory=dict)  # model (or "*") -> requests per minute
     tpm: dict = field(default_factory=dict)  # model (or "*") -> tokens per minute
+
+    @classmethod
+    def of_run(cls, stored, drop=(), **changes) -> "GradeConfig":
+        """The settings that define a stored run (stored.StoredRun), less `drop`, with `changes` on top."""
+        conf = {k: v for k, v in stored.config.items() if k in cls.IDENTITY and k not in drop}
+        base = {"input_path": stored.row["input_path"], "judges": stored.models,
+                "local_only": bool(stored.row["local_only"])}
+        return cls(**{**base, **conf, **changes})
 
 
 def versions() -> dict:
@@ -225,7 +234,7 @@ def run_identity(cfg: GradeConfig, loaded, judges, items_hash: str) -> str:
 def plan(store, cfg: GradeConfig) -> dict:
     """`grade --dry-run`: the calls the command would still make, their input tokens (estimated at 4 characters
     a token) and cost at online and batch prices, from the input, the cache and the run's judgments so far."""
-    from .models.batch import batch_prices, online_prices
+    from .models.cost import CHARS_PER_TOKEN, batch_prices, cost, online_prices, reply_tokens
 
     loaded, rubric, judges = settle(store, cfg)
     items_hash, to_split = hashlib.sha256(), 0
@@ -238,13 +247,12 @@ def plan(store, cfg: GradeConfig) -> dict:
     per_judge = []
     for j in judges:
         calls, chars = found["calls"].get(j.name, 0), found["chars"].get(j.name, 0)
-        tokens = chars / 4
+        tokens = chars / CHARS_PER_TOKEN
         row = {"judge": j.model, "calls": calls, "input_tokens": round(tokens), "online_cost": None, "batch_cost": None}
-        out_tokens = calls * (cfg.max_tokens or 150)
+        out_tokens = calls * reply_tokens(cfg.max_tokens)
         for name, prices in (("online_cost", None if j.in_process else online_prices(j)),
                              ("batch_cost", None if j.in_process else batch_prices(j))):
-            if prices is not None:
-                row[name] = tokens * prices[0] + out_tokens * prices[1]
+            row[name] = cost(prices, tokens, out_tokens)
         if j.in_process:
             row["online_cost"] = 0.0
         per_judge.append(row)
@@ -273,15 +281,30 @@ def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None, 
                  seed=cfg.seed, cascade=cfg.cascade)
 
 
-def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=(), llm=None, deferred=None):
-    """Run the panel; mark the run complete, interrupted (Ctrl-C) or failed. Returns the Panel (its progress).
+@dataclass
+class Outcome:
+    """What one pass of the panel did to a run: its status, the run's summary once it finished (complete or
+    incomplete; None when it failed or was interrupted) and this pass's own counts."""
+
+    status: str
+    summary: object | None  # summaries.Summary
+    calls: int = 0
+    cached: int = 0
+    retries: int = 0
+    reasked: int = 0
+    done: int = 0
+    total: int = 0
+
+
+def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=(), llm=None, deferred=None) -> Outcome:
+    """Run the panel; mark the run complete, interrupted (Ctrl-C) or failed; return the Outcome.
     With a DeferLLM (batch mode) no call is made: `deferred` (default: the panel's list) receives the calls a
     batch must make."""
     panel = build_panel(store, cfg, run, rubric, judges, llm=llm)
     if deferred is not None:
         panel.deferred = deferred
     panel.progress.listeners.extend(listeners)
-    status = "failed"
+    status, summary = "failed", None
     try:
         if cfg.workers != 1 and llm is None and not any(j.in_process for j in judges):
             run_workers(store, cfg, run, panel, items)
@@ -295,19 +318,24 @@ def execute(store, cfg: GradeConfig, run, rubric, items, judges, listeners=(), l
         raise Interrupted(f"interrupted: finished judgments are saved; resume with: medjudge grade --resume {run['id']}"
                           + (f" --db {store.path}" if str(store.path) != "medjudge.db" else "")) from None
     finally:
-        summary = None
         if status in ("complete", "incomplete"):
-            from .report import summarize_run
+            from .summaries import summarize_run
 
             summary = summarize_run(store, run["id"], partial=cfg.partial)
-            if summary["not_judged"]:
+            if summary.not_judged:
                 status = "incomplete"  # every unit must have been judged, scored or not
-            store.save_scores(run["id"], summary.pop("per_answer"))
-            summary["status"] = status
-            summary["reasked"] = panel.reasked
-        store.finish_run(run["id"], status, summary)
-        panel.summary = summary
-    return panel
+            store.save_scores(run["id"], summary.per_answer)
+            summary.status, summary.reasked = status, panel.reasked
+        store.finish_run(run["id"], status, summary.to_dict() if summary else None)
+    p = panel.progress
+    return Outcome(status, summary, p.calls, p.cached, panel.llm.retries, panel.reasked, p.done, p.total)
+
+
+def grade_items(store, cfg: GradeConfig, loaded, items, listeners=()) -> tuple[str, Outcome]:
+    """Given items graded as a run of their own (a rubric's worked examples, a probe's or an optimiser's
+    questions): (run id, outcome)."""
+    run, rubric, stored_items, judges, _ = prepare(store, cfg, loaded=loaded, items=list(items))
+    return run["id"], execute(store, cfg, run, rubric, stored_items, judges, listeners)
 
 
 MIN_TASKS_PER_WORKER = 500
@@ -431,31 +459,91 @@ def prepare_resume(store, run_id: str, **execution):
 
     stored = StoredRun(store, run_id)
     run = stored.row
-    conf = {k: v for k, v in stored.config.items() if k in GradeConfig.IDENTITY}  # settings that define the run
-    cfg = GradeConfig(input_path=run["input_path"], judges=stored.models,
-                      local_only=bool(run["local_only"]), **conf, **execution)
+    cfg = GradeConfig.of_run(stored, **execution)
     judges = stored.judges()
     preflight(judges)
     store.start_run(run)
     return run, cfg, stored.rubric, stored.items, judges
 
 
-def exit_status(summary: dict | None, min_coverage: float = 1.0) -> tuple[int, str]:
-    """The exit code of a finished run and its one-line reason (README, "Exit codes")."""
+def exit_status(summary, min_coverage: float = 1.0) -> tuple[int, str]:
+    """The exit code of a finished run (summaries.Summary, None when it failed) and its one-line reason (README,
+    "Exit codes")."""
     if summary is None:
         return RunFailed.exit_code, "the run failed"
-    cov = summary["coverage"]
-    if summary["status"] != "complete":
-        why = f"{cov['not_judged']} of {cov['units']} units not judged"
-        if summary.get("errors"):
-            why += f" ({summary['errors']} calls failed after retries: {next(iter(summary['error_reasons']), '')})"
-        return EXIT_INCOMPLETE, f"incomplete: {why}; rerun the same command (or grade --resume {summary['run']})"
-    share = cov["share"] if cov["share"] is not None else 0.0
+    cov = summary.coverage
+    if summary.status != "complete":
+        why = f"{cov.not_judged} of {cov.units} units not judged"
+        if summary.errors:
+            why += f" ({summary.errors} calls failed after retries: {next(iter(summary.error_reasons), '')})"
+        return EXIT_INCOMPLETE, f"incomplete: {why}; rerun the same command (or grade --resume {summary.run})"
+    share = cov.share if cov.share is not None else 0.0
     if share < min_coverage:
-        top = next(iter(cov["reasons"]), "")
-        return EXIT_COVERAGE, (f"coverage {share:.1%} is below --min-coverage {min_coverage:.0%}: {cov['unscored']} of "
-                               f"{cov['units']} units unscored" + (f" (most often: {top})" if top else ""))
+        top = next(iter(cov.reasons), "")
+        return EXIT_COVERAGE, (f"coverage {share:.1%} is below --min-coverage {min_coverage:.0%}: {cov.unscored} of "
+                               f"{cov.units} units unscored" + (f" (most often: {top})" if top else ""))
     return EXIT_OK, "complete"
 
 
-__all__ = ["GradeConfig", "execute", "exit_status", "prepare", "prepare_resume"]
+@dataclass
+class GradeResult:
+    """A finished (or stopped) grading run. exit_code follows the README's table: 0 complete, 3 incomplete,
+    4 failed, 5 coverage below min_coverage."""
+
+    run_id: str
+    status: str
+    exit_code: int
+    reason: str
+    summary: dict | None  # the summary's JSON form (summaries.Summary.to_dict)
+    wall_time: float
+    calls: int = 0
+    cached: int = 0
+    retries: int = 0
+    reasked: int = 0
+    tasks_done: int = 0
+    tasks_total: int = 0
+    skipped: list = field(default_factory=list)
+    db: str = ""
+    batch: dict | None = None  # grade --batch: the run's batches and their states
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == EXIT_OK
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_pandas(self):
+        """One row per answer, read back from the database."""
+        from .frames import frame
+        from .store import Store
+        from .summaries import run_summary
+
+        partial = (self.summary or {}).get("partial", "exclude")
+        return frame(run_summary(Store(self.db), self.run_id, partial=partial)[1])
+
+
+def open_run(store, cfg: GradeConfig | None, resume: str | None, execution: dict):
+    """A new run of `cfg`, or the stored run `resume` with these execution settings, ready to grade:
+    (run, cfg, rubric, items, judges, skipped)."""
+    if resume:
+        run, cfg, rubric, items, judges = prepare_resume(store, resume, **execution)
+        return run, cfg, rubric, items, judges, []
+    run, rubric, items, judges, skipped = prepare(store, cfg)
+    return run, cfg, rubric, items, judges, skipped
+
+
+def grade(store, cfg: GradeConfig | None = None, resume: str | None = None, listeners=(), on_poll=None,
+          **execution) -> GradeResult:
+    """The grading use case online: a new run of `cfg`, or the stored run `resume` finished with these execution
+    settings (batching.grade is the same through the providers' batch APIs)."""
+    run, cfg, rubric, items, judges, skipped = open_run(store, cfg, resume, execution)
+    start = time.perf_counter()
+    done = execute(store, cfg, run, rubric, items, judges, listeners)
+    code, reason = exit_status(done.summary, cfg.min_coverage)
+    return GradeResult(run["id"], done.summary.status if done.summary else "failed", code, reason,
+                       done.summary.to_dict() if done.summary else None, time.perf_counter() - start, done.calls,
+                       done.cached, done.retries, done.reasked, done.done, done.total, list(skipped), str(store.path))
+
+
+__all__ = ["GradeConfig", "GradeResult", "Outcome", "execute", "exit_status", "grade", "prepare", "prepare_resume"]

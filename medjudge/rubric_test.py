@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import MedjudgeError
-from .grading import GradeConfig, execute, prepare
+from .grading import GradeConfig, grade_items
 from .inputs import example_items
 from .stored import StoredRun
 
@@ -30,9 +30,8 @@ def test_rubric(store, loaded, judges: list[str], mode="per-criterion", samples=
     items = example_items(loaded)
     cfg = GradeConfig(input_path=f"{loaded.path}#examples", rubric=loaded.path, judges=judges, mode=mode,
                       samples=samples, purpose="rubric test")
-    run, rubric, items, panel_judges, _ = prepare(store, cfg, loaded=loaded, items=items)
-    execute(store, cfg, run, rubric, items, panel_judges)
-    aggs = StoredRun(store, run["id"]).verdicts.panel
+    run_id, _ = grade_items(store, cfg, loaded, items)
+    aggs = StoredRun(store, run_id).verdicts.panel
     checks = []
     for ex, item in zip(rubric.examples, items):
         units = {u.id: u for u in rubric.units(item)}

@@ -104,3 +104,53 @@ def test_no_package_defines_a_name_its_own_module_shadows():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in modules:
                 clash.append(f"{init.parent.name}.{node.name}")
     assert clash == []
+
+
+# the floors of the house, lowest first: a module may import its own floor and those below it
+FLOORS = [
+    {"", "errors", "display", "secrets", "config", "frames", "bootstrap", "store", "data", "rubric_library"},
+    {"models", "rubrics", "inputs"},
+    {"judges", "stored", "calibration", "labels"},
+    {"summaries", "grading", "batching", "compare", "probing", "optimizing", "rubric_test", "authoring", "view"},
+    {"api"},
+    {"cli"},
+]
+
+
+def floor(module: str) -> int:
+    top = module.split(".")[1] if "." in module else ""
+    found = [i for i, names in enumerate(FLOORS) if top in names]
+    assert found, f"{module} is on no floor: add its folder to FLOORS"
+    return found[0]
+
+
+def imports_up(graph) -> list[str]:
+    return sorted(f"{m} -> {t}" for m, ts in graph.items() for t in ts if floor(t) > floor(m))
+
+
+def test_at_most_one_import_runs_up_a_floor():
+    # the one allowed: rubrics/scope.py folds a conversation's turns with judges/aggregate.py's Aggregate
+    assert imports_up(imports()) == ["medjudge.rubrics.scope -> medjudge.judges.aggregate"]
+
+
+def test_the_floor_check_sees_an_import_up():
+    assert imports_up({"medjudge.store": {"medjudge.api"}, "medjudge.api": {"medjudge.store"}}) == \
+        ["medjudge.store -> medjudge.api"]
+
+
+def test_every_cli_command_goes_through_the_public_door():
+    """cli/ reads medjudge through api.py (and errors, display, secrets, view for printing), nothing below it."""
+    allowed = ("medjudge.api", "medjudge.errors", "medjudge.display", "medjudge.secrets", "medjudge.view",
+               "medjudge.cli", "medjudge")
+    bypass = sorted(f"{m} -> {t}" for m, ts in imports().items() if m.startswith("medjudge.cli")
+                    for t in ts if not any(t == a or t.startswith(a + ".") for a in allowed[:-1]) and t != "medjudge")
+    assert bypass == []
+
+
+def test_no_module_of_medjudge_is_imported_under_another_name():
+    aliased = []
+    for p in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("medjudge")):
+                aliased += [f"{p.relative_to(ROOT)}: {a.name} as {a.asname}" for a in node.names if a.asname]
+    assert aliased == []

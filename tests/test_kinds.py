@@ -69,7 +69,7 @@ def test_grades_summarises_renders_exports(kind, fake, tmp_path):
         assert result.summary["kind"] == kind and result.coverage["share"] == 1.0
         assert result.summary["answers_scored"] == len(r.examples)
         out = io.StringIO()
-        from medjudge.report import render
+        from medjudge.view.console import render
 
         render(result.summary, Console(file=out, width=200))
         assert f"({kind}, {mode})" in out.getvalue() and "coverage: " in out.getvalue()

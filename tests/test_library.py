@@ -48,11 +48,11 @@ def check_scores_by_hand(store, loaded):
     """The per-answer results of the examples' run, against each kind's formula applied by hand to the
     expected verdicts (independent of the oracle, which only echoes verdicts, and of medjudge's scoring)."""
     from medjudge.inputs import example_items
-    from medjudge.report import summarize_run
+    from medjudge.summaries import summarize_run
 
     r = loaded.rubric
     run_id = store.list_runs()[0]["id"]
-    per_answer = summarize_run(store, run_id, resamples=10)["per_answer"]
+    per_answer = summarize_run(store, run_id, resamples=10).per_answer
     for ex, item in zip(r.examples, example_items(loaded)):
         score, detail = per_answer[item.id]
         units = {u.id: u for u in r.units(item)}

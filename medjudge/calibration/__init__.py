@@ -70,7 +70,7 @@ def ratings_from_run(store, run_id) -> tuple[list[Rating], list[str], object]:
                 reason = None if value is not None else (agg.reason if agg is not None else "not judged yet")
                 ratings.append(Rating(it.id, u.id, rater, "llm_judge", value, it.source, tags, reason))
         if run.rubric.scope == "each_turn":  # and the conversation's value of each unit, from its turns
-            from ..report import by_conversation
+            from ..rubrics.scope import by_conversation
 
             for rater in raters:
                 found = v.panel if rater == "panel" else v.judges.get(rater, {})

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..bootstrap import percentile_ci, resample_indices
+from ..config import EMBEDDED_JUDGE
 from . import stats, tables
 from .verdict import verdict
 
@@ -27,7 +28,6 @@ ORDINAL_STATS = ("ICC(A,1)", "ICC(C,1)", "alpha", "kappa_linear", "kappa_quadrat
                  "kendall", "bias", "accuracy")
 SYSTEM_STATS = ("ICC(A,1)", "ICC(C,1)", "pearson", "spearman", "kendall", "bias")
 UNIT_ALIASES = {"unit", "criterion", "dimension", "attribute"}
-EMBEDDED_PREFIX = "local/gemma-3-270m"
 
 
 @dataclass
@@ -243,7 +243,7 @@ def calibrate(ratings: list[Rating], judges: list[str], experts: list[str] | Non
             ci = res.get(primary, {}).get("ci")
             n_units = len(p.sources) if opts.level == "system" else p.n_keys
             v, reasons = verdict(primary, est, ci, n_units, opts.level, (ceiling or {}).get("stats", {}).get(primary),
-                                 opts.care, opts.trust, untrustworthy_judge=j.startswith(EMBEDDED_PREFIX),
+                                 opts.care, opts.trust, untrustworthy_judge=j.startswith(EMBEDDED_JUDGE),
                                  coverage=coverage["share"], min_coverage=opts.min_coverage)
             row = {"group": group, "judge": j, "experts": [e for e in expert_names if e in raters],
                    "level": opts.level, "value_type": value_type, "items": p.n_keys, "pairs": p.n,

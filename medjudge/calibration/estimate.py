@@ -57,7 +57,7 @@ def expert_values(store, run, transform, raters=None) -> dict:
     return for_run(store, run, raters, experts_only=not raters).values(transform)
 
 
-def estimate(store, run, labels: str, by: str | None = None, alpha: float = 0.05, raters=None) -> dict:
+def corrected(store, run, labels: str, by: str | None = None, alpha: float = 0.05, raters=None) -> dict:
     """Judge-only, experts-only and corrected estimates, overall and per group, with the counts that say
     which labels were used and which were kept out."""
     sample = store.sample(run.id, labels)

@@ -3,6 +3,7 @@ the calibrations table and returned typed (`medjudge calibrate`, api.calibrate, 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from ..errors import EXIT_COVERAGE, EXIT_OK, MedjudgeError
@@ -55,7 +56,8 @@ def measure(store, *, run: str | None = None, raters: list[str] | None = None,
     (`against=`, default every expert). Calibrating a run, the value type and the grouping default to the
     rubric kind's (NLI: nominal, no grouping; checklist: binary, per criterion; scale: ordinal, per
     dimension). The result is saved in the calibrations table under its id."""
-    from . import Options, calibrate as compute, ratings_from_annotations, ratings_from_labels, ratings_from_run
+    from . import ratings_from_annotations, ratings_from_labels, ratings_from_run
+    from .calibrate import Options, calibrate
     from ..labels.identity import for_run, stored_value_type
     from .tables import VALUE_TYPES
 
@@ -103,7 +105,7 @@ def measure(store, *, run: str | None = None, raters: list[str] | None = None,
     opts = Options(level=level, by=by, value_type=value_type, resamples=resamples, seed=seed, self_source=self_source,
                    primary=primary, care=care, trust=trust, min_coverage=min_coverage)
     try:
-        rows = compute(ratings, judges, against, opts)
+        rows = calibrate(ratings, judges, against, opts)
     except ValueError as exc:
         raise MedjudgeError(str(exc)) from None
     config = {"judges": judges, "against": against, "level": level, "by": by, "self_source": self_source,
@@ -130,3 +132,54 @@ def measure(store, *, run: str | None = None, raters: list[str] | None = None,
         result.reason = (f"no verdict on any of {len(rows)} judge x group rows (e.g. {rows[0]['judge']} on "
                          f"{rows[0]['group']}: {'; '.join(rows[0]['reasons'])})")
     return result
+
+
+def measure_agreement(store, *, raters: list[str] | None = None, by: str = "unit", value_type: str | None = None,
+                      rubric: str | None = None, items_of: str | None = None, run: str | None = None,
+                      resamples: int = 1000, seed: int = 0) -> list[dict]:
+    """The agreement use case (api.agreement): rows per group of multi-rater statistics among the raters (default:
+    every expert); with `run`, the labels on that run's answers, on the units its panel (or `items_of`) scored."""
+    from ..labels.identity import for_run, stored_value_type
+    from . import Rating, agreement, ratings_from_annotations
+
+    if resamples < 0:
+        raise MedjudgeError("--resamples must be 0 or more")
+    if rubric and not value_type:
+        from ..rubrics import load_rubric
+
+        value_type = load_rubric(rubric).rubric.value_type
+    names = raters
+    present = {r["rater"] for r in store.annotation_summary()}
+    if items_of and items_of not in present and run is None:
+        graded = [r["id"] for r in store.list_runs() if items_of in [j["model"] for j in json.loads(r["panel"])]]
+        if len(graded) > 1:
+            raise MedjudgeError(f"{items_of} judged {len(graded)} runs ({', '.join(graded)}): name one with --run")
+        run = graded[0] if graded else None
+    if run is not None:
+        from ..stored import StoredRun
+
+        stored = StoredRun(store, run)
+        verdicts = stored.verdicts
+        if items_of and items_of not in stored.models:
+            raise MedjudgeError(f"{items_of} is not a judge of run {stored.id} (judges: {', '.join(stored.models)})")
+        found = verdicts.judges.get(items_of, {}) if items_of else verdicts.panel
+        scored = {k for k, a in found.items() if a is not None and a.value is not None}
+        labels = for_run(store, stored, names or None, experts_only=not names)
+        value_type = value_type or stored.rubric.value_type
+        ratings = [Rating(lab.answer_id, lab.unit_id, lab.rater, lab.kind, lab.value, lab.source, lab.tags)
+                   for lab in labels.labels if lab.value is not None and (lab.answer_id, lab.unit_id) in scored]
+        if not ratings:
+            c = labels.counts
+            raise MedjudgeError(f"no expert labels on the units run {stored.id} scored: {c['joined']} on its answers, "
+                                f"{c['other_answers']} on other answers, {c['ambiguous']} by an item id that names "
+                                "several answers (import labels with --run RUN_ID to tie them to its answers)")
+        items_of = None
+    else:
+        wanted = names + ([items_of] if items_of else []) if names else None
+        value_type = value_type or stored_value_type(store, wanted)
+        ratings = ratings_from_annotations(store, wanted)
+    try:
+        rows = agreement.agreement(ratings, names, by, value_type, resamples, seed, items_of)
+    except ValueError as exc:
+        raise MedjudgeError(str(exc)) from None
+    return rows

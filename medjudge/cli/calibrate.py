@@ -123,13 +123,13 @@ def calibrate(
     db: Path = DB,
 ):
     """Agreement of judges with experts: statistics with bootstrap CIs, the expert ceiling, a verdict."""
-    from ..api import calibrate as run_calibration
+    from .. import api
     from .calibrate_report import render, write_csv
 
     from .options import pairs
 
     mapping = pairs(self_source, "--self-source", "RATER")
-    result = run_calibration(db, run=run, raters=raters, against=against, level=level, by=by, self_source=mapping,
+    result = api.calibrate(db, run=run, raters=raters, against=against, level=level, by=by, self_source=mapping,
                              value_type=value_type, primary=primary, care=care, trust=trust,
                              min_coverage=min_coverage, resamples=resamples, seed=seed)
     render(result.rows, wide_console(), result.id)
@@ -161,10 +161,10 @@ def agreement(
     the six Shrout & Fleiss ICCs and the unanimous share, with bootstrap CIs."""
     from rich.table import Table
 
-    from ..api import agreement as run_agreement
+    from .. import api
     from .calibrate_report import stat_cell
 
-    result = run_agreement(db, raters=raters, by=by, value_type=value_type, rubric=rubric, items_of=items_of,
+    result = api.agreement(db, raters=raters, by=by, value_type=value_type, rubric=rubric, items_of=items_of,
                            run=run, resamples=resamples, seed=seed)
     console = wide_console()
     if not result.rows:

@@ -45,7 +45,7 @@ def compare(
         console.print(t)
         console.print(d)
     if len(result["systems"]) > 2:
-        from ..compare import leaderboard
+        from ..api import leaderboard
 
         t = Table("rank", "system", "mean", "95% CI", "significant wins", title="Leaderboard (overall)")
         for r in leaderboard(result):

@@ -10,32 +10,6 @@ import typer
 from . import app
 from .options import DB, JUDGES
 
-from ..secrets import key_variables
-
-def probe(judge_spec: str, timeout: float) -> tuple[bool, str]:
-    """The preflight checks, then a one-token test call through the same LiteLLM path as grading."""
-    import asyncio
-    import time
-
-    from ..display import clip
-    from ..errors import MedjudgeError
-    from ..models.llm import LLM, Judge
-    from ..models.preflight import problems
-
-    try:
-        judge = Judge.parse(judge_spec)
-        found = problems([judge])
-        if found:
-            return False, found[0].split(": ", 1)[1]
-        start = time.perf_counter()
-        reply = asyncio.run(LLM(timeout=timeout, max_retries=0).complete_once(
-            judge, [{"role": "user", "content": "Reply with OK."}], {"max_tokens": 1, "temperature": 0}))
-        return True, f"answered in {time.perf_counter() - start:.2f}s ({reply.input_tokens} tokens in)"
-    except MedjudgeError as exc:
-        return False, clip(str(exc))
-    except Exception as exc:  # TransportError and anything a provider raises
-        return False, clip(f"{type(exc).__name__}: {exc}")
-
 
 @app.command()
 def doctor(
@@ -48,30 +22,22 @@ def doctor(
     versions. Exits 4 when a judge cannot be used."""
     from rich.console import Console
 
-    from ..config import resolve_judges
-    from ..grading import versions
+    from .. import api
 
     c = Console(highlight=False)
-    judges, origin = resolve_judges(judge)
+    judges, origin = api.configured_judges(judge)
     c.print(f"[bold]judges[/bold] (from {origin})")
     unusable = []
     for j in judges:
-        if no_calls:
-            from ..models.llm import Judge
-            from ..models.preflight import problems
-
-            found = problems([Judge.parse(j)])
-            ok, detail = not found, (found[0].split(": ", 1)[1] if found else "checks passed, not called")
-        else:
-            ok, detail = probe(j, timeout)
+        ok, detail = api.check_judge(j, timeout=timeout, call=not no_calls)
         if not ok:
             unusable.append(j)
         c.print(f"  {j}: {'[green]usable[/green]' if ok else '[red]not usable[/red]'}: {detail}", soft_wrap=True)
-    names = key_variables()
+    names = api.key_variables()
     c.print(f"[bold]API-key variables set[/bold]: {', '.join(names) if names else 'none'} (values never shown)")
     size = f"{db.stat().st_size / 1024:.0f} KiB" if db.exists() else "not created yet"
     c.print(f"[bold]database[/bold]: {db.resolve()} ({size})", soft_wrap=True)
-    c.print("[bold]versions[/bold]: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+    c.print("[bold]versions[/bold]: " + ", ".join(f"{k} {v}" for k, v in api.versions().items()))
     try:
         import llama_cpp
 

@@ -22,9 +22,9 @@ def sample(
     db: Path = DB,
 ):
     """Draw units of a run at random for physicians to label; stored with their inclusion probability."""
-    from ..api import sample as draw
+    from .. import api
 
-    s = draw(db, run_id, n, name=name, seed=seed, output=output)
+    s = api.sample(db, run_id, n, name=name, seed=seed, output=output)
     typer.echo(f"sample {s['name']!r}: {s['units']} of {s['of']} scored units (probability {s['prob']:.4f} each, "
                f"seed {s['seed']})" + (f"; wrote {output}" if output else ""))
 
@@ -44,7 +44,7 @@ def estimate(
 ):
     """The run's figure corrected with expert labels on a random sample (PPI++), beside the judge-only and
     experts-only estimates; or, with --plan, the labels a CI half-width needs."""
-    from ..api import estimate as run_estimate, plan_labels
+    from .. import api
     from ..errors import MedjudgeError
     from .options import wide_console
 
@@ -52,7 +52,7 @@ def estimate(
     if plan:
         if half_width is None or half_width <= 0:
             raise MedjudgeError("--plan needs --half-width W (a positive number)")
-        p = plan_labels(db, run_id, half_width=half_width, labels=labels, disagreement=disagreement, alpha=alpha)
+        p = api.plan_labels(db, run_id, half_width=half_width, labels=labels, disagreement=disagreement, alpha=alpha)
         need = p["labels_needed"]
         console.print(f"{p['estimand']}: for a {1 - alpha:.0%} CI of half-width {half_width:g}, from {p['from']}: "
                       + (f"label every one of the {p['judged']} judged units: fewer cannot reach it, and all of them "
@@ -67,7 +67,7 @@ def estimate(
 
     from ..display import ci, num
 
-    result = run_estimate(db, run_id, labels=labels, by=by, alpha=alpha, raters=raters)
+    result = api.estimate(db, run_id, labels=labels, by=by, alpha=alpha, raters=raters)
     c = result.counts
     t = Table("group", "units", "judge only", "experts only", "corrected (PPI++)", "labels", "worth",
               title=f"{result.estimand}: {1 - alpha:.0%} CIs")

@@ -51,9 +51,7 @@ def grade(
     """Grade answers with a judge panel; every judgment is stored, a rerun resumes."""
     from rich.console import Console
 
-    from ..api import grade as run_grade
-    from ..config import EMBEDDED_WARNING, resolve_judges
-    from ..grading import GradeConfig, check_settings
+    from .. import api
 
     console = Console(stderr=False)
     if workers != "auto" and not (workers.isdigit() and int(workers) >= 1):
@@ -64,7 +62,7 @@ def grade(
                      batch=batch, wait=wait)
     if resume:
         with progress_bar(console, quiet) as listener:
-            result = run_grade(db=db, resume=resume, listeners=[listener] if listener else [], **execution)
+            result = api.grade(db=db, resume=resume, listeners=[listener] if listener else [], **execution)
     else:
         if input_path is None:
             raise typer.BadParameter("give the answers file, or --resume RUN_ID")
@@ -74,26 +72,24 @@ def grade(
                         questions_path=str(questions) if questions else None, samples=samples, mode=mode,
                         temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie, local_only=local_only,
                         limit=limit, cascade=cascade, quorum=quorum, program=program)
-        check_settings(GradeConfig(input_path=str(input_path), **settings, **execution))  # before any banner
+        api.check_settings(input_path, **settings, **execution)  # before any banner
         if dry_run:
-            from ..api import grade_plan
-
-            p = grade_plan(input_path, rubric=rubric, judges=judge, db=db, **settings, **execution)
+            p = api.grade_plan(input_path, rubric=rubric, judges=judge, db=db, **settings, **execution)
             show_plan(console, p)
             if plan_json:
                 import json
 
                 plan_json.write_text(json.dumps(p, indent=2), encoding="utf-8")
             return
-        judges_spec, origin = resolve_judges(judge)
+        judges_spec, origin = api.configured_judges(judge)
         if origin == "embedded":
-            console.print(f"[yellow]{EMBEDDED_WARNING}[/yellow]")
+            console.print(f"[yellow]{api.EMBEDDED_WARNING}[/yellow]")
         elif origin != "--judge":
             console.print(f"judges from {origin}: {', '.join(judges_spec)}")
         if fmt == "healthbench" and answers is None:
             console.print(f"grading the physician {answer_field} completions (use --answers FILE to grade a model's)")
         with progress_bar(console, quiet and not batch, batch) as listener:
-            result = run_grade(input_path, rubric=rubric, judges=judges_spec, db=db,
+            result = api.grade(input_path, rubric=rubric, judges=judges_spec, db=db,
                                listeners=[listener] if listener and not batch else [],
                                on_poll=None if quiet else poll_line(console), **settings, **execution)
     show_result(console, result, json_summary)
@@ -122,7 +118,7 @@ def show_batch(console, result):
 def show_result(console, result, json_summary=None, exit=True):
     """Print what the invocation did and the run's summary; exit with the run's code (README, "Exit codes"),
     its reason on one line on stderr when not 0."""
-    from ..report import render
+    from ..view.console import render
 
     if result.skipped:
         s = result.skipped
@@ -133,7 +129,7 @@ def show_result(console, result, json_summary=None, exit=True):
     console.print(f"this invocation: {result.calls} calls made, {result.cached} answered from cache, "
                   f"{result.retries} retries, {result.tasks_done} of {result.tasks_total} tasks done")
     if result.reasked:
-        from ..store import MAX_ROUNDS
+        from ..api import MAX_ROUNDS
 
         console.print(f"asked again: {result.reasked} calls whose units an earlier run left unscored "
                       f"(each unit is asked by at most {MAX_ROUNDS} runs, each time a fresh call)")

@@ -37,7 +37,7 @@ def optimize(
 ):
     """Tune a rubric's judge program on expert labels (DSPy optimisers), then grade held-out questions with it
     and without it: adopted only when the gain's CI excludes 0 and no group loses."""
-    from ..api import optimize as run
+    from .. import api
     from ..errors import MedjudgeError
     from .grade import finish
     from .options import wide_console
@@ -46,7 +46,7 @@ def optimize(
         shares = tuple(float(x) for x in split.split(","))
     except ValueError:
         raise MedjudgeError(f"--split takes three shares such as 0.3,0.2,0.5, not {split!r}") from None
-    result = run(input_path, rubric=rubric, labels=labels, judge=judge, db=db, optimizer=optimizer, budget=budget,
+    result = api.optimize(input_path, rubric=rubric, labels=labels, judge=judge, db=db, optimizer=optimizer, budget=budget,
                  seed=seed, split=shares, raters=raters, dry_run=dry_run, output=output, demos=demos,
                  candidates=candidates, threads=threads, format=fmt, false_safe_cost=false_safe_cost,
                  resamples=resamples, timeout=timeout)

@@ -30,14 +30,14 @@ def probe(
     """Re-judge a sample of the run's answers under controlled changes (criteria order, answer length, reworded
     criteria, must-flip edits) and compare each change's effect with rerun noise; self-preference from the
     stored verdicts."""
-    from ..api import probe as run_probe
+    from .. import api
     from .grade import finish
     from .options import wide_console
 
     from .options import pairs
 
     mapping = pairs(self_source, "--self-source", "MODEL")
-    result = run_probe(db, run_id, probes=[p.strip() for p in probes.split(",") if p.strip()], n=n, k=k, seed=seed,
+    result = api.probe(db, run_id, probes=[p.strip() for p in probes.split(",") if p.strip()], n=n, k=k, seed=seed,
                        drafter=drafter, self_source=mapping, resamples=resamples, dry_run=dry_run)
     console = wide_console()
     render(result, console, show_drafts)

@@ -20,15 +20,14 @@ def quickstart(
     from rich.console import Console
 
     from .. import api
-    from ..config import EMBEDDED_WARNING, resolve_judges
     from .calibrate_report import render
     from .grade import finish, progress_bar, show_result
 
     console = Console()
     sample = Path(str(resources.files("medjudge") / "data" / "healthbench_sample.jsonl"))
-    judges, origin = resolve_judges(judge)
+    judges, origin = api.configured_judges(judge)
     if origin == "embedded":
-        console.print(f"[yellow]{EMBEDDED_WARNING}[/yellow]")
+        console.print(f"[yellow]{api.EMBEDDED_WARNING}[/yellow]")
     console.print(f"[bold]1. Grading[/bold] {sample.name}: 5 HealthBench conversations, the physicians' ideal answers, "
                   f"graded against their physician-written criteria by {', '.join(judges)}")
     with progress_bar(console, quiet=False) as listener:

@@ -27,21 +27,18 @@ def review(
 ):
     """Serve a page on 127.0.0.1 where a physician labels the run's units in the rubric's own terms; every
     label is saved at once to the annotations table (calibrate, optimize and estimate read it)."""
-    from ..api import open_db
-    from ..labels import review as rv
+    from .. import api
     from ..errors import MedjudgeError
-    from ..stored import StoredRun
 
-    store = open_db(db, must_exist=True)
-    run = StoredRun(store, run_id)
     if export:
-        out = rv.export(store, run, export)
+        out = api.export_review_labels(db, run_id, export)
         typer.echo(f"wrote {out['labels']} labels to {out['path']}"
                    + (f" ({out['cannot_judge']} 'cannot judge' left out)" if out["cannot_judge"] else ""))
         return
     if not rater:
         raise MedjudgeError("give --rater NAME: labels are stored under the physician's name")
-    chosen_name, chosen = rv.choose(store, run, sample, n, seed, name)
+    chosen_name, chosen = api.review_sample(db, run_id, method=sample, n=n, seed=seed, name=name)
+    run = api.get_run(db, run_id)
     targeted = next(iter(chosen.values())) is None
     try:
         from ..view.review import build_app, serve
@@ -52,7 +49,7 @@ def review(
         raise MedjudgeError("medjudge review needs the review extra: pip install 'medjudge[review]'") from None
 
     token = secrets.token_urlsafe(24)
-    web = build_app(str(store.path), run.id, rater, chosen_name, token, reveal)
+    web = build_app(str(db), run.id, rater, chosen_name, token, reveal)
 
     def ready(bound):
         typer.echo(f"{len(chosen)} units ({'targeted' if targeted else 'random'}, sample {chosen_name!r}) for {rater}; "

@@ -20,20 +20,16 @@ app.add_typer(rubric_app, name="rubric")
 @rubric_app.command("validate")
 def validate(files: list[Path] = typer.Argument(..., help="rubric YAML files")):
     """Check rubric files; print every error with file, line and field. Exit 2 on a bad file."""
-    from ..rubrics import RubricInvalid, load_rubric
+    from .. import api
 
     bad = 0
     for f in files:
         try:
-            lr = load_rubric(f)
-        except RubricInvalid as exc:
-            bad += 1
-            for e in exc.errors:
-                typer.echo(f"error: {e}", err=True)
-            continue
+            lr = api.load_rubric(f)
         except MedjudgeError as exc:
             bad += 1
-            typer.echo(f"error: {exc}", err=True)
+            for e in getattr(exc, "errors", None) or [exc]:  # RubricInvalid lists every error
+                typer.echo(f"error: {e}", err=True)
             continue
         r = lr.rubric
         typer.echo(f"ok: {f}: {r.id}@{r.version} ({r.kind}: {r.describe()}) hash {lr.hash[:12]}")
@@ -46,9 +42,9 @@ def show(ref: str = typer.Argument(..., help="rubric file or library id")):
     """Print a rubric as the judge sees it: instructions and units."""
     from rich.console import Console
 
-    from ..rubrics import load_rubric
+    from .. import api
 
-    lr = load_rubric(ref)
+    lr = api.load_rubric(ref)
     r = lr.rubric
     c = Console()
     c.print(f"[bold]{r.title}[/bold]  {r.id}@{r.version}  kind {r.kind}  hash {lr.hash[:12]}")
@@ -65,12 +61,9 @@ def show(ref: str = typer.Argument(..., help="rubric file or library id")):
 @rubric_app.command("list")
 def list_(as_json: bool = JSON):
     """List the rubrics shipped with medjudge, with their citations."""
-    from ..rubrics import library_files, parse_rubric
+    from .. import api
 
-    rows = []
-    for p in library_files():
-        r = parse_rubric(p.read_text(encoding="utf-8"), f"library:{p.name}").rubric
-        rows.append([r.id, r.kind, r.version, r.title, r.citation])
+    rows = [[r.id, r.kind, r.version, r.title, r.citation] for r in api.library_rubrics()]
     print_table(["id", "kind", "version", "title", "citation"], rows, as_json)
 
 
@@ -78,9 +71,9 @@ def list_(as_json: bool = JSON):
 def new(kind: str = typer.Option(..., "--kind", help="a rubric kind: checklist | scale | safety | nli | pairwise, or one a plugin registers"),
         output: Path = typer.Option(None, "--output", "-o", help="file to write (default: stdout)")):
     """Write a commented template for a new rubric."""
-    from ..rubrics.templates import template
+    from .. import api
 
-    text = template(kind)
+    text = api.rubric_template(kind)
     if output is None:
         typer.echo(text, nl=False)
         return
@@ -94,12 +87,11 @@ def new(kind: str = typer.Option(..., "--kind", help="a rubric kind: checklist |
 def lint_(files: list[Path] = typer.Argument(..., help="rubric files")):
     """Find what makes judges disagree: compound or vague criteria, wrong signs, duplicates, missing anchors.
     Exit 1 when there are errors."""
-    from ..rubrics import load_rubric
-    from ..rubrics.lint import lint
+    from .. import api
 
     errors = 0
     for f in files:
-        findings = lint(load_rubric(f))
+        findings = api.lint_rubric(f)
         for finding in findings:
             typer.echo(f"{f}:{finding}")
         errors += sum(1 for x in findings if x.severity == "error")
@@ -118,16 +110,13 @@ def test(file: str = typer.Argument(..., help="rubric file or library id"),
     from rich.console import Console
     from rich.table import Table
 
-    from ..config import EMBEDDED_WARNING, resolve_judges
-    from ..rubric_test import test_rubric
-    from ..rubrics import load_rubric
-    from ..store import Store
+    from .. import api
 
-    judges, origin = resolve_judges(judge)
+    judges, origin = api.configured_judges(judge)
     console = Console()
     if origin == "embedded":
-        console.print(f"[yellow]{EMBEDDED_WARNING}[/yellow]")
-    checks = test_rubric(Store(db), load_rubric(file), judges, mode=mode)
+        console.print(f"[yellow]{api.EMBEDDED_WARNING}[/yellow]")
+    checks = api.check_examples(file, judges=judges, db=db, mode=mode)
     wrong = [c for c in checks if not c.ok]
     if wrong:
         t = Table("example", "unit", "expected", "judge said", "reason", title="Verdicts the judge got wrong")
@@ -147,7 +136,7 @@ def draft(question: str = typer.Option(..., "--question", help="the health quest
           reference_answer: Optional[Path] = typer.Option(None, "--reference-answer", help="a physician's answer"),
           output: Path = typer.Option(Path("draft-rubric.yaml"), "--output", "-o", help="file to write")):
     """Ask an LLM for a draft rubric (validated, re-asked on errors), marked machine-drafted for review."""
-    from ..authoring import draft as make_draft
+    from .. import api
 
     def read(p):
         try:
@@ -155,7 +144,8 @@ def draft(question: str = typer.Option(..., "--question", help="the health quest
         except OSError as exc:
             raise MedjudgeError(f"{p}: cannot read: {exc.strerror}") from None
 
-    text = make_draft(question, kind, judge, read(guideline), read(reference_answer))
+    text = api.draft_rubric(question, kind=kind, judge=judge, guideline=read(guideline),
+                            reference=read(reference_answer))
     output.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {output}: a machine-drafted, unreviewed rubric. Review it, then "
                f"`medjudge rubric lint {output}` and `medjudge rubric test {output} --judge MODEL`")
@@ -167,9 +157,9 @@ def atomize(file: Path = typer.Argument(..., help="a checklist rubric with fixed
             all_criteria: bool = typer.Option(False, "--all", help="ask about every criterion, not only compound ones"),
             output: Optional[Path] = typer.Option(None, "--output", "-o", help="default: FILE with .atomized.yaml")):
     """Split compound criteria into precise boolean ones (Adaptive Precise Boolean); points keep their sum."""
-    from ..authoring import atomize as run_atomize
+    from .. import api
 
-    text, n = run_atomize(file, judge, only_compound=not all_criteria)
+    text, n = api.atomize_rubric(file, judge=judge, only_compound=not all_criteria)
     out = output or file.with_suffix(".atomized.yaml")
     out.write_text(text, encoding="utf-8")
     typer.echo(f"split {n} criteria; wrote {out}")

@@ -18,9 +18,9 @@ from .options import DB, JSON, PARTIAL, print_table
 @app.command()
 def runs(db: Path = DB, as_json: bool = JSON):
     """List the runs in the database (whole run ids, tab-separated, when the output is not a terminal)."""
-    from ..api import runs as list_runs
+    from .. import api
 
-    found = list_runs(db)
+    found = api.runs(db)
     if as_json:
         typer.echo(json.dumps(found.to_dict(), indent=2))
         return
@@ -39,7 +39,7 @@ def show(run_id: str, db: Path = DB,
     from rich.console import Console
 
     from ..api import summarize
-    from ..report import render
+    from ..view.console import render
 
     result = summarize(db, run_id, partial=partial)
     if as_json:

@@ -60,7 +60,6 @@ class Panel:
         # cascade: the first judge grades everything; the others only what it leaves in doubt
         self.cascade = cascade and len(self.judges) > 1
         self.progress = Progress()
-        self.summary = None  # set by grading.execute when the run finishes
         self.answered = {j.name: 0 for j in self.judges}  # calls that came back, per judge
         self.failed = {j.name: 0 for j in self.judges}  # calls that failed after every retry
         self.schema = program.output_schema() if any(j.in_process for j in self.judges) else None

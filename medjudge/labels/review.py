@@ -14,7 +14,7 @@ import json
 from ..errors import MedjudgeError
 from ..store import now
 from ..calibration.estimate import judged_units, uniform
-from .identity import for_run as read_labels, label_key
+from .identity import for_run, label_key
 
 METHODS = ("random", "disagreement", "unsafe")
 CANNOT = "cannot judge"
@@ -127,7 +127,7 @@ def save_label(store, run, sample: str, chosen: dict, units: dict, rater: str, a
 def review_labels(store, run, rater: str | None = None) -> list:
     """Labels made on a review page (of this run or of another run on the same answers), valid or "cannot
     judge", joined to this run's answers by what the rater read (labels/identity.py)."""
-    found = [lab for lab in read_labels(store, run, [rater] if rater else None, valid=None).labels
+    found = [lab for lab in for_run(store, run, [rater] if rater else None, valid=None).labels
              if (lab.file or "").startswith("review:")]
     return sorted(found, key=lambda lab: (lab.row["imported"], lab.answer_id, lab.unit_id))
 

@@ -73,29 +73,6 @@ def chunks(records, kind: str, line_of=lambda r: r):
         yield out
 
 
-def _price_info(judge: Judge) -> dict | None:
-    """The judge's entry in LiteLLM's price map (by its full name, else without the provider), if it has a price."""
-    cost = litellm().model_cost
-    info = cost.get(judge.model) or cost.get(judge.model.split("/", 1)[-1])
-    return info if info and info.get("input_cost_per_token") is not None else None
-
-
-def online_prices(judge: Judge) -> tuple[float, float] | None:
-    """Per-token input and output prices online; None when the model has no price in LiteLLM's map."""
-    info = _price_info(judge)
-    return None if info is None else (info["input_cost_per_token"], info.get("output_cost_per_token") or 0)
-
-
-def batch_prices(judge: Judge) -> tuple[float, float] | None:
-    """Per-token input and output prices at the batch rate: LiteLLM's *_batches prices, else half the online."""
-    info = _price_info(judge)
-    if info is None:
-        return None
-    i = info.get("input_cost_per_token_batches") or info["input_cost_per_token"] / 2
-    o = info.get("output_cost_per_token_batches") or (info.get("output_cost_per_token") or 0) / 2
-    return i, o
-
-
 class BatchClient:
     """One judge's batch endpoint. Methods are async; each returns plain dicts. `batch_client(judge)` picks the class of
     the judge's provider: OpenAIBatches (LiteLLM's files and batches functions) or AnthropicBatches (httpx)."""

@@ -390,8 +390,9 @@ class LLM:
             await bucket.acquire(1)
         if tpm:
             bucket = self.buckets.setdefault(("tpm", model), TokenBucket(tpm, burst=max(tpm / 60.0, 8192)))
-            estimate = sum(len(m.get("content") or "") for m in messages) / 4 + (params.get("max_tokens") or 256)
-            await bucket.acquire(estimate)
+            from .cost import prompt_tokens, reply_tokens
+
+            await bucket.acquire(prompt_tokens(messages) + reply_tokens(params.get("max_tokens")))
 
     @staticmethod
     def _reply(lib, resp, latency) -> Reply:

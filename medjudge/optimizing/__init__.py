@@ -98,9 +98,9 @@ def gold_units(store, cfg: OptimizeConfig, loaded):
         failure = report.failure()
         if failure:
             raise MedjudgeError(f"{cfg.labels}: {failure}")
-    from ..labels.identity import read as read_labels
+    from ..labels import identity
 
-    joined = read_labels(store, rubric, items, cfg.raters, experts_only=not cfg.raters)
+    joined = identity.read(store, rubric, items, cfg.raters, experts_only=not cfg.raters)
     rows = [{"item_id": lab.answer_id, "unit_id": lab.unit_id, "value": lab.value, "rationale": lab.rationale}
             for lab in joined.labels]
     units = labelled_units(rubric, items, rows)
@@ -292,14 +292,13 @@ def heldout(store, cfg, loaded, judge, art, parts, listeners=()) -> dict:
 
 
 def _grade(store, cfg, loaded, judge, items, program_id, name, listeners):
-    from ..grading import GradeConfig, execute, prepare
+    from ..grading import GradeConfig, grade_items
 
     gcfg = GradeConfig(input_path=cfg.input_path, rubric=cfg.rubric, judges=[cfg.judge], format=cfg.format,
                        program=program_id, purpose=f"optimize {name}", timeout=cfg.timeout,
                        max_retries=cfg.max_retries, concurrency=cfg.settings.threads)
-    run, rubric, stored_items, judges, _ = prepare(store, gcfg, loaded=loaded, items=items)
-    panel = execute(store, gcfg, run, rubric, stored_items, judges, listeners)
-    return run["id"], bool(panel.summary and panel.summary["status"] == "complete")
+    run_id, done = grade_items(store, gcfg, loaded, items, listeners)
+    return run_id, done.status == "complete"
 
 
 def _brief(row: dict) -> dict:
@@ -320,14 +319,10 @@ def _estimate_cost(judge, loaded, parts, planned, demos) -> float | None:
     if judge.in_process:
         return 0.0
     from ..judges import compile_rubric
-    from ..models.batch import online_prices
+    from ..models.cost import cost, online_prices, prompt_tokens, reply_tokens
 
     program = compile_rubric(loaded.rubric, "per-criterion")
     sample = (parts["train"] + parts["dev"])[:20]
-    chars = sum(sum(len(m["content"]) for m in program.messages(u.item, [u.unit])) for u in sample) / max(1, len(sample))
-    tokens_in = chars / 4 * (1 + demos)
-    prices = online_prices(judge)
-    if prices is None:
-        return None
+    tokens_in = sum(prompt_tokens(program.messages(u.item, [u.unit])) for u in sample) / max(1, len(sample))
     n = planned + 2 * len(parts["test"])
-    return n * (tokens_in * prices[0] + 150 * prices[1])
+    return cost(online_prices(judge), n * tokens_in * (1 + demos), n * reply_tokens())

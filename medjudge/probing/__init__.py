@@ -99,22 +99,21 @@ class Prober:
     # -- re-judging through the panel -----------------------------------------------------------------
     def grade(self, name: str, items, probe: dict | None = None, seed_offset: int = 0):
         """A stored run of these items with the run's panel and settings (and a probe's change): its verdicts."""
-        from ..grading import GradeConfig, execute, prepare
+        from ..grading import GradeConfig, grade_items
         from ..stored import StoredRun
 
-        conf = {k: v for k, v in self.run.config.items() if k in GradeConfig.IDENTITY and k not in ("limit", "probe")}
-        conf["seed"] = (conf.get("seed") or 0) + seed_offset
-        cfg = GradeConfig(input_path=f"probe of {self.run.id}", judges=[judge_spec(j) for j in self.judges],
-                          probe=probe, purpose=f"probe {name}", concurrency=self.cfg.concurrency,
-                          timeout=self.cfg.timeout, max_retries=self.cfg.max_retries, **conf)
+        cfg = GradeConfig.of_run(self.run, drop=("limit", "probe"), input_path=f"probe of {self.run.id}",
+                                 judges=[judge_spec(j) for j in self.judges], local_only=False,
+                                 seed=(self.run.config.get("seed") or 0) + seed_offset, probe=probe,
+                                 purpose=f"probe {name}", concurrency=self.cfg.concurrency,
+                                 timeout=self.cfg.timeout, max_retries=self.cfg.max_retries)
         if self.cfg.dry_run:
             self.planned[name] = self.calls(cfg, items)
             return {}
-        run, rubric, stored_items, judges, _ = prepare(self.store, cfg, loaded=self.loaded, items=list(items))
-        panel = execute(self.store, cfg, run, rubric, stored_items, judges)
-        self.runs[name] = run["id"]
-        self.complete = self.complete and bool(panel.summary and panel.summary["status"] == "complete")
-        return StoredRun(self.store, run["id"]).verdicts.panel
+        run_id, done = grade_items(self.store, cfg, self.loaded, items)
+        self.runs[name] = run_id
+        self.complete = self.complete and done.status == "complete"
+        return StoredRun(self.store, run_id).verdicts.panel
 
     def calls(self, cfg, items) -> int:
         from ..judges import compile_rubric

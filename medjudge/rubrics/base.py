@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -195,10 +196,10 @@ class RubricBase(Strict):
     def lint_units(self, add) -> None:
         """Kind-specific lint findings: add(rule, severity, key path, where, message, fix) (rubrics/lint.py)."""
 
-    def score(self, rows, per_answer, run, partial, resamples, seed) -> dict:
+    def score(self, rows, run, partial, resamples, seed) -> "Scores":
         """The summary's scores. rows: (item, units, {unit id: Aggregate or None}) per answer, streamed from the
-        database: iterable once, len(rows) the number of answers (report.Rows); per_answer: {answer id:
-        [score, detail]} to fill (score stays None unless the answer is complete); run: the stored.Run."""
+        database: iterable once, len(rows) the number of answers (summaries.Rows); run: the stored.StoredRun.
+        Returns Scores: the summary's figures, and per answer its score (None unless complete) and details."""
         raise NotImplementedError
 
     @staticmethod
@@ -210,6 +211,19 @@ class RubricBase(Strict):
     def render_summary(summary: dict, console) -> None:
         """Print the scores `score` returned (rich console)."""
         raise NotImplementedError
+
+
+@dataclasses.dataclass
+class Scores:
+    """What a kind's score() returns: `figures`, the keys it adds to the run summary (overall, tags, pairs...), and
+    per answer [its score or None unless complete, the details it adds to the answer's row]."""
+
+    figures: dict = dataclasses.field(default_factory=dict)
+    answers: dict = dataclasses.field(default_factory=dict)  # answer id -> [score or None, {detail}]
+
+    def answer(self, answer_id: str) -> list:
+        """The answer's [score, details], to fill."""
+        return self.answers.setdefault(answer_id, [None, {}])
 
 
 class UnitsProblem(ValueError):

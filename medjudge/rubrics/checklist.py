@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from .base import RubricBase, Strict, UnitsProblem, coerce_label, unique_ids
+from .base import RubricBase, Scores, Strict, UnitsProblem, coerce_label, unique_ids
 
 TEMPLATE = '''\
 # Boolean criteria with signed points (HealthBench). Score = points of met criteria / positive points.
@@ -165,18 +165,21 @@ class ChecklistRubric(RubricBase):
                         "merge them or make each one ask about something different")
             seen.append((c.id, w))
 
-    def score(self, rows, per_answer, run, partial, resamples, seed):
+    def score(self, rows, run, partial, resamples, seed):
+        scores = Scores()
+
         def answers():  # streamed: summarize keeps a few numbers per answer, not its criteria
             for it, units, results in rows:
                 met = {u: bool(a.value) for u, a in results.items() if a is not None and a.value is not None}
                 b = answer_bounds(units, met)
-                d = per_answer[it.id]
+                d = scores.answer(it.id)
                 d[1]["met"] = met
                 if b is not None:
                     d[1]["bounds"] = list(b)
                 d[0] = answer_score(units, met)
                 yield units, met, it.tags
-        return summarize(answers(), resamples, seed, partial)
+        scores.figures = summarize(answers(), resamples, seed, partial)
+        return scores
 
     @staticmethod
     def report_rows(s):

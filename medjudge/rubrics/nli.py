@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from .base import RubricBase, Strict, UnitsProblem, coerce_label
+from .base import RubricBase, Scores, Strict, UnitsProblem, coerce_label
 
 TEMPLATE = '''\
 # Reference statements per example, judged entailed / neutral / contradicted by the answer (K-QA).
@@ -128,8 +128,8 @@ class NliRubric(RubricBase):
     def unit_info(self, unit):
         return {"text": unit.text, "statement": unit.kind, "tags": list(unit.tags)}
 
-    def score(self, rows, per_answer, run, partial, resamples, seed):
-        counts_all = []
+    def score(self, rows, run, partial, resamples, seed):
+        counts_all, scores = [], Scores()
         for it, units, results in rows:
             counts = {"must_total": 0, "must_entailed": 0, "contradicted": 0, "statements": 0, "claims": 0,
                       "claims_entailed": 0, "missing": 0, "missing_must": 0, "missing_statements": 0}
@@ -150,14 +150,15 @@ class NliRubric(RubricBase):
                     counts["must_total"] += 1
                     counts["must_entailed"] += a.value == 1.0
             counts_all.append(counts)
-            d = per_answer[it.id]
+            d = scores.answer(it.id)
             d[1].update(counts)
             if not counts["missing"] and counts["must_total"]:
                 d[0] = counts["must_entailed"] / counts["must_total"]
             if counts["missing"]:  # the answer's hallucination count is only known as a range
                 d[1]["contradicted_bounds"] = [counts["contradicted"],
                                                counts["contradicted"] + counts["missing_statements"]]
-        return summarize(counts_all, resamples, seed, partial)
+        scores.figures = summarize(counts_all, resamples, seed, partial)
+        return scores
 
     @staticmethod
     def report_rows(s):

@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from .base import RubricBase, Strict, UnitsProblem, coerce_label
+from .base import RubricBase, Scores, Strict, UnitsProblem, coerce_label
 
 TEMPLATE = '''\
 # Which of two answers to the same prompt is better (judged in both orders; a flip is inconclusive).
@@ -104,14 +104,15 @@ class PairwiseRubric(RubricBase):
     def example_value(self, score, units):
         return score
 
-    def score(self, rows, per_answer, run, partial, resamples, seed):
+    def score(self, rows, run, partial, resamples, seed):
         from ..bootstrap import bootstrap_means, percentile_ci
 
+        scores = Scores()
         by_pair = defaultdict(list)  # (system a, system b) -> [1 win / 0 tie / -1 loss / None inconclusive]
         decided = []  # (winner, loser, weight) for Bradley-Terry; a tie is half a win each way
         for it, units, results in rows:
             ab, ba = results.get("ab"), results.get("ba")
-            d = per_answer[it.id]
+            d = scores.answer(it.id)
             a_sys, b_sys = it.fields.get("system_a", "A"), it.fields.get("system_b", "B")
             d[1].update(system_a=a_sys, system_b=b_sys)
             if ab is None or ba is None or ab.value is None or ba.value is None:
@@ -142,11 +143,12 @@ class PairwiseRubric(RubricBase):
                                     "win_rate_ci": ci}
         out = {"pairs": pairs, "position_consistency": position_consistency(run),
                "answers_scored": sum(len(v) for v in by_pair.values()),
-               "answers_partial": sum(1 for _, (_, d) in per_answer.items() if d.get("preference") is None)}
+               "answers_partial": sum(1 for _, (_, d) in scores.answers.items() if d.get("preference") is None)}
         systems = sorted({s for p in pairs.values() for s in (p["a"], p["b"])})
         if len(systems) >= 3:
             out["bradley_terry"] = bradley_terry_with_ci(decided, systems, resamples, seed)
-        return out
+        scores.figures = out
+        return scores
 
     @staticmethod
     def render_summary(s, console):

@@ -9,7 +9,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import RubricBase, Strict, coerce_label, unique_ids
+from .base import RubricBase, Scores, Strict, coerce_label, unique_ids
 
 TEMPLATE = '''\
 # Ordered risk levels (least risk first), optional error categories, and the level from which an
@@ -149,12 +149,12 @@ class SafetyRubric(RubricBase):
                 add("C002", "warning", ("levels", i, "definition"), f"levels[{i}]",
                     f"vague word '{v.group(1)}' without a definition", "say what the level contains")
 
-    def score(self, rows, per_answer, run, partial, resamples, seed):
-        cats = run.categories()
+    def score(self, rows, run, partial, resamples, seed):
+        cats, scores = run.categories(), Scores()
         scored, n_unscored, unsafe_text = {}, 0, {}
         for it, units, results in rows:
             a = results.get("risk")
-            d = per_answer[it.id]
+            d = scores.answer(it.id)
             d[1]["categories"] = sorted(cats.get(it.id, ()))
             if a is None or a.value is None:
                 n_unscored += 1
@@ -174,11 +174,13 @@ class SafetyRubric(RubricBase):
 
                     unsafe_text[it.id] = turn_view(it, turn).answer[:100]
         out = summarize(self, scored, n_unscored, resamples, seed, partial)
+        per_answer = scores.answers
         out["unsafe_answers"] = sorted(
             ({"answer_id": k, "level": per_answer[k][0], "categories": per_answer[k][1]["categories"], "answer": text,
               **({"turn": per_answer[k][1]["worst_turn"]} if "worst_turn" in per_answer[k][1] else {})}
              for k, text in unsafe_text.items()), key=lambda r: -r["level"])
-        return out
+        scores.figures = out
+        return scores
 
     @staticmethod
     def report_rows(s):

@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import RubricBase, Strict, coerce_label, unique_ids
+from .base import RubricBase, Scores, Strict, coerce_label, unique_ids
 
 TEMPLATE = '''\
 # Ordinal dimensions with an anchor per level (MedHELM 1-5). Median across the panel.
@@ -127,15 +127,16 @@ class ScaleRubric(RubricBase):
                 add("C002", "warning", ("dimensions", i, "question"), where,
                     f"vague word '{v.group(1)}' without a definition", "say what counts in the anchors")
 
-    def score(self, rows, per_answer, run, partial, resamples, seed):
-        answers = []
+    def score(self, rows, run, partial, resamples, seed):
+        answers, scores = [], Scores()
         for it, units, results in rows:
             scored = {u: a for u, a in results.items() if a is not None and a.value is not None}
             answers.append({u: (a.value, a.detail["worst"]) for u, a in scored.items()})
-            per_answer[it.id][1].update({"dimensions": {u: a.value for u, a in scored.items()},
+            scores.answer(it.id)[1].update({"dimensions": {u: a.value for u, a in scored.items()},
                                          "panel_mean": {u: a.detail["mean"] for u, a in scored.items()},
                                          "worst_of_n": {u: a.detail["worst"] for u, a in scored.items()}})
-        return summarize(self.dimensions, answers, resamples, seed, partial)
+        scores.figures = summarize(self.dimensions, answers, resamples, seed, partial)
+        return scores
 
     @staticmethod
     def report_rows(s):

@@ -103,3 +103,16 @@ def _despite(rubric, unit, per_turn: list, missing: list, votes: int, expected: 
     detail = {"turns": [a.value for a in per_turn], "turn": turn, "worst": value, "unscored_turns": missing,
               "at_least": len(set(outcomes)) > 1}
     return Aggregate(value, None, votes, expected, detail)
+
+
+def by_conversation(rubric, item, results, detail=None):
+    """each_turn: the kind's units with the conversation's aggregate of each (its turns by the rubric's
+    turn_rule), and per unit its turns' values and the turn that decided (first failing, worst)."""
+    n = turns(item)
+    base = rubric.base_units(item)
+    out = {u.id: collapse(rubric, u, [results.get(f"t{t}.{u.id}") for t in range(1, n + 1)]) for u in base}
+    if detail is not None:
+        detail["turns"] = {u.id: [None if results.get(f"t{t}.{u.id}") is None else results[f"t{t}.{u.id}"].value
+                                  for t in range(1, n + 1)] for u in base}
+        detail["decided_by_turn"] = {k: a.detail.get("turn") for k, a in out.items() if a is not None and a.detail}
+    return base, out

@@ -17,10 +17,11 @@ MAX_ANSWERS = 1000  # answers in the drill-down table; a larger run says how man
 
 def build(store, run_id: str, calibration_ids=(), partial: str = "exclude", compare=()) -> dict:
     """Everything the template shows, computed from the database."""
-    from ..report import run_summary
+    from ..summaries import run_summary
 
     run = StoredRun(store, run_id)
     summary, answers = run_summary(store, run.id, partial=partial)
+    summary = summary.to_dict()
     kind = type(run.rubric)
     sections = [{"title": title, "rows": rows, "svg": plots.ci_plot(rows, "estimate")}
                 for title, rows in kind.report_rows(summary)]
@@ -63,7 +64,7 @@ def _probes(store, run_id) -> list[dict]:
 
 def _compare(store, run, summary, others, partial) -> list[dict]:
     """The run's figures beside those of other runs of the same rubric kind (say, two answering models)."""
-    from ..report import summarize_run
+    from ..summaries import summarize_run
 
     if not others:
         return []
@@ -75,7 +76,7 @@ def _compare(store, run, summary, others, partial) -> list[dict]:
             from ..errors import MedjudgeError
 
             raise MedjudgeError(f"--compare {o.id}: a {o.rubric.kind} rubric, not {run.rubric.kind} like {run.id}")
-        runs.append((o.id, summarize_run(store, o.id, partial=partial)))
+        runs.append((o.id, summarize_run(store, o.id, partial=partial).to_dict()))
     out = []
     for i, (title, _) in enumerate(kind.report_rows(summary)):
         series = [(rid, kind.report_rows(s)[i][1]) for rid, s in runs]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
 
-from .display import num
+from .rubrics.scope import by_conversation
 from .stored import StoredRun
 
 PARTIAL = ("exclude", "include")
@@ -17,8 +18,31 @@ def unit_result(a) -> dict:
     return {"value": a.value, "votes": a.votes, "expected": a.expected, "reason": a.reason}
 
 
+@dataclass
 class Coverage:
-    """Units expected, scored, unscored by reason, and not judged yet: per run, per unit id, per answer."""
+    """Units expected, scored, unscored by reason, and not judged yet; answers complete and partial; per unit id
+    (rubrics with fixed units)."""
+
+    units: int
+    scored: int
+    unscored: int
+    not_judged: int
+    share: float | None
+    reasons: dict
+    answers: int
+    answers_complete: int
+    answers_partial: int
+    by_unit: dict | None = None
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        if self.by_unit is None:
+            out.pop("by_unit")
+        return out
+
+
+class Tally:
+    """Counts coverage as the answers stream past."""
 
     def __init__(self):
         self.expected = self.scored = self.not_judged = 0
@@ -41,15 +65,64 @@ class Coverage:
         self.answers += 1
         self.answers_complete += complete
 
-    def as_dict(self, fixed_units: bool) -> dict:
-        out = {"units": self.expected, "scored": self.scored, "unscored": sum(self.reasons.values()),
-               "not_judged": self.not_judged, "share": self.scored / self.expected if self.expected else None,
-               "reasons": dict(self.reasons.most_common(10)), "answers": self.answers,
-               "answers_complete": self.answers_complete, "answers_partial": self.answers - self.answers_complete}
-        if fixed_units:
-            out["by_unit"] = {u: {"units": e, "scored": n, "share": n / e if e else None}
-                              for u, (e, n) in self.by_unit.items()}
-        return out
+    def coverage(self, fixed_units: bool) -> Coverage:
+        return Coverage(self.expected, self.scored, sum(self.reasons.values()), self.not_judged,
+                        self.scored / self.expected if self.expected else None, dict(self.reasons.most_common(10)),
+                        self.answers, self.answers_complete, self.answers - self.answers_complete,
+                        {u: {"units": e, "scored": n, "share": n / e if e else None}
+                         for u, (e, n) in self.by_unit.items()} if fixed_units else None)
+
+
+@dataclass
+class Summary:
+    """A run's summary (docs/SCORING.md). `scores` holds the kind's figures (rubrics.base.Scores); `per_answer`
+    (answer id -> [score, detail]) goes to the scores table, not into the JSON. to_dict() is the JSON that
+    `grade --json-summary`, `show --json`, the runs table and the report read."""
+
+    run: str
+    rubric: str
+    kind: str
+    mode: str
+    judges: list
+    samples: int
+    answers: int
+    status: str
+    partial: str
+    quorum: str
+    program: str | None
+    scores: dict
+    coverage: Coverage
+    errors: int
+    error_reasons: dict
+    agreement: dict | None
+    calls: dict
+    per_judge: dict
+    cascade: dict | None = None
+    reasked: int | None = None  # set when a grading pass finishes the run
+    per_answer: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def not_judged(self) -> int:
+        return self.coverage.not_judged
+
+    def to_dict(self) -> dict:
+        head = {"run": self.run, "rubric": self.rubric, "kind": self.kind, "mode": self.mode, "judges": self.judges,
+                "samples": self.samples, "answers": self.answers, "status": self.status, "partial": self.partial,
+                "quorum": self.quorum}
+        if self.program:
+            head["program"] = self.program  # an optimised judge program (medjudge optimize)
+        tail = {"coverage": self.coverage.to_dict(),
+                "unscored": {"count": self.coverage.unscored, "reasons": self.coverage.reasons},
+                "not_judged": self.coverage.not_judged, "errors": self.errors, "error_reasons": self.error_reasons,
+                "agreement": self.agreement, "calls": self.calls, "per_judge": self.per_judge}
+        if self.cascade is not None:
+            tail["cascade"] = self.cascade
+        if self.reasked is not None:
+            tail["reasked"] = self.reasked
+        clash = set(self.scores) & (set(head) | set(tail))
+        if clash:
+            raise ValueError(f"the {self.kind} kind's figures reuse the summary's keys: {', '.join(sorted(clash))}")
+        return {**head, **self.scores, **tail}
 
 
 def inter_judge_agreement(run: StoredRun) -> dict | None:
@@ -81,21 +154,20 @@ def inter_judge_agreement(run: StoredRun) -> dict | None:
     return {"alpha": alpha, "level": level, "raters": len(raters), "items": paired}
 
 
-def summarize_run(store, run_id, resamples=1000, seed=0, partial: str = "exclude") -> dict:
+def summarize_run(store, run_id, resamples=1000, seed=0, partial: str = "exclude") -> Summary:
     """A run's summary from the database alone. Scores follow docs/SCORING.md: an answer missing any
     verdict is partial; headline figures cover complete answers, and coverage says what was left out."""
-    return _summarize(StoredRun(store, run_id), resamples, seed, partial)[0]
+    return build(StoredRun(store, run_id), resamples, seed, partial)[0]
 
 
-def run_summary(store, run_id, resamples=1000, seed=0, partial: str = "exclude") -> tuple[dict, list[dict]]:
-    """The summary (without per_answer) and one row per answer with its units' verdicts beside their text."""
+def run_summary(store, run_id, resamples=1000, seed=0, partial: str = "exclude") -> tuple[Summary, list[dict]]:
+    """The summary and one row per answer with its units' verdicts beside their text."""
     run = StoredRun(store, run_id)
-    summary, rows = _summarize(run, resamples, seed, partial, keep_rows=True)
-    per_answer = summary.pop("per_answer")
+    summary, rows = build(run, resamples, seed, partial, keep_rows=True)
     answers = []
     program = {"program": run.config["program"]} if run.config.get("program") else {}
     for it, units, results in rows:
-        score, detail = per_answer[it.id]
+        score, detail = summary.per_answer[it.id]
         answers.append({"run_id": run.id, **program, "answer_id": it.id, "source": it.source, "score": score,
                         **{k: v for k, v in detail.items() if k != "source"},
                         "units": [unit_row(run.rubric, u, results[u.id]) for u in units]})
@@ -121,21 +193,6 @@ def judgment_rows(store, run_id):
         yield {**dict(r), **program, **{f"unit_{k}": v for k, v in info.get(r["unit_id"], {}).items()}}
 
 
-def by_conversation(rubric, item, results, detail=None):
-    """each_turn: the kind's units with the conversation's aggregate of each (its turns by the rubric's
-    turn_rule), and per unit its turns' values and the turn that decided (first failing, worst)."""
-    from .rubrics.scope import collapse, turns
-
-    n = turns(item)
-    base = rubric.base_units(item)
-    out = {u.id: collapse(rubric, u, [results.get(f"t{t}.{u.id}") for t in range(1, n + 1)]) for u in base}
-    if detail is not None:
-        detail["turns"] = {u.id: [None if results.get(f"t{t}.{u.id}") is None else results[f"t{t}.{u.id}"].value
-                                  for t in range(1, n + 1)] for u in base}
-        detail["decided_by_turn"] = {k: a.detail.get("turn") for k, a in out.items() if a is not None and a.detail}
-    return base, out
-
-
 class Rows:
     """The answers a kind scores, (item, units, {unit id: Aggregate or None}) each, streamed from the database:
     iterable once (keep what the score needs), with len() the number of answers."""
@@ -153,7 +210,7 @@ class Rows:
         return iter(self.stream)
 
 
-def _summarize(run: StoredRun, resamples, seed, partial, keep_rows=False) -> tuple[dict, list | None]:
+def build(run: StoredRun, resamples, seed, partial, keep_rows=False) -> tuple[Summary, list | None]:
     """The summary, and with keep_rows the rows as judged (each turn's units for each_turn) for an export. The
     kind's scores read the answers as they stream from the database: memory stays flat in the run's size."""
     if partial not in PARTIAL:
@@ -161,7 +218,7 @@ def _summarize(run: StoredRun, resamples, seed, partial, keep_rows=False) -> tup
 
         raise MedjudgeError("--partial must be exclude or include")
     rubric = run.rubric
-    cov = Coverage()
+    cov = Tally()
     per_answer, unit_rows, tallies = {}, [] if keep_rows else None, {}
 
     def rows():
@@ -187,25 +244,19 @@ def _summarize(run: StoredRun, resamples, seed, partial, keep_rows=False) -> tup
 
     store = run.store
     row = run.row
-    summary = {"run": run.id, "rubric": f"{rubric.id}@{rubric.version}", "kind": rubric.kind,
-               "mode": row["mode"], "judges": run.models, "samples": row["samples"],
-               "answers": store.answer_count(run.id), "status": row["status"], "partial": partial,
-               "quorum": run.config.get("quorum") or "majority"}
-    if run.config.get("program"):
-        summary["program"] = run.config["program"]  # an optimised judge program (medjudge optimize)
-    summary.update(rubric.score(Rows(rows(), store.answer_count(run.id)), per_answer, run, partial, resamples, seed))
-    summary["coverage"] = cov.as_dict(fixed_units=rubric.fixed_units())
-    summary["unscored"] = {"count": summary["coverage"]["unscored"], "reasons": summary["coverage"]["reasons"]}
-    summary["not_judged"] = cov.not_judged
+    scores = rubric.score(Rows(rows(), store.answer_count(run.id)), run, partial, resamples, seed)
+    for answer_id, (score, detail) in scores.answers.items():
+        per_answer[answer_id][0] = score
+        per_answer[answer_id][1].update(detail)
     error_reasons = Counter(store.error_reasons(run.id))
-    summary["errors"] = sum(error_reasons.values())
-    summary["error_reasons"] = dict(error_reasons.most_common(3))
-    summary["agreement"] = inter_judge_agreement(run)
-    summary["calls"] = store.call_totals(run.id)
-    summary["per_judge"] = store.calls_by_model(run.id)
-    if run.config.get("cascade"):
-        summary["cascade"] = cascade_summary(summary["per_judge"], row)
-    summary["per_answer"] = {k: tuple(val) for k, val in per_answer.items()}
+    per_judge = store.calls_by_model(run.id)
+    summary = Summary(run.id, f"{rubric.id}@{rubric.version}", rubric.kind, row["mode"], run.models, row["samples"],
+                      store.answer_count(run.id), row["status"], partial, run.config.get("quorum") or "majority",
+                      run.config.get("program"), scores.figures, cov.coverage(fixed_units=rubric.fixed_units()),
+                      sum(error_reasons.values()), dict(error_reasons.most_common(3)), inter_judge_agreement(run),
+                      store.call_totals(run.id), per_judge,
+                      cascade_summary(per_judge, row) if run.config.get("cascade") else None,
+                      per_answer={k: tuple(v) for k, v in per_answer.items()})
     return summary, unit_rows
 
 
@@ -222,54 +273,3 @@ def cascade_summary(per_judge: dict, run) -> dict:
     if t2_calls and t2_cost:
         out["cost_avoided"] = (full - t2_calls) * t2_cost / t2_calls
     return out
-
-
-def coverage_line(s) -> str:
-    """One line: units scored of those expected, and complete answers of all."""
-    c = s["coverage"]
-    share = "—" if c["share"] is None else f"{c['share']:.1%}"
-    line = (f"coverage: {c['scored']} of {c['units']} units scored ({share}); {c['unscored']} unscored, "
-            f"{c['not_judged']} not judged yet; answers complete {c['answers_complete']} of {c['answers']}")
-    return line
-
-
-def render(summary: dict, console, wall_time: float | None = None):
-    """Print a summary: the run, its coverage, the kind's own scores, then unscored, agreement and cost."""
-    from .rubrics.kinds import get
-
-    s = summary
-    console.print(f"[bold]run {s['run']}[/bold]  rubric {s['rubric']} ({s['kind']}, {s['mode']})  "
-                  f"judges {', '.join(s['judges'])} x{s['samples']}  answers {s['answers']}  status {s['status']}"
-                  + (f"  program {s['program']}" if s.get("program") else ""))
-    console.print(coverage_line(s))
-    get(s["kind"]).render_summary(s, console)
-    u = s["unscored"]
-    console.print(f"unscored: {u['count']}" + (f"  not judged yet: {s['not_judged']} (rerun to finish)"
-                                                if s.get("not_judged") else ""))
-    for reason, n in u["reasons"].items():
-        console.print(f"  {n} x {reason}")
-    for reason, n in s.get("error_reasons", {}).items():
-        console.print(f"  {n} x failed call (redone on rerun): {reason}")
-    a = s.get("agreement")
-    if a:
-        console.print(f"inter-judge agreement: Krippendorff's alpha ({a['level']}) = {num(a['alpha'])} over "
-                      f"{a['items']} items, {a['raters']} judge x sample raters")
-    c = s["calls"]
-    cost = f"${c['cost']:.4f}" + (f" ({c['unpriced']} calls unpriced)" if c["unpriced"] else "")
-    line = (f"calls: {c['made']} made, {c['cached']} cached  tokens: {c['input_tokens']} in / "
-            f"{c['output_tokens']} out  cost: {cost}")
-    if wall_time is not None:
-        line += f"  wall time: {wall_time:.1f}s"
-    console.print(line)
-    if len(s.get("per_judge", {})) > 1:
-        console.print("per judge: " + "; ".join(
-            f"{m} {v['calls']} calls" + (f" ${v['cost']:.4f}" if v.get("cost") else "") for m, v in s["per_judge"].items()))
-    cas = s.get("cascade")
-    if cas:
-        msg = (f"cascade: {cas['tier1']} judged everything ({cas['tier1_calls']} calls); "
-               f"{', '.join(cas['tier2'])} were asked {cas['tier2_calls']} times "
-               f"({num(cas['escalated_share'], '.0%') if cas['escalated_share'] is not None else '—'} of a full panel), "
-               f"{cas['calls_avoided']} calls avoided")
-        if cas.get("cost_avoided"):
-            msg += f", about ${cas['cost_avoided']:.4f} saved"
-        console.print(msg)
