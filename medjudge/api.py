@@ -13,7 +13,8 @@ from pathlib import Path
 from . import grading
 from .calibration.measure import CalibrationResult, measure, measure_agreement
 from .config import EMBEDDED_WARNING
-from .errors import EXIT_COVERAGE, EXIT_OK, MedjudgeError
+from .errors import EXIT_COVERAGE, EXIT_GATE, EXIT_OK, MedjudgeError
+from .gates import better_gate, calibration_gate, score_gate
 from .frames import frame
 from .grading import GradeConfig, GradeResult
 from .store import MAX_ROUNDS, Store
@@ -490,5 +491,5 @@ def export_review_labels(db, run_id: str, path) -> dict:
 
 __all__ = ["load_rubric", "library_rubrics", "rubric_template", "lint_rubric", "check_examples", "draft_rubric",
            "atomize_rubric", "configured_judges", "check_judge", "versions", "key_variables", "review_sample",
-           "export_review_labels", "grade_config", "check_settings", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+           "export_review_labels", "grade_config", "check_settings", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

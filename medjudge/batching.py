@@ -28,7 +28,7 @@ IN_FLIGHT = ("preparing", "uploaded", "sending", "submitted")
 def grade(store, cfg=None, resume: str | None = None, listeners=(), on_poll=None, **execution):
     """The grading use case through the providers' batch APIs (grade --batch): one step (submit what the run still
     needs), or with cfg.wait every step until done; `on_poll(status)` after each step. Returns grading.GradeResult."""
-    from .grading import GradeResult, exit_status, open_run
+    from .grading import GradeResult, judged, open_run
 
     run, cfg, rubric, items, judges, skipped = open_run(store, cfg, resume, execution)
     start = time.perf_counter()
@@ -36,8 +36,8 @@ def grade(store, cfg=None, resume: str | None = None, listeners=(), on_poll=None
         st, summary = wait(store, cfg, run, rubric, items, judges, listeners, on_poll=on_poll)
     else:
         st, summary = step(store, cfg, run, rubric, items, judges, listeners)
-    code, reason = exit_status(summary, cfg.min_coverage) if st["state"] in ("complete", "incomplete") else (
-        EXIT_INCOMPLETE, "")
+    code, reason, gates = judged(summary, cfg) if st["state"] in ("complete", "incomplete") else (
+        EXIT_INCOMPLETE, "", [])
     if st["state"] in ("submitted", "waiting"):
         inflight = sum(n for k, n in st["requests"].items() if k not in ("collected", "unknown"))
         reason = (f"batch: {inflight} requests in flight for run {run['id']}; `medjudge batch status {run['id']}`, "
@@ -45,7 +45,7 @@ def grade(store, cfg=None, resume: str | None = None, listeners=(), on_poll=None
     if st.get("gave_up"):
         reason += f"; {st['gave_up']} requests failed in {MAX_ATTEMPTS} batches and were not sent again"
     return GradeResult(run["id"], st["state"], code, reason, st["summary"], time.perf_counter() - start,
-                       skipped=list(skipped), db=str(store.path), batch=st)
+                       skipped=list(skipped), db=str(store.path), batch=st, gates=gates)
 
 
 def step(store, cfg, run, rubric, items, judges, listeners=()) -> tuple[dict, object | None]:

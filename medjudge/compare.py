@@ -21,26 +21,41 @@ def example_key(item) -> str:
     return str(item.fields.get("prompt_id") or item.id)
 
 
-def shared_prompts(store, run_id) -> int:
-    """How many prompt ids of a run have more than one answer."""
+def prompt_key(item) -> str:
+    """What pairs two systems' answers within one run: the prompt id, else the prompt itself (answer ids differ)."""
+    from .store import content_id
+
+    return str(item.fields.get("prompt_id") or content_id("q", item.prompt))
+
+
+def systems_of(run) -> list[str]:
+    """The systems whose answers a run graded (the answers' `source`), in the order they first appear."""
+    return list(dict.fromkeys(it.source for it in run.items if it.source))
+
+
+def shared_prompts(store, run_id, source=None, key_of=example_key) -> int:
+    """How many prompt ids of a run (of one system's answers) have more than one answer."""
     from collections import Counter
 
-    counts = Counter(example_key(it) for it in StoredRun(store, run_id).items)
+    counts = Counter(key_of(it) for it in StoredRun(store, run_id).items if source is None or it.source == source)
     return sum(1 for n in counts.values() if n > 1)
 
 
-def per_example(store, run_id, partial="exclude", by_answer=False):
-    """(run, {group: {example: value}}): the overall value per example and the per-unit / per-tag ones. An
-    example is a prompt id (else the answer id); with `by_answer`, the prompt id and the answer id together."""
+def per_example(store, run_id, partial="exclude", by_answer=False, source=None, answers=None, key_of=example_key):
+    """(run, {group: {example: value}}): the overall value per example and the per-unit / per-tag ones, of the
+    run's answers (of one system's, `source`). An example is a prompt id (else the answer id); with `by_answer`,
+    the prompt id and the answer id together. `answers`: the run's answer rows when already read."""
     run = StoredRun(store, run_id)
-    summary, answers = run_summary(store, run.id, resamples=0, partial=partial)
+    if answers is None:
+        answers = run_summary(store, run.id, resamples=0, partial=partial)[1]
     items = {it.id: it for it in run.items}
+    answers = [a for a in answers if source is None or items[a["answer_id"]].source == source]
     rubric = run.rubric
     _, transform = rubric.estimand()
     groups = defaultdict(dict)
     for a in answers:
         it = items[a["answer_id"]]
-        key = f"{example_key(it)}/{it.id}" if by_answer else example_key(it)
+        key = f"{key_of(it)}/{it.id}" if by_answer else key_of(it)
         v = rubric.example_value(a["score"], a["units"])
         if v is not None:
             groups["overall"][key] = v
@@ -56,25 +71,39 @@ def per_example(store, run_id, partial="exclude", by_answer=False):
 
 
 def compare(store, run_ids, resamples=2000, seed=0, partial="exclude") -> dict:
-    if len(run_ids) < 2:
+    """Two or more runs (each a system), or one run whose answers come from two or more systems (their
+    `source`), compared on the examples every system scored."""
+    entries, key_of = [(r, None) for r in run_ids], example_key
+    answers = {}
+    if len(run_ids) == 1:
+        run = StoredRun(store, run_ids[0])
+        systems = systems_of(run)
+        if len(systems) < 2:
+            raise MedjudgeError(f"compare needs two or more runs, or one run with answers from two or more systems "
+                                f"(their `source`): run {run.id} has {len(systems) or 'no'} named system"
+                                f"{'' if len(systems) == 1 else 's'}")
+        entries, key_of = [(run.id, s) for s in systems], prompt_key
+        answers[run.id] = run_summary(store, run.id, resamples=0, partial=partial)[1]
+    elif not run_ids:
         raise MedjudgeError("compare needs two or more runs")
-    several = {r: shared_prompts(store, r) for r in run_ids}
-    by_answer = any(several.values())  # several answers to one prompt: pair them one to one by answer id
-    loaded = [per_example(store, r, partial, by_answer) for r in run_ids]
+    by_answer = any(shared_prompts(store, r, s, key_of) for r, s in entries)  # several answers to a prompt: by answer id
+    loaded = [per_example(store, r, partial, by_answer, s, answers.get(r), key_of) for r, s in entries]
     runs = [r for r, _ in loaded]
     kinds = {type(r.rubric) for r in runs}
     ids = {r.rubric.id for r in runs}
     if len(kinds) > 1 or len(ids) > 1:
         raise MedjudgeError("compare needs runs of one rubric: " + ", ".join(f"{r.id} ({r.rubric.id})" for r in runs))
-    names = [_name(r) for r in runs]
+    names = [s or _name(r) for r, (_, s) in zip(runs, entries)]
     if len(set(names)) < len(names):
         names = [r.id for r in runs]
     rubric = runs[0].rubric
     label, _ = rubric.estimand()
-    out = {"runs": [r.id for r in runs], "systems": names, "measure": rubric.compare_label(),
+    out = {"runs": list(dict.fromkeys(r.id for r in runs)), "systems": names, "measure": rubric.compare_label(),
            "higher_is_better": rubric.higher_is_better, "groups": [],
-           "paired_by": "prompt id and answer id" if by_answer else "prompt id (else answer id)",
-           "incomplete": [{"run": r.id, "status": r.row["status"]} for r in runs if r.row["status"] != "complete"]}
+           "paired_by": "prompt id and answer id" if by_answer else
+           "prompt id (else the prompt's text)" if key_of is prompt_key else "prompt id (else answer id)",
+           "incomplete": [{"run": r.id, "status": r.row["status"]} for r in {r.id: r for r in runs}.values()
+                       if r.row["status"] != "complete"]}
     group_names = list(dict.fromkeys(g for _, groups in loaded for g in groups))
     for g in group_names:
         per_run = [groups.get(g, {}) for _, groups in loaded]
@@ -97,8 +126,8 @@ def compare(store, run_ids, resamples=2000, seed=0, partial="exclude") -> dict:
         out["groups"].append({"group": g, "examples": len(keys), "left_out": len(union) - len(keys),
                               "systems": systems, "differences": diffs})
     if not out["groups"]:
-        raise MedjudgeError("the runs share fewer than 2 scored examples: nothing to compare "
-                            "(examples pair by prompt_id, else by answer id" + (
+        raise MedjudgeError(f"the {'systems' if key_of is prompt_key else 'runs'} share fewer than 2 scored examples: "
+                            f"nothing to compare (examples pair by {out['paired_by']}" + (
                                 "; prompts with several answers pair by prompt id and answer id, and these runs' "
                                 "answer ids differ" if by_answer else "") + ")")
     return out

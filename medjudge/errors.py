@@ -5,6 +5,7 @@ EXIT_INPUT = 2  # bad input, bad option, bad configuration: nothing was judged
 EXIT_INCOMPLETE = 3  # some units were not judged (failed calls after retries): rerun to finish
 EXIT_FAILED = 4  # the run stopped: a judge cannot be used, or a worker failed
 EXIT_COVERAGE = 5  # complete, but fewer units scored than --min-coverage (grade) or too few for a verdict (calibrate)
+EXIT_GATE = 6  # a gate the user set was not met: --fail-under/--fail-over (grade), --require (calibrate), --require-better (compare)
 EXIT_INTERRUPTED = 130  # Ctrl-C: finished judgments are kept
 
 

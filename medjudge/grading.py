@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 
 from . import __version__
-from .errors import EXIT_COVERAGE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError, RunFailed
+from .errors import EXIT_COVERAGE, EXIT_GATE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError, RunFailed
 from .inputs import iter_answers, iter_healthbench, iter_pairs, load_kqa
 from .judges.aggregate import TIE_RULES, parse_quorum
 from .models.llm import Judge
@@ -52,6 +52,8 @@ class GradeConfig:
     min_coverage: float = 1.0  # share of units that must be scored for exit code 0
     batch: bool = False  # through the providers' batch APIs (batching.py)
     wait: bool = False  # batch: poll until every batch is collected and the run is complete
+    fail_under: float | None = None  # gate: the headline figure(s) at least this (gates.py), else exit 6
+    fail_over: float | None = None  # gate for lower-is-better headlines (an unsafe rate): at most this
 
     IDENTITY = ("format", "answer_field", "samples", "mode", "temperature", "seed", "max_tokens", "tie", "limit",
                 "cascade", "quorum", "program", "probe")
@@ -466,6 +468,20 @@ def prepare_resume(store, run_id: str, **execution):
     return run, cfg, stored.rubric, stored.items, judges
 
 
+def judged(summary, cfg: GradeConfig) -> tuple[int, str, list[str]]:
+    """The exit code and reason of a finished pass, with the gates the user set (checked on a complete run):
+    (code, reason, one line per gated figure)."""
+    code, reason = exit_status(summary, cfg.min_coverage)
+    if code != EXIT_OK or (cfg.fail_under is None and cfg.fail_over is None):
+        return code, reason, []
+    from .gates import score_gate
+
+    met, lines = score_gate(summary.to_dict(), cfg.fail_under, cfg.fail_over)
+    if met:
+        return code, reason, lines
+    return EXIT_GATE, next(line for line in lines if "NOT met" in line), lines
+
+
 def exit_status(summary, min_coverage: float = 1.0) -> tuple[int, str]:
     """The exit code of a finished run (summaries.Summary, None when it failed) and its one-line reason (README,
     "Exit codes")."""
@@ -505,6 +521,7 @@ class GradeResult:
     skipped: list = field(default_factory=list)
     db: str = ""
     batch: dict | None = None  # grade --batch: the run's batches and their states
+    gates: list = field(default_factory=list)  # one line per figure a gate read (--fail-under / --fail-over)
 
     @property
     def ok(self) -> bool:
@@ -540,10 +557,11 @@ def grade(store, cfg: GradeConfig | None = None, resume: str | None = None, list
     run, cfg, rubric, items, judges, skipped = open_run(store, cfg, resume, execution)
     start = time.perf_counter()
     done = execute(store, cfg, run, rubric, items, judges, listeners)
-    code, reason = exit_status(done.summary, cfg.min_coverage)
+    code, reason, gates = judged(done.summary, cfg)
     return GradeResult(run["id"], done.summary.status if done.summary else "failed", code, reason,
                        done.summary.to_dict() if done.summary else None, time.perf_counter() - start, done.calls,
-                       done.cached, done.retries, done.reasked, done.done, done.total, list(skipped), str(store.path))
+                       done.cached, done.retries, done.reasked, done.done, done.total, list(skipped), str(store.path),
+                       gates=gates)
 
 
 __all__ = ["GradeConfig", "GradeResult", "Outcome", "execute", "exit_status", "grade", "prepare", "prepare_resume"]

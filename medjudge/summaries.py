@@ -98,6 +98,7 @@ class Summary:
     calls: dict
     per_judge: dict
     cascade: dict | None = None
+    systems: dict | None = None  # answers from two or more sources: each system's figures (the kind's keys)
     reasked: int | None = None  # set when a grading pass finishes the run
     per_answer: dict = field(default_factory=dict, repr=False)
 
@@ -119,10 +120,10 @@ class Summary:
             tail["cascade"] = self.cascade
         if self.reasked is not None:
             tail["reasked"] = self.reasked
-        clash = set(self.scores) & (set(head) | set(tail))
+        clash = set(self.scores) & (set(head) | set(tail) | {"systems"})
         if clash:
             raise ValueError(f"the {self.kind} kind's figures reuse the summary's keys: {', '.join(sorted(clash))}")
-        return {**head, **self.scores, **tail}
+        return {**head, **self.scores, **({"systems": self.systems} if self.systems else {}), **tail}
 
 
 def inter_judge_agreement(run: StoredRun) -> dict | None:
@@ -219,10 +220,12 @@ def build(run: StoredRun, resamples, seed, partial, keep_rows=False) -> tuple[Su
         raise MedjudgeError("--partial must be exclude or include")
     rubric = run.rubric
     cov = Tally()
-    per_answer, unit_rows, tallies = {}, [] if keep_rows else None, {}
+    per_answer, unit_rows, tallies, sources = {}, [] if keep_rows else None, {}, Counter()
 
     def rows():
         for it, units, results in run.units():
+            if it.source:
+                sources[it.source] += 1
             missing, votes = {}, {}
             for u, a in results.items():
                 cov.add(u, a)
@@ -248,6 +251,14 @@ def build(run: StoredRun, resamples, seed, partial, keep_rows=False) -> tuple[Su
     for answer_id, (score, detail) in scores.answers.items():
         per_answer[answer_id][0] = score
         per_answer[answer_id][1].update(detail)
+
+    def system_rows(source):  # one system's answers, read again (coverage and per-answer rows are the run's)
+        for it, units, results in run.units():
+            if it.source == source:
+                yield (it, *by_conversation(rubric, it, results)) if rubric.scope == "each_turn" else (it, units, results)
+
+    systems = {s: rubric.score(Rows(system_rows(s), n), run, partial, resamples, seed).figures
+               for s, n in sources.items()} if len(sources) > 1 else None
     error_reasons = Counter(store.error_reasons(run.id))
     per_judge = store.calls_by_model(run.id)
     summary = Summary(run.id, f"{rubric.id}@{rubric.version}", rubric.kind, row["mode"], run.models, row["samples"],
@@ -255,7 +266,7 @@ def build(run: StoredRun, resamples, seed, partial, keep_rows=False) -> tuple[Su
                       run.config.get("program"), scores.figures, cov.coverage(fixed_units=rubric.fixed_units()),
                       sum(error_reasons.values()), dict(error_reasons.most_common(3)), inter_judge_agreement(run),
                       store.call_totals(run.id), per_judge,
-                      cascade_summary(per_judge, row) if run.config.get("cascade") else None,
+                      cascade_summary(per_judge, row) if run.config.get("cascade") else None, systems,
                       per_answer={k: tuple(v) for k, v in per_answer.items()})
     return summary, unit_rows
 

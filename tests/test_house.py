@@ -111,7 +111,8 @@ FLOORS = [
     {"", "errors", "display", "secrets", "config", "frames", "bootstrap", "store", "data", "rubric_library"},
     {"models", "rubrics", "inputs"},
     {"judges", "stored", "calibration", "labels"},
-    {"summaries", "grading", "batching", "compare", "probing", "optimizing", "rubric_test", "authoring", "view"},
+    {"summaries", "grading", "batching", "compare", "probing", "optimizing", "rubric_test", "authoring", "view",
+     "gates"},
     {"api"},
     {"cli"},
 ]

@@ -120,6 +120,7 @@ def calibrate(
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap resamples"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the full results as JSON"),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="write one row per group x judge x statistic"),
+    require: Optional[str] = typer.Option(None, "--require", help="gate for CI: exit 6 unless every judge x group verdict is at least trust | care ('no verdict' does not pass)"),
     db: Path = DB,
 ):
     """Agreement of judges with experts: statistics with bootstrap CIs, the expert ceiling, a verdict."""
@@ -139,6 +140,15 @@ def calibrate(
         json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
     if csv_out:
         write_csv(result, csv_out)
+    if require:
+        from ..api import EXIT_GATE, calibration_gate
+
+        met, lines = calibration_gate(result.rows, require)
+        for line in lines:
+            typer.echo(line)
+        if not met and not result.exit_code:
+            typer.echo(next(line for line in lines if "NOT met" in line), err=True)
+            raise typer.Exit(EXIT_GATE)
     if result.exit_code:
         typer.echo(result.reason, err=True)
         raise typer.Exit(result.exit_code)

@@ -21,6 +21,7 @@ def compare(
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the results as JSON"),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="write one row per group x difference"),
     partial: str = PARTIAL,
+    require_better: Optional[list[str]] = typer.Option(None, "--require-better", metavar="A:B", help="gate for CI: exit 6 unless system A is better than B overall, the paired 95% CI on A's side of 0 (repeatable)"),
     db: Path = DB,
 ):
     """Compare systems on the examples every run scored: each mean with a CI, every difference with a paired
@@ -68,3 +69,16 @@ def compare(
                    + ": its unjudged examples are left out; finish it (medjudge grade --resume RUN_ID) and compare again",
                    err=True)
         raise typer.Exit(EXIT_INCOMPLETE)
+    failed = []
+    for spec in require_better or []:
+        from ..api import better_gate
+
+        met, line = better_gate(result, spec)
+        typer.echo(line)
+        if not met:
+            failed.append(line)
+    if failed:
+        from ..api import EXIT_GATE
+
+        typer.echo(failed[0], err=True)
+        raise typer.Exit(EXIT_GATE)

@@ -45,6 +45,8 @@ def grade(
     plan_json: Optional[Path] = typer.Option(None, "--json", help="with --dry-run: also write the plan as JSON"),
     resume: Optional[str] = typer.Option(None, "--resume", help="finish a stored run (its rubric, answers and panel)"),
     db: Path = DB,
+    fail_under: Optional[float] = typer.Option(None, "--fail-under", help="gate for CI: exit 6 when the headline figure (of the run and of each system) is below this"),
+    fail_over: Optional[float] = typer.Option(None, "--fail-over", help="gate for lower-is-better headlines (an unsafe rate): exit 6 when above this"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     json_summary: Optional[Path] = typer.Option(None, "--json-summary", help="also write the summary as JSON"),
 ):
@@ -59,7 +61,7 @@ def grade(
     workers = workers if workers == "auto" else int(workers)
     execution = dict(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=_limits(rpm, "--rpm"),
                      tpm=_limits(tpm, "--tpm"), workers=workers, partial=partial, min_coverage=min_coverage,
-                     batch=batch, wait=wait)
+                     batch=batch, wait=wait, fail_under=fail_under, fail_over=fail_over)
     if resume:
         with progress_bar(console, quiet) as listener:
             result = api.grade(db=db, resume=resume, listeners=[listener] if listener else [], **execution)
@@ -139,6 +141,8 @@ def show_result(console, result, json_summary=None, exit=True):
             import json
 
             json_summary.write_text(json.dumps(result.summary, indent=2, default=str), encoding="utf-8")
+    for line in result.gates:
+        console.print(line, markup=False, highlight=False)
     if exit:
         finish(result)
 

@@ -202,6 +202,12 @@ class RubricBase(Strict):
         Returns Scores: the summary's figures, and per answer its score (None unless complete) and details."""
         raise NotImplementedError
 
+    @classmethod
+    def headline_rows(cls, summary: dict) -> list[dict]:
+        """The figures a gate (grade --fail-under) reads: the first of the report's rows."""
+        sections = cls.report_rows(summary)
+        return sections[0][1][:1] if sections and sections[0][1] else []
+
     @staticmethod
     def report_rows(summary: dict) -> list[tuple[str, list[dict]]]:
         """The report's figures: [(title, [{key, label, estimate, ci, n}])]; key names the summary field."""

@@ -138,6 +138,10 @@ class ScaleRubric(RubricBase):
         scores.figures = summarize(self.dimensions, answers, resamples, seed, partial)
         return scores
 
+    @classmethod
+    def headline_rows(cls, summary):
+        return cls.report_rows(summary)[0][1]  # every dimension's mean
+
     @staticmethod
     def report_rows(s):
         return [("Mean level by dimension (median of the panel per answer), 95% CI",

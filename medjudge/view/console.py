@@ -24,7 +24,14 @@ def render(summary: dict, console, wall_time: float | None = None):
                   f"judges {', '.join(s['judges'])} x{s['samples']}  answers {s['answers']}  status {s['status']}"
                   + (f"  program {s['program']}" if s.get("program") else ""))
     console.print(coverage_line(s))
-    get(s["kind"]).render_summary(s, console)
+    kind = get(s["kind"])
+    kind.render_summary(s, console)
+    for system, figures in (s.get("systems") or {}).items():
+        rows = kind.headline_rows({**s, **figures})
+        console.print(f"system {system}: " + "; ".join(
+            f"{r['label']} {num(r['estimate'])} [{num(r['ci'][0])}, {num(r['ci'][1])}] (n {r['n']})" for r in rows)
+            + ("  (compare them: medjudge compare " + s["run"] + ")" if system == next(iter(s["systems"])) else ""),
+            markup=False, highlight=False)
     u = s["unscored"]
     console.print(f"unscored: {u['count']}" + (f"  not judged yet: {s['not_judged']} (rerun to finish)"
                                                 if s.get("not_judged") else ""))

@@ -25,6 +25,10 @@ def build(store, run_id: str, calibration_ids=(), partial: str = "exclude", comp
     kind = type(run.rubric)
     sections = [{"title": title, "rows": rows, "svg": plots.ci_plot(rows, "estimate")}
                 for title, rows in kind.report_rows(summary)]
+    for system, figures in (summary.get("systems") or {}).items():  # a run of several systems: one section each
+        rows = kind.headline_rows({**summary, **figures})
+        sections.append({"title": f"System {system}: " + kind.report_rows({**summary, **figures})[0][0], "rows": rows,
+                         "svg": plots.ci_plot(rows, "estimate")})
     calibrations = store.calibrations(list(calibration_ids), None) if calibration_ids else store.calibrations(None, run.id)
     experts = _expert_labels(store, run)
     return {"card": _card(run, summary), "summary": summary, "sections": sections,
