@@ -102,6 +102,9 @@ def main():
     ap.add_argument("--model", default="fake-judge",
                     help="the model name medjudge's judge sends (the peer always sends fake-judge, a name LiteLLM "
                          "does not price; a priced name such as gpt-4.1-mini makes a new database wait for LiteLLM)")
+    ap.add_argument("--known-route", action="store_true",
+                    help="medjudge's database already holds the judge's route (a first grade of one answer, not timed): "
+                         "what every run after the first on a database costs")
     ap.add_argument("--base-from", choices=("url", "env", "toml"), default="url",
                     help="how the judge's API base is given: in the judge's name, OPENAI_API_BASE, or medjudge.toml")
     args = ap.parse_args()
@@ -139,6 +142,11 @@ def main():
             judge, cwd = [], tmp / "project"
             cwd.mkdir(exist_ok=True)
             (cwd / "medjudge.toml").write_text(f'judges = ["openai/{args.model}@{base}"]\n', encoding="utf-8")
+        if args.known_route:  # one answer graded first, untimed, on a server of its own: the route is stored
+            first = tmp / f"first-{r}.jsonl"
+            first.write_text(work.open(encoding="utf-8").readline(), encoding="utf-8")
+            timed([str(Path(sys.executable).with_name("medjudge")), "grade", str(first), "--format", "healthbench",
+                   *judge, "--db", str(db), "--quiet"], ours_env, args.port, args.latency, cwd)
         ours = timed([str(Path(sys.executable).with_name("medjudge")), "grade", str(work), "--format", "healthbench",
                       *judge, "--concurrency", str(args.concurrency),
                       "--workers", args.workers, "--mode", args.mode, "--db", str(db), "--quiet", "--json-summary", str(summary)],
@@ -148,7 +156,8 @@ def main():
         runs["medjudge"].append({**ours, "score": s["overall"]["score"], "coverage": s["coverage"]["share"]})
     result = {"name": args.name or (f"srh{args.srh}" if args.srh else f"{args.answers}x{args.criteria}")
               + f"-w{args.workers}" + ("-batched" if args.mode == "batched" else "")
-              + ("" if args.model == "fake-judge" and args.base_from == "url" else f"-{args.model}-{args.base_from}"),
+              + ("" if args.model == "fake-judge" and args.base_from == "url" else f"-{args.model}-{args.base_from}")
+              + ("-known-route" if args.known_route else ""), "known_route": args.known_route,
               "model": args.model, "base_from": args.base_from, "workload": str(work.name), "criteria": criteria,
               "latency_s": args.latency, "concurrency": args.concurrency, "ideal_calls_per_s": ideal}
     for who, rs in runs.items():

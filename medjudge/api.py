@@ -192,6 +192,15 @@ def batch_cancel(db, run_id: str) -> int:
     return cancel(store, StoredRun(store, run_id).id)
 
 
+def generate(prompts_path, *, models: list[str], output, db="medjudge.db", on_answer=None, **settings):
+    """The models' answers to a prompts file, written to `output` (generating.py); returns
+    generating.GenerateResult (answers per model, the missing ones, generation calls and cost)."""
+    from . import generating
+
+    cfg = generating.GenerateConfig(prompts_path=str(prompts_path), models=list(models), output=str(output), **settings)
+    return generating.generate(open_db(db), cfg, on_answer)
+
+
 def check_settings(input_path, **settings) -> None:
     """The grading settings that need no judge, checked before anything is printed or read."""
     grading.check_settings(GradeConfig(input_path=str(input_path), **settings))
@@ -316,11 +325,40 @@ def write_report(db, run_id: str, output="report.html", *, calibrations=(), part
     return write(store, get_run(store, run_id).id, output, calibrations, partial, compare)
 
 
-def compare_runs(db, run_ids, *, resamples: int = 2000, seed: int = 0, partial: str = "exclude") -> dict:
-    """Systems graded on the same examples, compared with paired CIs and p-values (medjudge/compare.py)."""
+@dataclass
+class CompareResult:
+    """Systems compared on the examples every one scored (compare.py): per group each system's mean with a CI and
+    each difference with a paired CI and a permutation p-value. `.to_dict()` is `compare --json`."""
+
+    data: dict
+
+    @property
+    def systems(self) -> list[str]:
+        return self.data["systems"]
+
+    @property
+    def groups(self) -> list[dict]:
+        return self.data["groups"]
+
+    def to_dict(self) -> dict:
+        return self.data
+
+    def long_rows(self) -> list[dict]:
+        """One row per group x difference (the --csv layout)."""
+        return [{"group": g["group"], "examples": g["examples"], "left_out": g["left_out"], "a": x["a"], "b": x["b"],
+                 "difference": x["difference"], "ci_low": x["ci"][0], "ci_high": x["ci"][1], "p": x["p"]}
+                for g in self.groups for x in g["differences"]]
+
+    def to_pandas(self):
+        return frame(self.long_rows())
+
+
+def compare_runs(db, run_ids, *, resamples: int = 2000, seed: int = 0, partial: str = "exclude") -> CompareResult:
+    """Systems graded on the same examples (runs, or the systems within one run), compared with paired CIs and
+    p-values (medjudge/compare.py)."""
     from .compare import compare
 
-    return compare(open_db(db, must_exist=True), list(run_ids), resamples, seed, partial)
+    return CompareResult(compare(open_db(db, must_exist=True), list(run_ids), resamples, seed, partial))
 
 
 def leaderboard(result: dict) -> list[dict]:
@@ -491,5 +529,5 @@ def export_review_labels(db, run_id: str, path) -> dict:
 
 __all__ = ["load_rubric", "library_rubrics", "rubric_template", "lint_rubric", "check_examples", "draft_rubric",
            "atomize_rubric", "configured_judges", "check_judge", "versions", "key_variables", "review_sample",
-           "export_review_labels", "grade_config", "check_settings", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+           "export_review_labels", "grade_config", "check_settings", "generate", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "CompareResult", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

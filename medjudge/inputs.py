@@ -112,6 +112,17 @@ def load_answers(path, rubric) -> list[Item]:
     return list(iter_answers(path, rubric))
 
 
+def did_you_mean(obj: dict, wanted) -> str:
+    """'; did you mean "answer"? (the line has "anwser")' when a field of the line is a near miss of a wanted one."""
+    import difflib
+
+    for field_name in obj:
+        close = difflib.get_close_matches(field_name, list(wanted), n=1, cutoff=0.75)
+        if close and field_name not in wanted:
+            return f" (the line has {field_name!r}: did you mean {close[0]!r}?)"
+    return ""
+
+
 def answer_item(obj: dict, rubric, path, lineno, seen: set) -> Item:
     """One answers-JSONL object as an Item (also used for a rubric's worked examples)."""
     item_id = obj.get("id", obj.get("prompt_id"))
@@ -123,9 +134,10 @@ def answer_item(obj: dict, rubric, path, lineno, seen: set) -> Item:
     seen.add(item_id)
     key = next((k for k in ANSWER_KEYS if k in obj), None)
     if key is None:
-        raise InputError(path, lineno, "answer", "missing: the text to grade")
+        raise InputError(path, lineno, "answer", "missing: the text to grade" + did_you_mean(obj, ANSWER_KEYS))
     if "prompt" not in obj:
-        raise InputError(path, lineno, "prompt", "missing: the question the answer responds to")
+        raise InputError(path, lineno, "prompt", "missing: the question the answer responds to"
+                         + did_you_mean(obj, ("prompt",)))
     source = obj.get("source", obj.get("system"))
     extra = {k: v for k, v in obj.items() if k not in {"id", "prompt", "source", "system", "tags", key}}
     prompt = as_messages(obj["prompt"], path, lineno)
@@ -160,7 +172,8 @@ def load_healthbench(path, rubric, answers_path=None, answer_field="ideal", skip
 
 def iter_healthbench(path, rubric, answers_path=None, answer_field="ideal", skipped=None) -> Iterator[Item]:
     """HealthBench JSONL (streamed); the answer is the ideal completion, or comes from an answers file
-    keyed by prompt_id."""
+    keyed by prompt_id. An answers file may hold several systems' answers to one prompt (their `source`): each
+    is an answer of its own, id `PROMPT_ID@SOURCE`, its prompt_id kept for pairing."""
     answers = None
     if answers_path is not None:
         answers = {}
@@ -171,7 +184,12 @@ def iter_healthbench(path, rubric, answers_path=None, answer_field="ideal", skip
             key = next((k for k in ANSWER_KEYS if k in obj), None)
             if key is None:
                 raise InputError(answers_path, lineno, "completion", "missing: the answer to grade")
-            answers[str(pid)] = (answer_text(obj[key], answers_path, lineno, key), obj.get("source", obj.get("system")))
+            source = obj.get("source", obj.get("system"))
+            found = answers.setdefault(str(pid), [])
+            if any(s == source for _, s in found):
+                raise InputError(answers_path, lineno, "source", f"a second answer of {source or 'this file'} to "
+                                 f"prompt {pid!r}: give each system's answers their own `source`")
+            found.append((answer_text(obj[key], answers_path, lineno, key), source))
     seen, produced = set(), 0
     for lineno, obj in read_jsonl(path):
         pid = obj.get("prompt_id")
@@ -182,14 +200,12 @@ def iter_healthbench(path, rubric, answers_path=None, answer_field="ideal", skip
         seen.add(pid)
         if "prompt" not in obj:
             raise InputError(path, lineno, "prompt", "missing")
-        source = "ideal_completion"
         if answers is not None:
             if pid not in answers:
                 if skipped is not None:
                     skipped.append((pid, "no answer in answers file"))
                 continue
-            text, source = answers[pid]
-            source = source or Path(answers_path).stem
+            given = [(text, source or Path(answers_path).stem) for text, source in answers[pid]]
         else:
             data = obj.get("ideal_completions_data") or {}
             text = data.get(f"{answer_field}_completion") if isinstance(data, dict) else None
@@ -197,16 +213,21 @@ def iter_healthbench(path, rubric, answers_path=None, answer_field="ideal", skip
                 if skipped is not None:
                     skipped.append((pid, f"no {answer_field}_completion"))
                 continue
-        produced += 1
-        yield Item(
-            id=pid,
-            prompt=as_messages(obj["prompt"], path, lineno),
-            answer=text,
-            source=None if source is None else str(source),
-            tags=_str_list(obj.get("example_tags"), path, lineno, "example_tags"),
-            fields={},
-            criteria=_criteria(rubric, obj, path, lineno),
-        )
+            given = [(text, "ideal_completion")]
+        prompt = as_messages(obj["prompt"], path, lineno)
+        tags = _str_list(obj.get("example_tags"), path, lineno, "example_tags")
+        for text, source in given:
+            produced += 1
+            several = len(given) > 1
+            yield Item(
+                id=f"{pid}@{source}" if several else pid,
+                prompt=prompt,
+                answer=text,
+                source=None if source is None else str(source),
+                tags=tags,
+                fields={"prompt_id": pid} if several else {},
+                criteria=_criteria(rubric, obj, path, lineno),
+            )
     if not produced:
         raise InputError(path, None, None, "no gradable examples (no answers matched)")
 

@@ -17,6 +17,8 @@ class Check:
     expected: float
     got: float | None
     reason: str | None
+    expected_label: str = ""  # in the kind's words (met / unmet, a level's name)
+    got_label: str = ""
 
     @property
     def ok(self) -> bool:
@@ -37,8 +39,11 @@ def test_rubric(store, loaded, judges: list[str], mode="per-criterion", samples=
         units = {u.id: u for u in rubric.units(item)}
         for unit_id, raw in ex.expected.items():
             a = aggs.get((item.id, unit_id))
-            checks.append(Check(item.id, unit_id, rubric.expected_value(units[unit_id], raw),
-                                a.value if a else None, a.reason if a else "not judged"))
+            unit, got = units[unit_id], (a.value if a else None)
+            expected = rubric.expected_value(unit, raw)
+            checks.append(Check(item.id, unit_id, expected, got, a.reason if a else "not judged",
+                                rubric.value_label(unit, expected),
+                                "unscored" if got is None else rubric.value_label(unit, got)))
     return checks
 
 

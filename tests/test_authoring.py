@@ -75,6 +75,10 @@ def test_rubric_test_command(cli, fake, tmp_path):
     fake.responder = oracle(loaded, wrong=True)
     code, out, err = cli("rubric", "test", EXAMPLES / "chest-pain-checklist.yaml", "--judge", fake.judge("w"), "--db", "t.db")
     assert code == 1 and "0 of 8" in out and "Verdicts the judge got wrong" in out
+    # verdicts in the rubric's words: an expected met beside the judge's unmet, never 1 beside 0
+    rows = [line for line in out.splitlines() if line.startswith("│") and ("met" in line)]
+    assert rows and all(("│ met " in r and "│ unmet " in r) for r in rows), out
+    assert not any("│ 1 " in r or "│ 0 " in r for r in rows)
 
 
 DRAFTED = {"id": "uti-advice", "version": "0.1", "kind": "checklist", "title": "UTI advice",

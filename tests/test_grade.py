@@ -297,3 +297,12 @@ def test_unreachable_judge_stops_the_run_with_one_line(fake, cli, answers_file, 
     assert fake.count <= 10 + 2
     assert db_rows("t.db", "SELECT status FROM runs")[0]["status"] == "failed"
     assert all(r["status"] == "error" for r in db_rows("t.db", "SELECT * FROM judgments"))
+
+
+def test_progress_shows_as_lines_when_stderr_is_not_a_terminal(fake, cli, answers_file, checklist_file):
+    code, out, err = cli("grade", answers_file, "--rubric", checklist_file, "--judge", fake.judge(), "--db", "p.db")
+    lines = [line for line in err.splitlines() if line.startswith("grading: ")]
+    assert code == 0 and lines and lines[-1].startswith("grading: 12 of 12 tasks; calls 12")
+    code, out, err = cli("grade", answers_file, "--rubric", checklist_file, "--judge", fake.judge(), "--db", "q.db",
+                         "--quiet")
+    assert "grading: " not in err

@@ -112,7 +112,7 @@ FLOORS = [
     {"models", "rubrics", "inputs"},
     {"judges", "stored", "calibration", "labels"},
     {"summaries", "grading", "batching", "compare", "probing", "optimizing", "rubric_test", "authoring", "view",
-     "gates"},
+     "gates", "generating"},
     {"api"},
     {"cli"},
 ]

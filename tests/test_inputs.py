@@ -80,3 +80,16 @@ def test_healthbench_ideal_and_answers_file(tmp_path):
         {"role": "assistant", "content": "last turn"}]}))
     items = load_healthbench(SRH, hb, answers_path=ans)
     assert [i.id for i in items] == [pid] and items[0].answer == "last turn" and items[0].source == "model"
+
+
+def test_a_misspelled_field_is_named_with_what_was_meant(cli, fake, tmp_path):
+    import json
+
+    from conftest import EXAMPLES, write
+
+    bad = write(tmp_path / "a.jsonl", json.dumps({"id": "a1", "prompt": "q", "anwser": "text"}) + "\n")
+    code, _, err = cli("grade", bad, "--rubric", EXAMPLES / "chest-pain-checklist.yaml", "--judge", fake.judge())
+    assert code == 2 and "a.jsonl:1: answer: missing" in err and "'anwser': did you mean 'answer'?" in err
+    worse = write(tmp_path / "b.jsonl", json.dumps({"id": "a1", "promt": "q", "answer": "text"}) + "\n")
+    code, _, err = cli("grade", worse, "--rubric", EXAMPLES / "chest-pain-checklist.yaml", "--judge", fake.judge())
+    assert code == 2 and "b.jsonl:1: prompt: missing" in err and "did you mean 'prompt'?" in err

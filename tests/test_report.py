@@ -149,3 +149,54 @@ def test_compare_two_runs_and_browse_metadata(cli, fake, tmp_path, reported):
     for name, q in meta["queries"].items():
         con.execute(q["sql"], {"run": ids[0]}).fetchall()  # no SQL error
     assert con.execute(meta["queries"]["worst_answers"]["sql"], {"run": ids[0]}).fetchall()
+
+
+def test_report_fit_for_an_appendix_in_a_real_browser(reported, cli, tmp_path):
+    """Points and which way is better beside each criterion, the calibration's n as the terminal prints it, each
+    system's figures, a caption that names only what is drawn, and a banner for a judge not to trust."""
+    import re
+
+    exe, sync_api = browser()
+    path, shown = reported
+    run_id = shown["run"]
+    cal = tmp_path / "cal.json"
+    cli("calibrate", "--run", run_id, "--resamples", "50", "--json", cal, "--db", "r.db")
+    rows = json.loads(cal.read_text())["results"]
+    rubric = {c["id"]: c["points"] for c in __import__("yaml").safe_load(
+        (EXAMPLES / "chest-pain-checklist.yaml").read_text())["criteria"]}
+    with sync_api.sync_playwright() as p:
+        b, page, errors, _ = watched_page(p, exe)
+        page.goto(path.as_uri())
+        try:
+            assert errors == []
+            # criterion points beside each verdict, signed; a negative criterion says meeting it costs
+            for unit_id, points in rubric.items():
+                cell = page.text_content(f'[data-key="points.a1.{unit_id}"]')
+                assert cell.startswith(f"{points:+g}") and (("met costs" in cell) == (points < 0))
+                better = page.locator(f'tr:has([data-key="unit.{unit_id}.mean"]) td').nth(4).text_content()
+                assert better.startswith("lower is better" if points < 0 else "higher is better")
+            # the calibration's n is the terminal's n (items the figure stands on)
+            for r in rows:
+                n = page.text_content(f'[data-key="calibration.{r["group"]}.{r["judge"]}.n"]')
+                assert n == str(r["items"])
+            # each system of the file has its section, with the figures show --json gives
+            for system, fig in shown["systems"].items():
+                heading = page.locator(f"h2:has-text('System {system}')")
+                assert heading.count() == 1
+                assert page.locator(f"h2:has-text('System {system}') + div + table td.num").first.text_content() == \
+                    f"{fig['overall']['score']:.3f}"
+            # the forest plot's caption names a band only where one is drawn (two experts: drawn)
+            svg = page.locator("svg").all_text_contents()
+            assert any("grey band" in t for t in svg) or any("no physician ceiling" in t for t in svg)
+            assert page.locator(".banner").count() == sum(1 for r in rows if r["verdict"] == "do not trust") and \
+                page.locator(".banner").count() <= 1
+        finally:
+            b.close()
+    # the embedded judge gets its banner (no call needed: the banner reads the run's panel)
+    from medjudge.view.report import _banners
+
+    class Run:
+        models = ["local/gemma-3-270m"]
+    assert re.search("embedded 270M base model", _banners(Run(), [])[0])
+    assert _banners(Run(), [{"id": "c1", "rows": [{"judge": "j", "group": "g", "verdict": "do not trust"}]}])[1] == \
+        "calibration c1: do not trust j (g) against these experts"

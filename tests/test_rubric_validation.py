@@ -75,3 +75,15 @@ def test_cli_show_and_list(cli):
     assert code == 0 and "healthbench" in out and "medhelm-quality" in out
     code, out, _ = cli("rubric", "show", "medhelm-quality")
     assert code == 0 and "accuracy" in out and "1: Contains errors" in out
+
+
+def test_a_yaml_syntax_error_says_what_it_means_for_indentation(cli, tmp_path):
+    from conftest import write
+
+    bad = write(tmp_path / "r.yaml", "id: x\nversion: 1\nkind: checklist\ntitle: T\ncriteria:\n  - id: a\n"
+                                     "    text: b\n   points: 3\n")
+    code, _, err = cli("rubric", "validate", bad)
+    assert code == 2 and f"{bad}:8: YAML syntax error" in err and "indentation of this line (column 4)" in err
+    tabbed = write(tmp_path / "t.yaml", "id: x\ncriteria:\n\t- id: a\n")
+    code, _, err = cli("rubric", "validate", tabbed)
+    assert code == 2 and "YAML indents with spaces only" in err

@@ -28,7 +28,7 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 def _register():
     # each registers its commands; this order is the order of `medjudge --help`
-    from . import quickstart, grade, batch, runs, compare, calibrate, estimate, probe, optimize, review, rubric, doctor  # noqa: F401,I001
+    from . import quickstart, generate, grade, batch, runs, compare, calibrate, estimate, probe, optimize, review, rubric, doctor  # noqa: F401,I001
 
 
 INTERRUPTED = "interrupted: finished judgments are saved; rerun the same command (or grade --resume RUN_ID) to resume"

@@ -24,7 +24,7 @@ def compare(
     require_better: Optional[list[str]] = typer.Option(None, "--require-better", metavar="A:B", help="gate for CI: exit 6 unless system A is better than B overall, the paired 95% CI on A's side of 0 (repeatable)"),
     db: Path = DB,
 ):
-    """Compare systems on the examples every run scored: each mean with a CI, every difference with a paired
+    """Compare systems (runs, or the systems within one run) on the examples every system scored: each mean with a CI, every difference with a paired
     bootstrap CI and a p-value, overall, per criterion or dimension and per tag; a leaderboard for three or more."""
     from rich.table import Table
 
@@ -32,12 +32,13 @@ def compare(
     from ..display import ci, num
     from .options import wide_console
 
-    result = compare_runs(db, run_ids, resamples=resamples, seed=seed, partial=partial)
+    compared = compare_runs(db, run_ids, resamples=resamples, seed=seed, partial=partial)
+    result = compared.to_dict()
     console = wide_console()
     better = "higher" if result["higher_is_better"] else "lower"
     for g in result["groups"]:
         t = Table("system", "mean", "95% CI", title=f"{g['group']}: {result['measure']} ({better} is better), "
-                  f"{g['examples']} examples every run scored" + (f", {g['left_out']} left out" if g["left_out"] else ""))
+                  f"{g['examples']} examples every system scored" + (f", {g['left_out']} left out" if g["left_out"] else ""))
         for s in g["systems"]:
             t.add_row(s["system"], num(s["mean"]), ci(s["ci"]))
         d = Table("difference", "mean", "paired 95% CI", "p")
@@ -52,16 +53,17 @@ def compare(
         for r in leaderboard(result):
             t.add_row(str(r["rank"]), r["system"], num(r["mean"]), ci(r["ci"]), str(r["significant_wins"]))
         console.print(t)
-    console.print(f"examples paired by {result['paired_by']}")
+    console.print(f"examples paired by {result['paired_by']}; a difference's 95% CI is a paired bootstrap percentile "
+                  "interval and its p a sign-flip permutation test: two methods, so near the 5% line one can exclude "
+                  "0 while the other does not (with few examples, trust neither alone)")
     if json_out:
         json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     if csv_out:
         with csv_out.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
+            rows = compared.long_rows()
             w.writerow(["group", "examples", "left_out", "a", "b", "difference", "ci_low", "ci_high", "p"])
-            for g in result["groups"]:
-                for x in g["differences"]:
-                    w.writerow([g["group"], g["examples"], g["left_out"], x["a"], x["b"], x["difference"], *x["ci"], x["p"]])
+            w.writerows([list(r.values()) for r in rows])
     if result["incomplete"]:
         from ..errors import EXIT_INCOMPLETE
 

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import app
-from .options import DB, JUDGES, PARTIAL
+from .options import DB, JUDGES, PARTIAL, rate_limits
 
 
 @app.command()
@@ -16,6 +16,7 @@ def grade(
     input_path: Optional[Path] = typer.Argument(None, help="answers JSONL, HealthBench JSONL (--format healthbench) or K-QA answers (--format kqa); not needed with --resume"),
     rubric: Optional[str] = typer.Option(None, "--rubric", "-r", help="rubric file or library id (healthbench for --format healthbench)"),
     judge: Optional[list[str]] = JUDGES,
+    model: Optional[list[str]] = typer.Option(None, "--model", "-m", metavar="MODEL", help="generate the answers first: each model under test answers the prompts (medjudge generate; repeatable, each a system), then they are graded"),
     fmt: str = typer.Option("answers", "--format", help="answers | healthbench | kqa | pairs (several systems per prompt_id, for a pairwise rubric)"),
     answers: Optional[Path] = typer.Option(None, "--answers", help="HealthBench: answers JSONL keyed by prompt_id (last assistant turn graded)"),
     answer_field: str = typer.Option("ideal", "--answer-field", help="HealthBench without --answers: grade this completion (ideal)"),
@@ -59,9 +60,10 @@ def grade(
     if workers != "auto" and not (workers.isdigit() and int(workers) >= 1):
         raise typer.BadParameter(f"--workers takes a number of processes or auto, not {workers!r}")
     workers = workers if workers == "auto" else int(workers)
-    execution = dict(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=_limits(rpm, "--rpm"),
-                     tpm=_limits(tpm, "--tpm"), workers=workers, partial=partial, min_coverage=min_coverage,
+    execution = dict(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=rate_limits(rpm, "--rpm"),
+                     tpm=rate_limits(tpm, "--tpm"), workers=workers, partial=partial, min_coverage=min_coverage,
                      batch=batch, wait=wait, fail_under=fail_under, fail_over=fail_over)
+    generated = None  # grade --model: the generation's result
     if resume:
         with progress_bar(console, quiet) as listener:
             result = api.grade(db=db, resume=resume, listeners=[listener] if listener else [], **execution)
@@ -70,6 +72,11 @@ def grade(
             raise typer.BadParameter("give the answers file, or --resume RUN_ID")
         if rubric is None and fmt not in ("healthbench", "kqa"):
             raise typer.BadParameter("give --rubric FILE or a library id (see `medjudge rubric list`)")
+        if model:
+            input_path, answers, generated = generate_first(input_path, model, fmt, db, concurrency, timeout,
+                                                            max_retries, limit, rate_limits(rpm, "--rpm"),
+                                                            rate_limits(tpm, "--tpm"))
+            limit = limit * len(model) if limit else None  # the first N prompts, each answered by every model
         settings = dict(format=fmt, answers_path=str(answers) if answers else None, answer_field=answer_field,
                         questions_path=str(questions) if questions else None, samples=samples, mode=mode,
                         temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie, local_only=local_only,
@@ -94,7 +101,29 @@ def grade(
             result = api.grade(input_path, rubric=rubric, judges=judges_spec, db=db,
                                listeners=[listener] if listener and not batch else [],
                                on_poll=None if quiet else poll_line(console), **settings, **execution)
+    if generated is not None and generated.exit_code and not result.exit_code:
+        show_result(console, result, json_summary, exit=False)
+        typer.echo(generated.reason, err=True)
+        raise typer.Exit(generated.exit_code)
     show_result(console, result, json_summary)
+
+
+def generate_first(input_path, models, fmt, db, concurrency, timeout, max_retries, limit, rpm, tpm):
+    """grade --model: the models' answers to the prompts, into a file beside the database; (the file to grade,
+    the HealthBench answers file, the generation's result)."""
+    from .. import api
+    from .generate import show_generated
+
+    if fmt not in ("answers", "healthbench"):
+        raise typer.BadParameter("--model generates answers for --format answers or healthbench prompts")
+    out = Path(db).resolve().parent / f"{Path(input_path).stem}.generated.jsonl"
+    g = api.generate(input_path, models=models, output=out, db=db, format=fmt, concurrency=concurrency,
+                     timeout=max(timeout, 120.0), max_retries=max_retries, limit=limit, rpm=rpm, tpm=tpm)
+    show_generated(g)
+    if not sum(g.answers.values()):
+        typer.echo(g.reason or "no answer was generated", err=True)
+        raise typer.Exit(g.exit_code or 4)
+    return (input_path, out, g) if fmt == "healthbench" else (out, None, g)
 
 
 def show_plan(console, p):
@@ -153,22 +182,6 @@ def finish(result):
         raise typer.Exit(result.exit_code)
 
 
-def _limits(values, option) -> dict:
-    """["600", "openai/gpt-4.1=100"] -> {"*": 600.0, "openai/gpt-4.1": 100.0}"""
-    from ..errors import MedjudgeError
-
-    out = {}
-    for v in values or []:
-        model, sep, number = v.rpartition("=")
-        try:
-            out[model if sep else "*"] = float(number)
-        except ValueError:
-            raise MedjudgeError(f"{option} takes N or MODEL=N, not {v!r}") from None
-        if out[model if sep else "*"] <= 0:
-            raise MedjudgeError(f"{option} must be positive")
-    return out
-
-
 def poll_line(console):
     """grade --batch --wait: one line per poll with the requests per batch state."""
     def show(st):
@@ -187,6 +200,8 @@ class progress_bar:
     def __enter__(self):
         if self.quiet:
             return None
+        if not self.console.is_terminal:
+            return self.lines()
 
         def listener(p):
             if self.bar is None:
@@ -200,6 +215,21 @@ class progress_bar:
                      f"cost ${p.cost:.4f}")
             self.bar.update(self.task, total=p.total, completed=p.done, stats=stats)
 
+        return listener
+
+    def lines(self, every: float = 30.0):
+        """Not a terminal (a CI log, a pipe): one line on stderr every tenth of the tasks or `every` seconds."""
+        import time
+
+        last = {"at": time.monotonic(), "tenth": 0}
+
+        def listener(p):
+            tenth = int(10 * p.done / p.total) if p.total else 0
+            now = time.monotonic()
+            if tenth > last["tenth"] or now - last["at"] >= every or (p.total and p.done == p.total):
+                last.update(at=now, tenth=tenth)
+                typer.echo(f"grading: {p.done} of {p.total} tasks; calls {p.calls}, cached {p.cached}, "
+                           f"cost ${p.cost:.4f}", err=True)
         return listener
 
     def __exit__(self, *exc):

@@ -60,3 +60,19 @@ def pairs(values, option: str, left: str = "NAME") -> dict:
             raise MedjudgeError(f"{option} takes {left}=SOURCE, not {v!r}")
         out[name] = value
     return out
+
+
+def rate_limits(values, option) -> dict:
+    """["600", "openai/gpt-4.1=100"] -> {"*": 600.0, "openai/gpt-4.1": 100.0}"""
+    from ..errors import MedjudgeError
+
+    out = {}
+    for v in values or []:
+        model, sep, number = v.rpartition("=")
+        try:
+            out[model if sep else "*"] = float(number)
+        except ValueError:
+            raise MedjudgeError(f"{option} takes N or MODEL=N, not {v!r}") from None
+        if out[model if sep else "*"] <= 0:
+            raise MedjudgeError(f"{option} must be positive")
+    return out

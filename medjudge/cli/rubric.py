@@ -121,7 +121,7 @@ def test(file: str = typer.Argument(..., help="rubric file or library id"),
     if wrong:
         t = Table("example", "unit", "expected", "judge said", "reason", title="Verdicts the judge got wrong")
         for c in wrong:
-            t.add_row(c.example, c.unit, f"{c.expected:g}", "unscored" if c.got is None else f"{c.got:g}", c.reason or "")
+            t.add_row(c.example, c.unit, c.expected_label, c.got_label, c.reason or "")
         console.print(t)
     console.print(f"{len(checks) - len(wrong)} of {len(checks)} expected verdicts matched by {', '.join(judges)}")
     if wrong:

@@ -11,6 +11,20 @@ from pydantic import ValidationError
 from ..errors import InputError
 
 
+def _hint(problem: str, mark) -> str:
+    """What the parser's words usually mean, in a rubric author's terms."""
+    col = f" (column {mark.column + 1})" if mark is not None else ""
+    if "expected <block end>" in problem or "mapping values are not allowed" in problem \
+            or "did not find expected key" in problem or "did not find expected '-'" in problem:
+        return (f": the indentation of this line{col} does not match the lines around it (keys of one mapping, "
+                "and the items of one list, start at the same column; use spaces, not tabs)")
+    if "found character '\\t'" in problem or "tab" in problem:
+        return ": a tab character: YAML indents with spaces only"
+    if "could not find expected ':'" in problem:
+        return ": a key without its colon, or a text with a colon in it that needs quotes"
+    return ""
+
+
 def load_yaml_with_lines(text: str, path: str | Path):
     """Parse YAML text; return (data, lines) where lines maps a key path tuple to its 1-based line."""
     loader = None
@@ -23,7 +37,7 @@ def load_yaml_with_lines(text: str, path: str | Path):
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(path, line, None, f"YAML syntax error: {problem}") from None
+        raise InputError(path, line, None, f"YAML syntax error: {problem}{_hint(problem, mark)}") from None
     finally:
         if loader is not None:
             loader.dispose()

@@ -81,10 +81,12 @@ def forest_plot(rows: list[dict]) -> str | None:
     if not rows:
         return None
     fig, ax = _figure(6.5, 0.4 * len(rows) + 1.0)
+    banded = False
     for i, r in enumerate(reversed(rows)):
         s = r["stats"][r["primary"]]
         c = ((r.get("ceiling") or {}).get("stats") or {}).get(r["primary"]) or {}
         if c.get("ci") and c["ci"][0] is not None:
+            banded = True
             ax.fill_betweenx([i - 0.35, i + 0.35], c["ci"][0], c["ci"][1], color="#bdbdbd", alpha=0.6, linewidth=0)
         colour = VERDICT_COLOUR.get(r["verdict"], "#424242")
         if s["ci"][0] is not None:
@@ -92,7 +94,8 @@ def forest_plot(rows: list[dict]) -> str | None:
         ax.plot([s["estimate"]], [i], "o", color=colour)
     ax.set_yticks(range(len(rows)), [f"{r['group']} / {r['judge']}" for r in reversed(rows)])
     ax.axvline(0, color="#9e9e9e", linewidth=0.8)
-    ax.set_xlabel(f"{rows[0]['primary']} with 95% CI (grey band: physicians among themselves)")
+    ax.set_xlabel(f"{rows[0]['primary']} with 95% CI" + (" (grey band: the physicians' own 95% CI among themselves)"
+                                                         if banded else " (no physician ceiling: one expert)"))
     return _svg(fig)
 
 

@@ -31,10 +31,11 @@ def build(store, run_id: str, calibration_ids=(), partial: str = "exclude", comp
                          "svg": plots.ci_plot(rows, "estimate")})
     calibrations = store.calibrations(list(calibration_ids), None) if calibration_ids else store.calibrations(None, run.id)
     experts = _expert_labels(store, run)
-    return {"card": _card(run, summary), "summary": summary, "sections": sections,
+    cals = [_calibration(c, run, answers, experts) for c in calibrations]
+    return {"card": _card(run, summary), "summary": summary, "sections": sections, "banners": _banners(run, cals),
             "compare": _compare(store, run, summary, compare, partial),
             "by_source": _by_source(answers), "units": _units(summary, answers),
-            "calibrations": [_calibration(c, run, answers, experts) for c in calibrations],
+            "calibrations": cals,
             "answers": _answers(store, run, answers, experts), "answers_total": len(answers),
             "max_answers": MAX_ANSWERS, "unsafe": summary.get("unsafe_answers") or [],
             "probes": _probes(store, run.id)}
@@ -155,9 +156,32 @@ def _units(summary, answers) -> list[dict]:
             text.setdefault(u["unit_id"], u.get("text", ""))
             if u["value"] is not None:
                 values[u["unit_id"]].append(u["value"])
+    points = {u["unit_id"]: u.get("points") for a in answers for u in a["units"]}
     return [{"unit": uid, "text": text.get(uid, ""), "mean": sum(values[uid]) / len(values[uid]) if values[uid] else None,
-             "scored": c["scored"], "units": c["units"], "unscored_share": 1 - c["share"] if c["share"] is not None else None}
+             "scored": c["scored"], "units": c["units"], "unscored_share": 1 - c["share"] if c["share"] is not None else None,
+             "points": points.get(uid), "better": _better(points.get(uid))}
             for uid, c in by.items()]
+
+
+def _better(points) -> str:
+    """Which way is better for a unit's mean verdict: a checklist criterion with negative points is one an answer
+    should not meet."""
+    if points is None:
+        return "higher is better"
+    return "lower is better (negative points: meeting it costs)" if points < 0 else "higher is better"
+
+
+def _banners(run, calibrations) -> list[str]:
+    """What a reader must see before any figure: an embedded judge, a judge calibrations said not to trust."""
+    from ..config import EMBEDDED_JUDGE
+
+    out = [f"{m} is the embedded 270M base model: it proves the pipeline runs, its verdicts and explanations are "
+           "not to be trusted" for m in run.models if m.startswith(EMBEDDED_JUDGE)]
+    for c in calibrations:
+        bad = sorted({f"{r['judge']} ({r['group']})" for r in c["rows"] if r["verdict"] == "do not trust"})
+        if bad:
+            out.append(f"calibration {c['id']}: do not trust {', '.join(bad)} against these experts")
+    return out
 
 
 def _expert_labels(store, run) -> dict:
