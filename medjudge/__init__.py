@@ -11,6 +11,7 @@ _EXPORTS = {
     "agreement": ("api", "agreement"),
     "sample": ("api", "sample"),
     "compare_runs": ("api", "compare_runs"),
+    "generate": ("api", "generate"),
     "write_report": ("api", "write_report"),
     "estimate": ("api", "estimate"),
     "optimize": ("api", "optimize"),

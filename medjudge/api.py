@@ -29,6 +29,86 @@ def open_db(db: str | Path | Store = "medjudge.db", must_exist: bool = False) ->
     return Store(db)
 
 
+# -- small typed results --------------------------------------------------------------------------
+
+class Fields:
+    """A typed result whose JSON form is its fields: `.to_dict()`, and read by key like that JSON."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+
+@dataclass
+class GradePlan(Fields):
+    """What `grade` would still call (grade --dry-run)."""
+
+    run: str
+    exists: bool
+    cached: int
+    statement_splits: int
+    cascade_second_tier_not_counted: bool
+    judges: list  # per judge: calls, input tokens, online and batch cost
+    calls: int
+
+
+@dataclass
+class BatchStatus(Fields):
+    """A run's provider batches (medjudge batch status)."""
+
+    run: str
+    state: str
+    batches: list
+    requests: dict  # requests per batch state
+    summary: dict | None = None
+
+
+@dataclass
+class LabelSample(Fields):
+    """Units drawn at random for physicians to label (medjudge sample)."""
+
+    name: str
+    units: int
+    of: int
+    prob: float
+    seed: int
+
+
+@dataclass
+class LabelPlan(Fields):
+    """Expert labels a CI half-width needs (medjudge estimate --plan)."""
+
+    run: str
+    estimand: str
+    half_width: float
+    alpha: float
+    source: str  # a labelled pilot, or the assumed disagreement rate ("from" in the JSON)
+    lam: float | None
+    labels_needed: int
+    label_every_unit: bool
+    judged: int
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["from"] = out.pop("source")
+        return {k: out[k] for k in ("run", "estimand", "half_width", "alpha", "from", "lam", "labels_needed",
+                                    "label_every_unit", "judged")}
+
+    def __getitem__(self, key):
+        return self.to_dict()[key]
+
+
+@dataclass
+class ReportFile(Fields):
+    """The HTML report written (medjudge report)."""
+
+    path: str
+    bytes: int
+    seconds: float
+
+
 # -- runs -----------------------------------------------------------------------------------------
 
 @dataclass
@@ -175,13 +255,14 @@ def probe(db, run_id: str, *, probes=("position", "length", "paraphrase", "pertu
                                                          dry_run=dry_run))
 
 
-def batch_status(db, run_id: str) -> dict:
+def batch_status(db, run_id: str) -> BatchStatus:
     """The run's provider batches (medjudge batch status)."""
     from .batching import status
     from .stored import StoredRun
 
     store = open_db(db, must_exist=True)
-    return status(store, StoredRun(store, run_id).id, "status")
+    st = status(store, StoredRun(store, run_id).id, "status")
+    return BatchStatus(st["run"], st["state"], st["batches"], st["requests"], st["summary"])
 
 
 def batch_cancel(db, run_id: str) -> int:
@@ -207,12 +288,12 @@ def check_settings(input_path, **settings) -> None:
 
 
 def grade_plan(input_path, *, rubric: str | None = None, judges: list[str] | None = None, db="medjudge.db",
-               **settings) -> dict:
+               **settings) -> GradePlan:
     """What `grade` would still call (grade --dry-run): calls, input tokens, online and batch cost; calls nothing."""
     cfg = grade_config(input_path, rubric, judges, settings)
     # a database that does not exist is not created: the plan is worked out on an empty one in memory
     store = open_db(db) if isinstance(db, Store) or Path(db).exists() else Store(":memory:")
-    return grading.plan(store, cfg)
+    return GradePlan(**grading.plan(store, cfg))
 
 
 # -- calibration ----------------------------------------------------------------------------------
@@ -282,13 +363,13 @@ class EstimateResult:
                        for r in self.rows for m in ("judge_only", "experts_only", "corrected")])
 
 
-def sample(db, run_id: str, n: int, *, name: str = "sample", seed: int = 0, output=None) -> dict:
+def sample(db, run_id: str, n: int, *, name: str = "sample", seed: int = 0, output=None) -> LabelSample:
     """Draw n of a run's scored units at random for physicians to label (stored with their probability);
     `output` writes them as a CSV to fill in and import with `annotations import`."""
     from .calibration.estimate import draw
 
     store = open_db(db, must_exist=True)
-    return draw(store, get_run(store, run_id), n, name, seed, output)
+    return LabelSample(**draw(store, get_run(store, run_id), n, name, seed, output))
 
 
 def estimate(db, run_id: str, *, labels: str, by: str | None = None, alpha: float = 0.05,
@@ -307,22 +388,23 @@ def estimate(db, run_id: str, *, labels: str, by: str | None = None, alpha: floa
 
 
 def plan_labels(db, run_id: str, *, half_width: float, labels: str | None = None, disagreement: float | None = None,
-                alpha: float = 0.05) -> dict:
+                alpha: float = 0.05) -> LabelPlan:
     """Expert labels needed for a CI half-width (from a labelled pilot sample or an assumed disagreement rate)."""
     from .calibration.estimate import plan
 
     store = open_db(db, must_exist=True)
-    return plan(store, get_run(store, run_id), half_width, labels, disagreement, alpha)
+    p = plan(store, get_run(store, run_id), half_width, labels, disagreement, alpha)
+    return LabelPlan(**{("source" if k == "from" else k): v for k, v in p.items()})
 
 
 def write_report(db, run_id: str, output="report.html", *, calibrations=(), partial: str = "exclude",
-                 compare=()) -> dict:
+                 compare=()) -> ReportFile:
     """Write the run's HTML report (view/report.py), other runs of the same kind beside it with `compare`;
     returns {path, bytes, seconds}."""
     from .view.report import write
 
     store = open_db(db, must_exist=True)
-    return write(store, get_run(store, run_id).id, output, calibrations, partial, compare)
+    return ReportFile(**write(store, get_run(store, run_id).id, output, calibrations, partial, compare))
 
 
 @dataclass
@@ -529,5 +611,5 @@ def export_review_labels(db, run_id: str, path) -> dict:
 
 __all__ = ["load_rubric", "library_rubrics", "rubric_template", "lint_rubric", "check_examples", "draft_rubric",
            "atomize_rubric", "configured_judges", "check_judge", "versions", "key_variables", "review_sample",
-           "export_review_labels", "grade_config", "check_settings", "generate", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "CompareResult", "write_report", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+           "export_review_labels", "grade_config", "check_settings", "generate", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "CompareResult", "write_report", "GradePlan", "BatchStatus", "LabelSample", "LabelPlan", "ReportFile", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

@@ -59,7 +59,7 @@ def estimate(
                          "give their mean exactly" if p["label_every_unit"]
                          else f"about {need} expert labels (of {p['judged']} judged units)"))
         if json_out:
-            json_out.write_text(json.dumps(p, indent=2), encoding="utf-8")
+            json_out.write_text(json.dumps(p.to_dict(), indent=2), encoding="utf-8")
         return
     if not labels:
         raise MedjudgeError("give --labels NAME: the random sample the experts labelled (medjudge sample)")

@@ -88,7 +88,7 @@ def grade(
             if plan_json:
                 import json
 
-                plan_json.write_text(json.dumps(p, indent=2), encoding="utf-8")
+                plan_json.write_text(json.dumps(p.to_dict(), indent=2), encoding="utf-8")
             return
         judges_spec, origin = api.configured_judges(judge)
         if origin == "embedded":
