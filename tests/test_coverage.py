@@ -284,7 +284,7 @@ def test_local_generation_stops_at_its_deadline_and_frees_the_model():
     schema = {"type": "object", "properties": {"story": {"type": "string", "minLength": 4000}}, "required": ["story"]}
     fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
     messages = [{"role": "user", "content": "Write a very long story."}]
-    with pytest.raises(local.LocalTimeout, match="generation stopped"):
+    with pytest.raises(local.LocalTimeout, match="generation stopped [(]--timeout raises it"):
         local.generate("gemma-3-270m", messages, {"max_tokens": 2000, "response_format": fmt}, timeout=0.2)
     _, lock = local.load("gemma-3-270m")
     assert lock.acquire(blocking=False)  # nothing is still generating with the model
@@ -314,3 +314,15 @@ def test_limit_zero_is_refused_before_any_call(fake, cli, answers_file, checklis
     # 0.1 took --limit 0 as "no limit" and graded everything (with a paid judge, a surprise bill)
     code, out, err = cli(*grade_args(fake, answers_file, checklist_file, "--limit", "0"))
     assert code == 2 and "--limit must be at least 1" in err and fake.count == 0
+
+
+def test_an_in_process_models_timeout_grows_with_its_slowest_reply_and_says_which_flag_sets_it():
+    from medjudge.models.llm import LLM, Judge
+
+    llm = LLM(timeout=60.0)
+    local, remote = Judge.parse("local/gemma-3-270m"), Judge.parse("openai/gpt-4.1")
+    assert llm.timeout_for(local) == 60.0 and llm.timeout_for(remote) == 60.0
+    llm.slowest[local.model] = 35.0  # a loaded machine: the model took 35 s for one reply
+    assert llm.timeout_for(local) == 105.0 and llm.timeout_for(remote) == 60.0
+    llm.slowest[local.model] = 5.0
+    assert llm.timeout_for(local) == 60.0  # never below --timeout

@@ -306,3 +306,12 @@ def test_progress_shows_as_lines_when_stderr_is_not_a_terminal(fake, cli, answer
     code, out, err = cli("grade", answers_file, "--rubric", checklist_file, "--judge", fake.judge(), "--db", "q.db",
                          "--quiet")
     assert "grading: " not in err
+
+
+def test_a_timeout_says_which_flag_changes_it(cli, answers_file, checklist_file):
+    from medjudge.models.fakellm import FakeLLM
+
+    with FakeLLM(latency=1.5) as slow:
+        code, out, err = cli("grade", answers_file, "--rubric", checklist_file, "--judge", slow.judge(), "--db", "s.db",
+                             "--timeout", "0.3", "--max-retries", "0", "--quiet")
+    assert code == 4 and "no reply within 0.3 s (--timeout changes it)" in err  # a judge that never answers stops the run

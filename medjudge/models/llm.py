@@ -207,6 +207,17 @@ class LLM:
         self.routing = Routes(routes)  # routes remembered in the Store (or None)
         self._sessions: dict = {}  # event loop -> aiohttp session (OpenAI-compatible servers)
         self._endpoints: dict = {}  # judge -> (URL, headers, proxy, proxy auth, TLS), for the lean route
+        self.slowest: dict[str, float] = {}  # in-process model -> its slowest reply so far, in seconds
+
+    SLOW_FACTOR = 3.0  # an in-process model may take this many times its slowest reply on this machine
+
+    def timeout_for(self, judge: Judge) -> float:
+        """The per-call timeout: --timeout, and for an in-process model at least SLOW_FACTOR times the slowest
+        reply it gave in this run (a loaded machine slows every generation alike: a timeout then is the machine,
+        not the call)."""
+        if not judge.in_process:
+            return self.timeout
+        return max(self.timeout, self.SLOW_FACTOR * self.slowest.get(judge.model, 0.0))
 
     def route(self, judge: Judge, params: dict):
         """How this judge's calls with these parameters go on the wire (route.py)."""
@@ -248,7 +259,7 @@ class LLM:
         return self._errors
 
     def _kwargs(self, judge: Judge, messages, params):
-        kw = dict(model=judge.model, messages=messages, timeout=self.timeout, num_retries=0, **params)
+        kw = dict(model=judge.model, messages=messages, timeout=self.timeout_for(judge), num_retries=0, **params)
         if judge.api_base:
             kw["api_base"] = judge.api_base
             # never the provider's key from the environment: a custom host gets only the key named for it
@@ -271,12 +282,15 @@ class LLM:
                 else:
                     reply = await self._litellm(judge, messages, params, start)
                 reply.text = redact_values(reply.text)  # a server that echoes the key never puts it in the database
+                if judge.in_process:
+                    self.slowest[judge.model] = max(self.slowest.get(judge.model, 0.0), reply.latency)
                 return reply
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 name = _kind(exc)
-                said = _first_line(exc, judge) or (f"no reply within {self.timeout:g} s" if name == "Timeout" else name)
+                said = _first_line(exc, judge) or (f"no reply within {self.timeout:g} s (--timeout changes it)"
+                                                   if name == "Timeout" else name)
                 if isinstance(exc, HTTPFailure):
                     fatal, refused = exc.fatal, exc.refused
                 elif route.lean:  # a connection error or timeout on the lean route

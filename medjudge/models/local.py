@@ -126,7 +126,8 @@ def generate(name: str, messages: list, params: dict, timeout=None, stop: thread
                 if stop is not None and stop.is_set():
                     why = f"local/{name}: the call was abandoned; generation stopped"
                 elif deadline and time.monotonic() > deadline:
-                    why = f"local/{name}: no reply within {float(timeout):g}s; generation stopped"
+                    why = (f"local/{name}: no reply within {float(timeout):g}s; generation stopped (--timeout raises "
+                           "it; on a loaded machine it grows with the slowest reply the model gave)")
                 if why:
                     break
         finally:
