@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
-from . import grading
 from .calibration.measure import CalibrationResult, measure, measure_agreement
 from .config import EMBEDDED_WARNING
 from .errors import EXIT_COVERAGE, EXIT_GATE, EXIT_OK, MedjudgeError
 from .gates import better_gate, calibration_gate, score_gate
 from .frames import frame
-from .grading import GradeConfig, GradeResult
 from .store import MAX_ROUNDS, Store
+
+if TYPE_CHECKING:  # at run time they come on first use (__getattr__ below): grading imports DSPy
+    from .grading import GradeConfig, GradeResult
 
 
 def open_db(db: str | Path | Store = "medjudge.db", must_exist: bool = False) -> Store:
@@ -220,7 +222,7 @@ def grade(input_path=None, *, rubric: str | None = None, judges: list[str] | Non
     timeout, limit, partial, min_coverage, batch, wait... `judges=None` takes the configured judge (medjudge.toml,
     MEDJUDGE_JUDGE) or the embedded local model. `listeners` get the panel's progress after each task;
     with batch=True and wait=True, `on_poll` gets the batches' status after each poll."""
-    from . import batching
+    from . import batching, grading
 
     store = open_db(db)
     use = batching.grade if settings.get("batch") else grading.grade
@@ -233,6 +235,7 @@ def grade_config(input_path, rubric: str | None, judges: list[str] | None, setti
     """The settings of a new run: the rubric (a library id for --format healthbench / kqa) and the judges
     (given, else configured, else embedded)."""
     from .config import resolve_judges
+    from .grading import GradeConfig
 
     if input_path is None:
         raise MedjudgeError("give the answers file, or resume=RUN_ID")
@@ -284,7 +287,9 @@ def generate(prompts_path, *, models: list[str], output, db="medjudge.db", on_an
 
 def check_settings(input_path, **settings) -> None:
     """The grading settings that need no judge, checked before anything is printed or read."""
-    grading.check_settings(GradeConfig(input_path=str(input_path), **settings))
+    from . import grading
+
+    grading.check_settings(grading.GradeConfig(input_path=str(input_path), **settings))
 
 
 def grade_plan(input_path, *, rubric: str | None = None, judges: list[str] | None = None, db="medjudge.db",
@@ -293,6 +298,8 @@ def grade_plan(input_path, *, rubric: str | None = None, judges: list[str] | Non
     cfg = grade_config(input_path, rubric, judges, settings)
     # a database that does not exist is not created: the plan is worked out on an empty one in memory
     store = open_db(db) if isinstance(db, Store) or Path(db).exists() else Store(":memory:")
+    from . import grading
+
     return GradePlan(**grading.plan(store, cfg))
 
 
@@ -580,6 +587,8 @@ def check_judge(spec: str, *, timeout: float = 60.0, call: bool = True) -> tuple
 
 def versions() -> dict:
     """medjudge's and its libraries' versions (stored with every run)."""
+    from . import grading
+
     return grading.versions()
 
 
@@ -607,6 +616,16 @@ def export_review_labels(db, run_id: str, path) -> dict:
 
     store = open_db(db, must_exist=True)
     return review.export(store, get_run(store, run_id), path)
+
+
+def __getattr__(name):
+    """GradeConfig and GradeResult come from grading.py, imported on first use: a command that does not grade
+    (runs, show, calibrate...) never pays for DSPy's import."""
+    if name in ("GradeConfig", "GradeResult"):
+        from . import grading
+
+        return getattr(grading, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["load_rubric", "library_rubrics", "rubric_template", "lint_rubric", "check_examples", "draft_rubric",

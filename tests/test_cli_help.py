@@ -55,3 +55,25 @@ def test_version(cli):
 
     code, out, _ = cli("--version")
     assert code == 0 and out.strip() == f"medjudge {__version__}"
+
+
+def test_the_store_loads_without_pandas_and_pandas_still_loads_after():
+    """sqlite-utils would import pandas (0.6-1.0 s of every command's start-up) only for DataFrame column types."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import medjudge.store as s; print('pandas' in sys.modules); import pandas; "
+            "print(pandas.DataFrame({'a': [1]}).shape); print(s.sqlite_utils.Database(':memory:')['t'].insert({'a': 1}).count)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "(1,", "1)", "1"]
+
+
+def test_the_public_door_opens_without_dspy():
+    """Commands that do not grade (runs, show, calibrate, compare) never pay for DSPy's import (about 1 s)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, medjudge.api as api; print('dspy' in sys.modules); api.GradeResult; "
+            "print('dspy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]  # GradeResult, asked for, brings grading (and DSPy) in
