@@ -200,3 +200,40 @@ def test_report_fit_for_an_appendix_in_a_real_browser(reported, cli, tmp_path):
     assert re.search("embedded 270M base model", _banners(Run(), [])[0])
     assert _banners(Run(), [{"id": "c1", "rows": [{"judge": "j", "group": "g", "verdict": "do not trust"}]}])[1] == \
         "calibration c1: do not trust j (g) against these experts"
+
+
+def test_report_keeps_experts_apart_and_names_a_separate_analysis(reported, cli, tmp_path):
+    """One confusion matrix per expert (never two raters pooled under one count), each titled with its n; a
+    calibration of other judges shown beside the run is headed as a separate analysis."""
+    import csv
+    import re
+
+    path, shown = reported
+    html = path.read_text()
+    titles = re.findall(r"<!-- (\w+ vs dr_[ab]: \d+ items) -->|>(\w+ vs dr_[ab]: \d+ items)<", html)
+    found = {t for pair in titles for t in pair if t}
+    labels = list(csv.DictReader((EXAMPLES / "expert_labels.csv").open()))
+    for rater in ("dr_a", "dr_b"):
+        for crit in {r["criterion"] for r in labels if r["rater"] == rater}:
+            n = sum(1 for r in labels if r["rater"] == rater and r["criterion"] == crit)
+            assert f"{crit} vs {rater}: {n} items" in found, (crit, rater, n, sorted(found))
+    assert "A separate analysis" not in html  # this run's own calibration
+    rows = [{"item_id": f"x{i}", "criterion": "c1", "rater": r, "value": (i + (r == "other_judge")) % 2}
+            for i in range(12) for r in ("dr_x", "other_judge")]
+    with (tmp_path / "other.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, ["item_id", "criterion", "rater", "value"])
+        w.writeheader()
+        w.writerows(r for r in rows if r["rater"] == "dr_x")
+    with (tmp_path / "judged.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, ["item_id", "criterion", "rater", "value"])
+        w.writeheader()
+        w.writerows(r for r in rows if r["rater"] == "other_judge")
+    cli("annotations", "import", tmp_path / "other.csv", "--db", "r.db")
+    cli("annotations", "import", tmp_path / "judged.csv", "--kind", "llm_judge", "--db", "r.db")
+    cli("calibrate", "--raters", "other_judge", "--against", "dr_x", "--resamples", "50", "--json",
+        tmp_path / "o.json", "--db", "r.db")
+    cal_id = json.loads((tmp_path / "o.json").read_text())["id"]
+    code, _, err = cli("report", shown["run"], "-o", "s.html", "--calibration", cal_id, "--db", "r.db")
+    page = (tmp_path / "s.html").read_text()
+    assert code == 0, err
+    assert f"A separate analysis: calibration <code>{cal_id}</code> of other_judge" in page

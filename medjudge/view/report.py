@@ -196,28 +196,33 @@ def _expert_labels(store, run) -> dict:
 
 def _calibration(cal, run, answers, experts) -> dict:
     rows = cal["results"]
+    # a calibration of other judges (say, published ratings) is a separate analysis: said so, apart from the run
+    separate = not any(r["judge"] in run.models for r in rows)
     out = {"id": cal["id"], "config": cal["config"], "rows": rows, "forest": plots.forest_plot(rows),
-           "confusions": [], "bland_altman": [], "rates": None}
+           "confusions": [], "bland_altman": [], "rates": None, "separate": separate,
+           "judges": sorted({r["judge"] for r in rows})}
     if cal["inputs"].get("run") != run.id:
         return out
-    pairs = defaultdict(list)  # unit -> [(panel value, expert value)]
+    pairs = defaultdict(list)  # (unit, expert) -> [(panel value, expert value)]: one matrix per expert, never pooled
     for a in answers:
         for u in a["units"]:
-            for _, v in experts.get((a["answer_id"], u["unit_id"]), []):
+            for rater, v in experts.get((a["answer_id"], u["unit_id"]), []):
                 if u["value"] is not None:
-                    pairs[u["unit_id"] if run.rubric.fixed_units() else "all"].append((u["value"], v))
+                    pairs[(u["unit_id"] if run.rubric.fixed_units() else "all", rater)].append((u["value"], v))
     value_type = rows[0]["value_type"] if rows else None
     rates = []
-    for unit, ps in sorted(pairs.items()):
+    for (unit, rater), ps in sorted(pairs.items()):
+        title = f"{unit} vs {rater}: {len(ps)} items"
         if value_type in ("binary", "nominal"):
             cats = sorted({x for p in ps for x in p})
             m = [[sum(1 for j, e in ps if j == cj and e == ce) for ce in cats] for cj in cats]
-            out["confusions"].append(plots.confusion(m, [f"{c:g}" for c in cats], unit))
+            out["confusions"].append(plots.confusion(m, [f"{c:g}" for c in cats], title))
         else:
-            svg = plots.bland_altman([j for j, _ in ps], [e for _, e in ps], unit)
+            svg = plots.bland_altman([j for j, _ in ps], [e for _, e in ps], title)
             if svg:
                 out["bland_altman"].append(svg)
-        rates.append({"label": unit, "judge": sum(j for j, _ in ps) / len(ps), "expert": sum(e for _, e in ps) / len(ps)})
+        rates.append({"label": f"{unit} ({rater})", "judge": sum(j for j, _ in ps) / len(ps),
+                      "expert": sum(e for _, e in ps) / len(ps)})
     out["rates"] = plots.rates(rates, "mean verdict: judge (panel) vs experts")
     return out
 
