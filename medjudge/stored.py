@@ -118,13 +118,15 @@ class StoredRun:
                 panel[key] = aggregate(rule, pooled, tie, expected, quorum)
         return Verdicts(panel, dict(per_judge), dict(asked))
 
-    def units(self):
-        """(item, its units, {unit id: the panel's Aggregate or None when not judged yet}) per answer. Unless the
-        whole run's verdicts are already at hand, each answer's are read on their own: memory stays flat however
-        many answers a run has."""
+    def units(self, source: str | None = None):
+        """(item, its units, {unit id: the panel's Aggregate or None when not judged yet}) per answer (of one
+        system's answers with `source`). Unless the whole run's verdicts are already at hand, each answer's are
+        read on their own: memory stays flat however many answers a run has."""
         whole = self.__dict__.get("verdicts")
         only = (self.config.get("probe") or {}).get("only")  # a probe run judges only some units of each answer
         for it in self.items:
+            if source is not None and it.source != source:
+                continue  # another system's answer: its judgments are not read
             panel = whole.panel if whole else self.tally(self.store.votes(self.id, answer=it.id)).panel
             units = self.rubric.units(it)
             if only is not None:

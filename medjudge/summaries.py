@@ -247,22 +247,22 @@ def build(run: StoredRun, resamples, seed, partial, keep_rows=False) -> tuple[Su
 
     store = run.store
     row = run.row
-    scores = rubric.score(Rows(rows(), store.answer_count(run.id)), run, partial, resamples, seed)
+    answers = store.answer_count(run.id)
+    scores = rubric.score(Rows(rows(), answers), run, partial, resamples, seed)
     for answer_id, (score, detail) in scores.answers.items():
         per_answer[answer_id][0] = score
         per_answer[answer_id][1].update(detail)
 
     def system_rows(source):  # one system's answers, read again (coverage and per-answer rows are the run's)
-        for it, units, results in run.units():
-            if it.source == source:
-                yield (it, *by_conversation(rubric, it, results)) if rubric.scope == "each_turn" else (it, units, results)
+        for it, units, results in run.units(source):
+            yield (it, *by_conversation(rubric, it, results)) if rubric.scope == "each_turn" else (it, units, results)
 
     systems = {s: rubric.score(Rows(system_rows(s), n), run, partial, resamples, seed).figures
                for s, n in sources.items()} if len(sources) > 1 else None
     error_reasons = Counter(store.error_reasons(run.id))
     per_judge = store.calls_by_model(run.id)
     summary = Summary(run.id, f"{rubric.id}@{rubric.version}", rubric.kind, row["mode"], run.models, row["samples"],
-                      store.answer_count(run.id), row["status"], partial, run.config.get("quorum") or "majority",
+                      answers, row["status"], partial, run.config.get("quorum") or "majority",
                       run.config.get("program"), scores.figures, cov.coverage(fixed_units=rubric.fixed_units()),
                       sum(error_reasons.values()), dict(error_reasons.most_common(3)), inter_judge_agreement(run),
                       store.call_totals(run.id), per_judge,
