@@ -115,7 +115,7 @@ class OpenAIBatches(BatchClient):
 
     async def submit(self, lines: list[dict], local_id: str, on_file=None) -> dict:
         """Upload and create; `on_file(file id)` is called between the two, so the file id is recorded."""
-        data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+        data = batch_file(lines)
         async with self._client() as client:
             f = await client.files.create(file=(f"{local_id}.jsonl", data), purpose="batch")
         del data
@@ -142,9 +142,7 @@ class OpenAIBatches(BatchClient):
         """{state: submitted | completed | failed | expired | cancelled, counts, output/error files}."""
         async with self._client() as client:
             b = await client.batches.retrieve(provider_id)
-        state = b.status if b.status in TERMINAL else "submitted"
-        counts = b.request_counts.model_dump() if getattr(b, "request_counts", None) is not None else None
-        return {"state": state, "counts": counts, "output_file": b.output_file_id, "error_file": b.error_file_id}
+        return status_of(b)
 
     async def results(self, provider_id: str, status: dict):
         """(custom id, reply text or None, error or None, input tokens, output tokens) per request answered."""
@@ -160,6 +158,18 @@ class OpenAIBatches(BatchClient):
     async def cancel(self, provider_id: str):
         async with self._client() as client:
             await client.batches.cancel(provider_id)
+
+
+def batch_file(lines: list[dict]) -> bytes:
+    """An OpenAI-format batch input file: one request per JSON line."""
+    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+
+
+def status_of(b) -> dict:
+    """An OpenAI-format Batch object (the SDK's, or LiteLLM's) as {state, counts, output/error files}."""
+    state = b.status if b.status in TERMINAL else "submitted"
+    counts = b.request_counts.model_dump() if getattr(b, "request_counts", None) is not None else None
+    return {"state": state, "counts": counts, "output_file": b.output_file_id, "error_file": b.error_file_id}
 
 
 def result_of(rec: dict) -> tuple:
@@ -191,7 +201,7 @@ class LiteLLMBatches(BatchClient):
         return kw
 
     async def submit(self, lines: list[dict], local_id: str, on_file=None) -> dict:
-        data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+        data = batch_file(lines)
         f = await litellm().acreate_file(file=(f"{local_id}.jsonl", data), purpose="batch", **self._kw())
         if on_file:
             on_file(f.id)
@@ -204,9 +214,7 @@ class LiteLLMBatches(BatchClient):
 
     async def status(self, provider_id: str) -> dict:
         b = await litellm().aretrieve_batch(batch_id=provider_id, **self._kw())
-        state = b.status if b.status in TERMINAL else "submitted"
-        counts = b.request_counts.model_dump() if getattr(b, "request_counts", None) is not None else None
-        return {"state": state, "counts": counts, "output_file": b.output_file_id, "error_file": b.error_file_id}
+        return status_of(b)
 
     async def results(self, provider_id: str, status: dict):
         for file_id in (status.get("output_file"), status.get("error_file")):
