@@ -31,8 +31,8 @@ def _rows(summary: dict) -> list[tuple[str, dict]]:
     return out
 
 
-def score_gate(summary: dict, under: float | None = None, over: float | None = None) -> tuple[bool, list[str]]:
-    """--fail-under / --fail-over on the headline figures: (met, one line per figure)."""
+def score_gate(summary: dict, under: float | None = None, over: float | None = None) -> tuple[list[str], list[str]]:
+    """--fail-under / --fail-over on the headline figures: (one line per figure, the lines of those not met)."""
     from .rubrics.kinds import get
 
     higher = get(summary["kind"]).higher_is_better
@@ -42,39 +42,43 @@ def score_gate(summary: dict, under: float | None = None, over: float | None = N
         raise MedjudgeError(f"--fail-over: the {summary['kind']} kind's headline is higher-is-better; use --fail-under")
     limit = under if under is not None else over
     flag = "--fail-under" if under is not None else "--fail-over"
-    met, lines = True, []
+    lines, failed = [], []
     for system, rows in _rows(summary):
         for r in rows:
             name = f"{system}: {r['label']}" if system else r["label"]
             est, (lo, hi) = r["estimate"], r["ci"]
             if est is None:
-                met = False
-                lines.append(f"gate {flag} {limit:g}: {name}: no estimate (no complete answer): NOT met")
-                continue
-            ok = est >= limit if under is not None else est <= limit
-            met &= ok
-            across = lo is not None and hi is not None and lo < limit < hi
-            lines.append(f"gate {flag} {limit:g}: {name} {display.num(est)} {display.ci([lo, hi])} (n {r['n']}): "
-                         f"{'met' if ok else 'NOT met'}" + ("; its 95% CI reaches across the threshold" if across else ""))
-    return met, lines
+                line, ok = f"gate {flag} {limit:g}: {name}: no estimate (no complete answer): NOT met", False
+            else:
+                ok = est >= limit if under is not None else est <= limit
+                across = lo is not None and hi is not None and lo < limit < hi
+                line = (f"gate {flag} {limit:g}: {name} {display.num(est)} {display.ci([lo, hi])} (n {r['n']}): "
+                        f"{'met' if ok else 'NOT met'}" + ("; its 95% CI reaches across the threshold" if across else ""))
+            lines.append(line)
+            if not ok:
+                failed.append(line)
+    return lines, failed
 
 
-def calibration_gate(rows: list[dict], require: str) -> tuple[bool, list[str]]:
-    """--require trust|care: every judge x group row's verdict at least that."""
+def calibration_gate(rows: list[dict], require: str) -> tuple[list[str], list[str]]:
+    """--require trust|care: every judge x group row's verdict at least that: (one line per row, the lines of
+    those not met)."""
     if require not in REQUIRE:
         raise MedjudgeError(f"--require must be trust or care, not {require!r}")
     if not rows:
-        return False, [f"gate --require {require}: no judge x group row: NOT met"]
-    met, lines = True, []
+        line = f"gate --require {require}: no judge x group row: NOT met"
+        return [line], [line]
+    lines, failed = [], []
     for r in rows:
         ok = ORDER.get(r["verdict"], 0) >= REQUIRE[require]
-        met &= ok
         p = r.get("primary")
         s = (r.get("stats") or {}).get(p) or {}
         figure = f"{p} {display.num(s.get('estimate'))} {display.ci(s.get('ci') or [None, None])}" if p else ""
         lines.append(f"gate --require {require}: {r['judge']} on {r['group']}: {r['verdict']} {figure}: "
                      f"{'met' if ok else 'NOT met'}")
-    return met, lines
+        if not ok:
+            failed.append(lines[-1])
+    return lines, failed
 
 
 def better_gate(result: dict, spec: str) -> tuple[bool, str]:

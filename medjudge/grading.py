@@ -476,10 +476,8 @@ def judged(summary, cfg: GradeConfig) -> tuple[int, str, list[str]]:
         return code, reason, []
     from .gates import score_gate
 
-    met, lines = score_gate(summary.to_dict(), cfg.fail_under, cfg.fail_over)
-    if met:
-        return code, reason, lines
-    return EXIT_GATE, next(line for line in lines if "NOT met" in line), lines
+    lines, failed = score_gate(summary.to_dict(), cfg.fail_under, cfg.fail_over)
+    return (EXIT_GATE, failed[0], lines) if failed else (code, reason, lines)
 
 
 def exit_status(summary, min_coverage: float = 1.0) -> tuple[int, str]:

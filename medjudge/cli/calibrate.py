@@ -143,11 +143,11 @@ def calibrate(
     if require:
         from ..api import EXIT_GATE, calibration_gate
 
-        met, lines = calibration_gate(result.rows, require)
+        lines, failed = calibration_gate(result.rows, require)
         for line in lines:
             typer.echo(line)
-        if not met and not result.exit_code:
-            typer.echo(next(line for line in lines if "NOT met" in line), err=True)
+        if failed and not result.exit_code:
+            typer.echo(failed[0], err=True)
             raise typer.Exit(EXIT_GATE)
     if result.exit_code:
         typer.echo(result.reason, err=True)
