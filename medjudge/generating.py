@@ -149,21 +149,30 @@ async def _all(store, cfg, models, prompts, params, gen_id, on_answer) -> dict:
     slots = asyncio.Semaphore(cfg.concurrency)
     results, total = {}, len(prompts) * len(models)
 
+    flights = {}  # call key -> the request in flight: the same prompt twice to one model is one request
+
+    async def ask(key, phash, judge, messages):
+        async with slots:
+            try:
+                reply = await llm.complete(judge, messages, params)
+            except (TransportError, RequestRefused) as exc:
+                return None, str(exc)
+        store.save_call(gen_id, key, judge.model, phash, reply)
+        return reply.text, None
+
     async def one(p: Prompt, spec: str, judge):
         key, phash = call_identity(judge, p.messages, params, 0)
         found = store.cached_call(key)
         if found is not None:
             store.use_cached_call(gen_id, key)
             text, why = found["response"], None
+        elif key in flights:  # answered by the request another prompt with the same text sent
+            text, why = await flights[key]
+            if why is None:
+                store.use_cached_call(gen_id, key)
         else:
-            async with slots:
-                try:
-                    reply = await llm.complete(judge, p.messages, params)
-                except (TransportError, RequestRefused) as exc:
-                    text, why = None, str(exc)
-                else:
-                    store.save_call(gen_id, key, judge.model, phash, reply)
-                    text, why = reply.text, None
+            flights[key] = asyncio.ensure_future(ask(key, phash, judge, p.messages))
+            text, why = await flights[key]
         if why is None and not (text or "").strip():
             text, why = None, "empty reply"
         results[(p.id, spec)] = (text, why)

@@ -107,3 +107,16 @@ def test_generate_refuses_a_prompts_file_without_prompts(cli, tmp_path):
     bad = write(tmp_path / "bad.jsonl", json.dumps({"id": "x1", "question": "hi"}) + "\n")
     code, _, err = cli("generate", bad, "-m", "openai/gpt-4.1", "-o", tmp_path / "o.jsonl", "--db", tmp_path / "g.db")
     assert code == 2 and "bad.jsonl:1: prompt: missing" in err
+
+
+def test_the_same_prompt_twice_is_one_request_counted_once(cli, tmp_path):
+    rows = [{"id": "p1", "prompt": "What should I do for chest pain?"},
+            {"id": "p2", "prompt": "What should I do for chest pain?"}]
+    data = write(tmp_path / "dup.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    with FakeLLM(responder=responder(), latency=0.3) as server:
+        code, out, _ = cli("generate", data, "-m", f"openai/strong-model@{server.base_url}", "-o",
+                           tmp_path / "a.jsonl", "--db", tmp_path / "g.db")
+        asked = [r for r in server.requests if not fields_of(r)]
+    assert code == 0 and len(asked) == 1  # the provider saw one request
+    assert "generation calls: 1 made, 1 cached" in out
+    assert [json.loads(x)["id"] for x in (tmp_path / "a.jsonl").read_text().splitlines()] == ["p1", "p2"]
