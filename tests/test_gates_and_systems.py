@@ -148,3 +148,14 @@ def test_calibrate_require_passes_on_trust_and_stops_on_do_not_trust(cli, tmp_pa
     code, out, err = cli("calibrate", "--raters", "coin_judge", "--require", "care", "--resamples", "300", "--db", db)
     assert code == EXIT_GATE and "coin_judge on c1: do not trust" in out and "NOT met" in err
     assert "alpha" in out  # the figure behind the verdict, with its CI
+
+
+def test_a_systems_figures_are_those_of_its_answers_graded_alone(cli, fake, tmp_path):
+    _, _, _, s = graded(cli, fake, tmp_path)
+    rows = [json.loads(x) for x in (EXAMPLES / "answers.jsonl").read_text().splitlines()]
+    for system in ("model-a", "model-b"):
+        alone = write(tmp_path / f"{system}.jsonl", "".join(json.dumps(r) + "\n" for r in rows if r["source"] == system))
+        cli("grade", alone, "--rubric", CHECKLIST, "--judge", fake.judge(), "--db", tmp_path / f"{system}.db",
+            "--quiet", "--json-summary", tmp_path / f"{system}.json")
+        own = json.loads((tmp_path / f"{system}.json").read_text())
+        assert s["systems"][system]["overall"] == own["overall"] and s["systems"][system]["tags"] == own["tags"]
