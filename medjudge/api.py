@@ -414,6 +414,13 @@ def write_report(db, run_id: str, output="report.html", *, calibrations=(), part
     return ReportFile(**write(store, get_run(store, run_id).id, output, calibrations, partial, compare))
 
 
+def write_calibration_report(db, calibration_id: str, output="calibration.html") -> ReportFile:
+    """Write one stored calibration as an HTML page of its own (view/report.py); returns {path, bytes, seconds}."""
+    from .view.report import write_calibration
+
+    return ReportFile(**write_calibration(open_db(db, must_exist=True), calibration_id, output))
+
+
 @dataclass
 class CompareResult:
     """Systems compared on the examples every one scored (compare.py): per group each system's mean with a CI and
@@ -630,5 +637,5 @@ def __getattr__(name):
 
 __all__ = ["load_rubric", "library_rubrics", "rubric_template", "lint_rubric", "check_examples", "draft_rubric",
            "atomize_rubric", "configured_judges", "check_judge", "versions", "key_variables", "review_sample",
-           "export_review_labels", "grade_config", "check_settings", "generate", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "CompareResult", "write_report", "GradePlan", "BatchStatus", "LabelSample", "LabelPlan", "ReportFile", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+           "export_review_labels", "grade_config", "check_settings", "generate", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "CompareResult", "write_report", "write_calibration_report", "GradePlan", "BatchStatus", "LabelSample", "LabelPlan", "ReportFile", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

@@ -237,3 +237,91 @@ def test_report_keeps_experts_apart_and_names_a_separate_analysis(reported, cli,
     page = (tmp_path / "s.html").read_text()
     assert code == 0, err
     assert f"A separate analysis: calibration <code>{cal_id}</code> of other_judge" in page
+
+
+def test_every_number_on_both_pages_is_the_terminals(cli, fake, tmp_path):
+    """In Chromium: the run page's scores, each system's figures and the paired differences equal `show --json` and
+    `compare --json`; the calibration page (`calibrate --report`, one analysis) equals `calibrate --json`. Every
+    element the pages mark with a number key is read and compared, none skipped."""
+    import csv
+
+    exe, sync_api = browser()
+    prompts = ["I have chest pain, what do I do?", "Chest pain and sweating?", "My father has chest pain.",
+               "Pain in my arm and chest?", "Tight chest after running?"]
+    good = ["Call emergency services; chew an aspirin.", "Call emergency services; pain in the arm is a warning.",
+            "Call emergency services now.", "Chew an aspirin and call emergency services.", "Call emergency services."]
+    rows = []
+    for i, p in enumerate(prompts):
+        rows.append({"id": f"p{i}-a", "prompt": p, "answer": good[i], "source": "sys-a"})
+        rows.append({"id": f"p{i}-b", "prompt": p, "answer": "Rest, it is never serious." if i < 3 else good[i],
+                     "source": "sys-b"})
+    f = write(tmp_path / "two.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    fake.responder = judge
+    rubric = EXAMPLES / "chest-pain-checklist.yaml"
+    assert cli("grade", f, "--rubric", rubric, "--judge", fake.judge(), "-q", "--db", "t.db")[0] == 0
+    run_id = json.loads(cli("runs", "--json", "--db", "t.db")[1])[0]["id"]
+    shown = json.loads(cli("show", run_id, "--json", "--db", "t.db")[1])
+    assert cli("compare", run_id, "--json", tmp_path / "c.json", "--db", "t.db")[0] == 0
+    compared = json.loads((tmp_path / "c.json").read_text())
+    with (tmp_path / "labels.csv").open("w", newline="") as fh:  # two experts, each disagreeing with the judge once
+        w = csv.DictWriter(fh, ["item_id", "criterion", "rater", "value"])
+        w.writeheader()
+        for n, r in enumerate(rows):
+            for crit in ("emergency", "aspirin", "symptoms", "reassure"):
+                said = r["answer"].lower()
+                met = {"emergency": "emergency" in said, "aspirin": "aspirin" in said, "symptoms": "arm" in said,
+                       "reassure": "never serious" in said}[crit]
+                for k, rater in enumerate(("dr_a", "dr_b")):
+                    flip = (n + k) % 7 == 0 and crit == "aspirin"
+                    w.writerow({"item_id": r["id"], "criterion": crit, "rater": rater,
+                                "value": "met" if met != flip else "unmet"})
+    assert cli("annotations", "import", tmp_path / "labels.csv", "--rubric", rubric, "--db", "t.db")[0] == 0
+    code, out, err = cli("calibrate", "--run", run_id, "--resamples", "200", "--json", tmp_path / "cal.json",
+                         "--report", tmp_path / "cal.html", "--db", "t.db")
+    assert "wrote" in out, err
+    cal = json.loads((tmp_path / "cal.json").read_text())
+    assert cli("report", run_id, "-o", tmp_path / "run.html", "--db", "t.db")[0] == 0
+
+    def f3(x, spec=".3f"):
+        return "—" if x is None else format(x, spec)
+
+    expected_run = {"overall.score": f3(shown["overall"]["score"])}
+    for g in compared["groups"]:
+        expected_run[f"paired.{g['group']}.examples"] = str(g["examples"])
+        for s in g["systems"]:
+            expected_run[f"paired.{g['group']}.{s['system']}.mean"] = f3(s["mean"])
+        for d in g["differences"]:
+            key = f"paired.{g['group']}.{d['a']}.{d['b']}"
+            expected_run.update({f"{key}.difference": f3(d["difference"], "+.3f"), f"{key}.p": f3(d["p"]),
+                                 f"{key}.ci_low": f3(d["ci"][0], "+.3f"), f"{key}.ci_high": f3(d["ci"][1], "+.3f")})
+    expected_cal = {}
+    for r in cal["results"]:
+        key = f"calibration.{r['group']}.{r['judge']}"
+        s = r["stats"].get(r["primary"]) or {}
+        ceiling = ((r.get("ceiling") or {}).get("stats") or {}).get(r["primary"]) or {}
+        expected_cal.update({f"{key}.n": str(r["items"]), f"{key}.estimate": f3(s.get("estimate")),
+                             f"{key}.ci_low": f3((s.get("ci") or [None, None])[0]),
+                             f"{key}.ci_high": f3((s.get("ci") or [None, None])[1]),
+                             f"{key}.ceiling": f3(ceiling.get("estimate"))})
+    assert len(compared["groups"]) >= 2 and len(cal["results"]) >= 4
+    with sync_api.sync_playwright() as p:
+        b, page, errors, _ = watched_page(p, exe)
+        try:
+            read = {}
+            for html, prefixes in ((tmp_path / "run.html", ("paired.",)), (tmp_path / "cal.html", ("calibration.",))):
+                page.goto(html.as_uri())
+                page.wait_for_load_state("load")
+                read[html.name] = {k: v.strip() for k, v in page.evaluate(
+                    "() => Array.from(document.querySelectorAll('[data-key]')).map(e => [e.dataset.key, e.textContent])")
+                    if k.startswith(prefixes)}
+                if html.name == "run.html":
+                    read[html.name]["overall.score"] = page.text_content('[data-key="overall.score"]')
+                    assert "Paired differences" in page.text_content("body") and "permutation" in page.text_content("body")
+                else:
+                    assert page.locator("h1").text_content() == "Calibration of openai/fake-judge against dr_a, dr_b"
+                    assert page.locator("h2").count() == 1 and "A separate analysis" not in page.text_content("body")
+            assert errors == []
+            assert read["run.html"] == expected_run
+            assert read["cal.html"] == expected_cal
+        finally:
+            b.close()

@@ -120,6 +120,7 @@ def calibrate(
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap resamples"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the full results as JSON"),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="write one row per group x judge x statistic"),
+    report: Optional[Path] = typer.Option(None, "--report", help="write this calibration as an HTML page of its own (forest plot, table, verdicts)"),
     require: Optional[str] = typer.Option(None, "--require", help="gate for CI: exit 6 unless every judge x group verdict is at least trust | care ('no verdict' does not pass)"),
     db: Path = DB,
 ):
@@ -140,6 +141,8 @@ def calibrate(
         json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
     if csv_out:
         write_csv(result, csv_out)
+    if report:
+        typer.echo(f"wrote {api.write_calibration_report(db, result.id, report).path}")
     if require:
         from ..api import EXIT_GATE, calibration_gate
 

@@ -43,8 +43,10 @@ def quickstart(
     cal = api.calibrate(db, raters=["gpt-4o"], against=["human_expert"], level="system", by="attribute",
                         self_source={"gpt-4o": "gpt4o"})
     render(cal.rows, console, cal.id)
-    report = api.write_report(db, result.run_id, db.with_name("medjudge-report.html"), calibrations=[cal.id])
-    console.print(f"\nThe report is {Path(report['path']).resolve()} (open it in a browser; it makes no request).")
+    report = api.write_report(db, result.run_id, db.with_name("medjudge-report.html"))
+    page = api.write_calibration_report(db, cal.id, db.with_name("medjudge-calibration.html"))
+    console.print(f"\nTwo pages, one analysis each (open them in a browser; they make no request): the grading run is "
+                  f"{Path(report.path).resolve()}, the calibration {Path(page.path).resolve()}.")
     console.print(f"The database is {db.resolve()}: open it with sqlite3 or Datasette, or run "
                   f"`medjudge show {result.run_id}`, `medjudge export {result.run_id} --judgments` and "
                   f"`medjudge calibrate --help`.")

@@ -247,7 +247,7 @@ class JudgeProgram(dspy.Module):
                 votes[u.id] = Vote(None, None, "", f"missing from batched reply: {u.id}")
         return votes
 
-    def output_schema(self, explanation_chars: int = 300) -> dict:
+    def output_schema(self, explanation_chars: int = 100) -> dict:
         """JSON schema of the reply, verdict before a bounded explanation: for constrained local decoding."""
         from pydantic import TypeAdapter
 

@@ -35,7 +35,7 @@ def build(store, run_id: str, calibration_ids=(), partial: str = "exclude", comp
     return {"card": _card(run, summary), "summary": summary, "sections": sections, "banners": _banners(run, cals),
             "compare": _compare(store, run, summary, compare, partial),
             "by_source": _by_source(answers), "units": _units(summary, answers),
-            "calibrations": cals,
+            "calibrations": cals, **_paired(store, run, compare, partial),
             "answers": _answers(store, run, answers, experts), "answers_total": len(answers),
             "max_answers": MAX_ANSWERS, "unsafe": summary.get("unsafe_answers") or [],
             "probes": _probes(store, run.id)}
@@ -93,20 +93,55 @@ def _compare(store, run, summary, others, partial) -> list[dict]:
     return out
 
 
-def render(context: dict) -> str:
-    from jinja2 import Environment, select_autoescape
+def _paired(store, run, others, partial) -> dict:
+    """The paired comparison `medjudge compare` prints: the run against `others`, or the systems within the run."""
+    from ..compare import compare, systems_of
+    from ..errors import MedjudgeError
 
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    ids = [run.id, *others] if others else [run.id] if len(systems_of(run)) >= 2 else []
+    if not ids:
+        return {"paired": None, "paired_error": None}
+    try:
+        return {"paired": {**compare(store, ids, partial=partial), "compared": ids}, "paired_error": None}
+    except MedjudgeError as exc:
+        return {"paired": None, "paired_error": str(exc)}
+
+
+def render(context: dict, template: str = "report.html.j2") -> str:
+    from jinja2 import Environment, FunctionLoader, select_autoescape
+
     from ..display import num
 
+    def load(name):
+        return (resources.files("medjudge") / "view" / name).read_text(encoding="utf-8")
+
+    env = Environment(loader=FunctionLoader(load), autoescape=select_autoescape(default=True))
     env.filters["num"] = num
-    text = (resources.files("medjudge") / "view" / "report.html.j2").read_text(encoding="utf-8")
-    return env.from_string(text).render(**context)
+    return env.get_template(template).render(**context)
 
 
 def write(store, run_id: str, output, calibration_ids=(), partial="exclude", compare=()) -> dict:
+    return _write(output, lambda: render(build(store, run_id, calibration_ids, partial, compare)))
+
+
+def write_calibration(store, calibration_id: str, output) -> dict:
+    """A page of its own for one calibration (say, published judges against experts): one analysis, one title."""
+    from ..errors import MedjudgeError
+
+    found = store.calibrations([calibration_id])
+    if not found:
+        raise MedjudgeError(f"no calibration {calibration_id} in this database (medjudge calibrate prints its id)")
+    cal = _calibration(found[0], None, [], {})
+    cal["separate"] = False
+    experts = sorted({e for r in cal["rows"] for e in (r.get("experts") or [])})
+    context = {"c": cal, "calibrations": [cal], "banners": _banners(None, [cal]), "experts": experts,
+               "created": found[0]["created"], "config": found[0]["config"]}
+    return _write(output, lambda: render(context, "calibration.html.j2"))
+
+
+def _write(output, make) -> dict:
     start = time.perf_counter()
-    html = render(build(store, run_id, calibration_ids, partial, compare))
+    html = make()
     with open(output, "w", encoding="utf-8") as fh:
         fh.write(html)
     return {"path": str(output), "bytes": len(html.encode("utf-8")), "seconds": time.perf_counter() - start}
@@ -176,7 +211,7 @@ def _banners(run, calibrations) -> list[str]:
     from ..config import EMBEDDED_JUDGE
 
     out = [f"{m} is the embedded 270M base model: it proves the pipeline runs, its verdicts and explanations are "
-           "not to be trusted" for m in run.models if m.startswith(EMBEDDED_JUDGE)]
+           "not to be trusted" for m in (run.models if run else []) if m.startswith(EMBEDDED_JUDGE)]
     for c in calibrations:
         bad = sorted({f"{r['judge']} ({r['group']})" for r in c["rows"] if r["verdict"] == "do not trust"})
         if bad:
@@ -197,11 +232,11 @@ def _expert_labels(store, run) -> dict:
 def _calibration(cal, run, answers, experts) -> dict:
     rows = cal["results"]
     # a calibration of other judges (say, published ratings) is a separate analysis: said so, apart from the run
-    separate = not any(r["judge"] in run.models for r in rows)
+    separate = run is not None and not any(r["judge"] in run.models for r in rows)
     out = {"id": cal["id"], "config": cal["config"], "rows": rows, "forest": plots.forest_plot(rows),
            "confusions": [], "bland_altman": [], "rates": None, "separate": separate,
            "judges": sorted({r["judge"] for r in rows})}
-    if cal["inputs"].get("run") != run.id:
+    if run is None or cal["inputs"].get("run") != run.id:
         return out
     pairs = defaultdict(list)  # (unit, expert) -> [(panel value, expert value)]: one matrix per expert, never pooled
     for a in answers:
