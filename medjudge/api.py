@@ -69,13 +69,18 @@ class BatchStatus(Fields):
 
 @dataclass
 class LabelSample(Fields):
-    """Units drawn at random for physicians to label (medjudge sample)."""
+    """Units drawn at random for physicians to label (medjudge sample): uniform, stratified or active."""
 
     name: str
     units: int
     of: int
-    prob: float
+    prob: float | None  # every unit's inclusion probability when they are equal, else None (see prob_range)
     seed: int
+    strategy: str = "uniform"
+    by: str | None = None  # what a stratified draw split the units by
+    allocation: dict | None = None  # stratum -> [labels drawn, units in it]
+    prob_range: list | None = None
+    pilot: str | None = None
 
 
 @dataclass
@@ -91,12 +96,14 @@ class LabelPlan(Fields):
     labels_needed: int
     label_every_unit: bool
     judged: int
+    strategies: dict | None = None  # with a pilot: labels each strategy needs (uniform, stratified, active)
+    recommended: str | None = None
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out["from"] = out.pop("source")
         return {k: out[k] for k in ("run", "estimand", "half_width", "alpha", "from", "lam", "labels_needed",
-                                    "label_every_unit", "judged")}
+                                    "label_every_unit", "judged", "strategies", "recommended")}
 
     def __getitem__(self, key):
         return self.to_dict()[key]
@@ -370,13 +377,15 @@ class EstimateResult:
                        for r in self.rows for m in ("judge_only", "experts_only", "corrected")])
 
 
-def sample(db, run_id: str, n: int, *, name: str = "sample", seed: int = 0, output=None) -> LabelSample:
-    """Draw n of a run's scored units at random for physicians to label (stored with their probability);
-    `output` writes them as a CSV to fill in and import with `annotations import`."""
-    from .calibration.estimate import draw
+def sample(db, run_id: str, n: int, *, name: str = "sample", seed: int = 0, output=None, strategy: str = "uniform",
+           by: str | None = None, pilot: str | None = None) -> LabelSample:
+    """Draw about n of a run's scored units for physicians to label, uniformly, stratified (Neyman allocation
+    over `by`) or actively (by the judge's uncertainty), stored with each unit's inclusion probability
+    (calibration/sampling.py); `output` writes them as a CSV to fill in and import with `annotations import`."""
+    from .calibration.sampling import draw
 
     store = open_db(db, must_exist=True)
-    return LabelSample(**draw(store, get_run(store, run_id), n, name, seed, output))
+    return LabelSample(**draw(store, get_run(store, run_id), n, name, seed, output, strategy, by, pilot))
 
 
 def estimate(db, run_id: str, *, labels: str, by: str | None = None, alpha: float = 0.05,
@@ -395,12 +404,12 @@ def estimate(db, run_id: str, *, labels: str, by: str | None = None, alpha: floa
 
 
 def plan_labels(db, run_id: str, *, half_width: float, labels: str | None = None, disagreement: float | None = None,
-                alpha: float = 0.05) -> LabelPlan:
+                alpha: float = 0.05, by: str | None = None) -> LabelPlan:
     """Expert labels needed for a CI half-width (from a labelled pilot sample or an assumed disagreement rate)."""
     from .calibration.estimate import plan
 
     store = open_db(db, must_exist=True)
-    p = plan(store, get_run(store, run_id), half_width, labels, disagreement, alpha)
+    p = plan(store, get_run(store, run_id), half_width, labels, disagreement, alpha, by)
     return LabelPlan(**{("source" if k == "from" else k): v for k, v in p.items()})
 
 

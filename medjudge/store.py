@@ -49,9 +49,10 @@ def _sqlite_utils():
 sqlite_utils = _sqlite_utils()
 
 DEFAULT_DB = "medjudge.db"
-SCHEMA_VERSION = 6  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
+SCHEMA_VERSION = 7  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
 # 4: programs (optimised judge programs), drafts and probes, annotations.rationale/detail/chosen; 5: routes;
 # 6: annotations.label_key (what the rater read, in the primary key) and annotations.value_type; run_calls.hits
+# 7: samples.strategy and samples.strata (how the units were drawn: uniform, stratified by what, active, targeted)
 MAX_ROUNDS = 3  # a unit left unscored is asked again by at most this many runs in all
 
 
@@ -153,8 +154,11 @@ class Store:
             db.execute("ALTER TABLE annotations ADD COLUMN label_key TEXT NOT NULL DEFAULT ''")
             db["annotations"].transform(pk=("item_id", "unit_id", "rater", "label_key"))
         db["samples"].create({"name": str, "run_id": str, "answer_id": str, "unit_id": str, "prob": float,
-                              "seed": int, "created": str}, pk=("run_id", "name", "answer_id", "unit_id"),
-                             if_not_exists=True)
+                              "seed": int, "created": str, "strategy": str, "strata": str},
+                             pk=("run_id", "name", "answer_id", "unit_id"), if_not_exists=True)
+        for column in ("strategy", "strata"):  # before version 7: uniform, or targeted where prob is null
+            if column not in db["samples"].columns_dict:
+                db.execute(f"ALTER TABLE samples ADD COLUMN {column} TEXT")
         db["calibrations"].create({"id": str, "created": str, "config": str, "inputs": str, "results": str},
                                   pk="id", if_not_exists=True)
         db["drafts"].create({"key": str, "kind": str, "model": str, "input": str, "output": str, "created": str},
@@ -414,8 +418,10 @@ class Store:
                 row[k] = json.loads(row[k]) if row[k] else None
         return rows
 
-    def save_sample(self, run_id: str, name: str, units: dict, seed: int):
-        """Units drawn for expert labels, {(answer, unit): inclusion probability}; a name is drawn once."""
+    def save_sample(self, run_id: str, name: str, units: dict, seed: int, strategy: str | None = None,
+                    strata: str | None = None):
+        """Units drawn for expert labels, {(answer, unit): inclusion probability}, with how they were drawn
+        (strategy; strata: what a stratified draw split the units by); a name is drawn once."""
         if self.sample(run_id, name):
             from .errors import MedjudgeError
 
@@ -423,11 +429,18 @@ class Store:
         stamp = now()
         with self.db.conn:
             self.db["samples"].insert_all(({"name": name, "run_id": run_id, "answer_id": a, "unit_id": u, "prob": p,
-                                            "seed": seed, "created": stamp} for (a, u), p in units.items()))
+                                            "seed": seed, "created": stamp, "strategy": strategy, "strata": strata}
+                                           for (a, u), p in units.items()))
 
     def sample(self, run_id: str, name: str) -> dict:
         return {(a, u): p for a, u, p in self.db.conn.execute(
             "SELECT answer_id, unit_id, prob FROM samples WHERE run_id = ? AND name = ?", (run_id, name))}
+
+    def sample_design(self, run_id: str, name: str) -> dict:
+        """How a sample was drawn: {strategy, strata, seed} (strategy None: drawn before version 7)."""
+        row = self.db.conn.execute("SELECT strategy, strata, seed FROM samples WHERE run_id = ? AND name = ? LIMIT 1",
+                                   (run_id, name)).fetchone()
+        return dict(zip(("strategy", "strata", "seed"), row)) if row else {}
 
     def sample_names(self, run_id: str) -> list[str]:
         return [n for (n,) in self.db.conn.execute(

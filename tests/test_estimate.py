@@ -95,7 +95,7 @@ def test_sample_label_estimate_on_liveqa(cli, fake, tmp_path):
     code, out, err = cli("sample", run_id, "--n", "60", "--seed", "7", "-o", "to_label.csv", "--db", "e.db")
     assert code == 0 and "60 of 292 scored units" in out, err
     header = (tmp_path / "to_label.csv").read_text().splitlines()[0]
-    assert header == "item_id,unit_id,rater,value,unit,question,answer"
+    assert header == "item_id,unit_id,rater,value,unit,question,answer,prob"
     assert cli("sample", run_id, "--n", "10", "--db", "e.db")[0] == 2  # a name is drawn once
     # the physicians labelled everything; only the sample's 60 labels may enter the correction
     assert cli("annotations", "import", LIVEQA / "annotations.csv", "--rubric", "trec-liveqa-med", "--db", "e.db")[0] == 0

@@ -3,52 +3,16 @@ with their labels (prediction-powered inference, calibration/ppi.py; docs/ESTIMA
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 
 from ..errors import MedjudgeError
-from ..inputs import last_question
 from ..labels.identity import for_run
-from . import ppi
+from . import ppi, sampling
+from .sampling import judged_units, stratum_of
 from .stats import clopper_pearson
 
+RECOMMEND_SAVING = 0.15  # --plan recommends another strategy than uniform where it saves this share of the labels
 MIN_LABELS = 10  # a group with fewer expert labels gets no experts-only or corrected interval (docs/ESTIMATE.md)
-
-
-def judged_units(run) -> dict:
-    """{(answer, unit): (item, unit, value)} for every unit the panel scored."""
-    out = {}
-    for it, units, results in run.units():
-        for u in units:
-            a = results[u.id]
-            if a is not None and a.value is not None:
-                out[(it.id, u.id)] = (it, u, a.value)
-    return out
-
-
-def uniform(keys: list, n: int, seed: int) -> tuple[list, float]:
-    """n of the (sorted) keys drawn uniformly without replacement (seeded), and each one's inclusion probability."""
-    return [keys[i] for i in sorted(np.random.default_rng(seed).choice(len(keys), n, replace=False))], n / len(keys)
-
-
-def draw(store, run, n: int, name: str, seed: int = 0, output=None) -> dict:
-    """A uniform random sample of n scored units, stored under `name` with its inclusion probability;
-    with `output`, a CSV for the physicians (item_id, unit_id, rater, value to fill, the text to judge)."""
-    units = judged_units(run)
-    keys = sorted(units)
-    if not 1 <= n <= len(keys):
-        raise MedjudgeError(f"--n must be between 1 and the {len(keys)} scored units of run {run.id}")
-    picked, prob = uniform(keys, n, seed)
-    store.save_sample(run.id, name, {k: prob for k in picked}, seed)
-    if output:
-        with open(output, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["item_id", "unit_id", "rater", "value", "unit", "question", "answer"])
-            for k in picked:
-                it, u, _ = units[k]
-                w.writerow([k[0], k[1], "", "", run.rubric.unit_info(u).get("text", ""), last_question(it), it.answer])
-    return {"name": name, "units": n, "of": len(keys), "prob": prob, "seed": seed}
 
 
 def expert_values(store, run, transform, raters=None) -> dict:
@@ -83,12 +47,16 @@ def corrected(store, run, labels: str, by: str | None = None, alpha: float = 0.0
               "labels_ambiguous": joined.counts["ambiguous"]}
     targeted = {k for other in store.sample_names(run.id) for k, p in store.sample(run.id, other).items() if p is None}
     counts["targeted_kept_out"] = len([k for k in y if k not in sample and k in targeted])
+    design = store.sample_design(run.id, labels)
     uniform = len(set(sample.values())) == 1
+    strategy = design.get("strategy") or ("uniform" if uniform else "weighted")
+    if strategy == "stratified":
+        stratum = {k: stratum_of(k, units[k], design["strata"]) for k in f}
     groups = {"all": list(f)}
     if by != "none":
         split = {}
         for k in f:
-            g = _group(k, units[k], by)
+            g = stratum_of(k, units[k], by)
             split.setdefault(f"{by} all" if g == "all" else g, []).append(k)  # a unit named "all" keeps its row
         if len(split) > 1:  # one group is "all" again
             groups.update(split)
@@ -98,20 +66,35 @@ def corrected(store, run, labels: str, by: str | None = None, alpha: float = 0.0
         lab = [k for k in keys if k in labelled]
         unl = [k for k in keys if k not in labelled]
         judge_only = within(ppi.classical_mean([f[k] for k in keys], alpha, "judge only"), bounds)
-        experts_only = ppi.classical_mean([y[k] for k in lab], alpha, "experts only")
-        if uniform:
+        if strategy == "stratified":
+            parts = [(len(ks), [y[k] for k in ks if k in labelled], [f[k] for k in ks if k in labelled],
+                      [f[k] for k in ks if k not in labelled])
+                     for ks in _split(keys, stratum).values()]
+            experts_only = ppi.stratified_mean(parts, alpha, 0.0, "experts only (stratified)")
+            corrected = ppi.stratified_mean(parts, alpha)
+        elif uniform:
+            experts_only = ppi.classical_mean([y[k] for k in lab], alpha, "experts only")
             corrected = ppi.ppi_mean([y[k] for k in lab], [f[k] for k in lab], [f[k] for k in unl], alpha)
-        else:
-            corrected = ppi.ipw_mean([f[k] for k in keys], [k in labelled for k in keys],
-                                     [y.get(k, np.nan) if k in labelled else np.nan for k in keys],
-                                     [sample.get(k, 1.0) for k in keys], alpha)
+        else:  # active, or any unequal probabilities: each label weighted by 1 / its probability
+            args = ([f[k] for k in keys], [k in labelled for k in keys],
+                    [y.get(k, np.nan) if k in labelled else np.nan for k in keys], [sample.get(k, 1.0) for k in keys])
+            experts_only = ppi.ipw_mean(*args, alpha, 0.0, "experts only (weighted)")
+            corrected = ppi.ipw_mean(*args, alpha)
         experts_only = checked(experts_only, [y[k] for k in lab], bounds, alpha)
         corrected = checked(corrected, [y[k] for k in lab], bounds, alpha, exact=False)
         rows.append({"group": g, "units": len(keys), "labelled": len(lab), "judge_only": judge_only.to_dict(),
                      "experts_only": experts_only.to_dict(), "corrected": corrected.to_dict(),
                      "labels_worth": ppi.effective_labels(corrected, experts_only)})
     return {"run": run.id, "labels": labels, "estimand": name, "by": by, "alpha": alpha, "uniform": uniform,
+            "strategy": strategy, "strata": design.get("strata"),
             "min_labels": MIN_LABELS, "bounds": list(bounds), "counts": counts, "rows": rows}
+
+
+def _split(keys, stratum: dict) -> dict:
+    out: dict = {}
+    for k in keys:
+        out.setdefault(stratum[k], []).append(k)
+    return out
 
 
 def estimand_values(rubric, transform, units) -> set:
@@ -153,7 +136,7 @@ def checked(iv: ppi.Interval, labels: list, bounds, alpha: float, exact: bool = 
 
 
 def plan(store, run, half_width: float, labels: str | None = None, disagreement: float | None = None,
-         alpha: float = 0.05) -> dict:
+         alpha: float = 0.05, by: str | None = None) -> dict:
     """Expert labels needed for a CI half-width, from the judge's spread and the judge-expert disagreement:
     measured on a labelled pilot sample (`labels`), or assumed (`disagreement`, for yes/no quantities)."""
     name, transform = run.rubric.estimand()
@@ -171,6 +154,14 @@ def plan(store, run, half_width: float, labels: str | None = None, disagreement:
         yl, fl = np.array([y[k] for k in lab]), np.array([f[k] for k in lab])
         lam = ppi.power_tuning(yl, fl, np.array([f[k] for k in f if k not in sample]))
         rect, source = float(np.var(yl - lam * fl)), f"pilot sample {labels!r} ({len(lab)} labels)"
+        if any(sample[k] is None for k in lab):
+            raise MedjudgeError(f"sample {labels!r} was targeted, not drawn at random: its errors say nothing of the "
+                                "other units, so it cannot be a pilot for --plan")
+        room = (half_width / ppi.z_value(alpha)) ** 2 - lam ** 2 * float(np.var(list(f.values()), ddof=1)) / len(f)
+        if room > 0:
+            designs = sampling.compare_designs(run, units, f, {k: y[k] - lam * f[k] for k in lab},
+                                               {k: 1 / sample[k] for k in lab}, room,
+                                               by or sampling.default_strata(units))
     elif disagreement is not None:
         if not 0 <= disagreement <= 1:
             raise MedjudgeError("--disagreement must be a share between 0 and 1")
@@ -182,17 +173,18 @@ def plan(store, run, half_width: float, labels: str | None = None, disagreement:
         raise MedjudgeError("--plan needs a pilot (--labels NAME) or an assumed --disagreement rate")
     needed = ppi.labels_needed(half_width, list(f.values()), rect, lam, alpha)
     every = needed is None or needed >= len(f)  # labelling every judged unit gives their mean exactly
-    return {"run": run.id, "estimand": name, "half_width": half_width, "alpha": alpha, "from": source, "lam": lam,
-            "labels_needed": len(f) if every else needed, "label_every_unit": every, "judged": len(f)}
+    out = {"run": run.id, "estimand": name, "half_width": half_width, "alpha": alpha, "from": source, "lam": lam,
+           "labels_needed": len(f) if every else needed, "label_every_unit": every, "judged": len(f),
+           "strategies": None, "recommended": None}
+    if labels and not every and room > 0:
+        out["strategies"] = designs
+        out["recommended"] = recommend(designs)
+    return out
 
 
-def _group(key, unit_triplet, by):
-    it, u, _ = unit_triplet
-    if by in ("unit", "criterion", "dimension"):
-        return key[1]
-    if by == "source":
-        return it.source or "(none)"
-    if by == "tag":
-        tags = list(getattr(u, "tags", [])) + list(it.tags)
-        return tags[0] if tags else "(untagged)"
-    raise MedjudgeError(f"--by must be unit, source, tag or none, not {by!r}")
+def recommend(designs: dict) -> str:
+    """The strategy needing the fewest labels, uniform unless another saves at least RECOMMEND_SAVING of them
+    (a pilot's estimate of the saving is itself noisy; uniform is the simplest to run and to explain)."""
+    base = designs["uniform"]["labels"]
+    best = min((d["labels"], s) for s, d in designs.items() if d.get("labels") is not None)
+    return best[1] if best[0] <= (1 - RECOMMEND_SAVING) * base else "uniform"

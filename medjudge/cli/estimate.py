@@ -15,18 +15,26 @@ from .options import DB
 @app.command()
 def sample(
     run_id: str = typer.Argument(..., help="the run whose units to draw from"),
-    n: int = typer.Option(..., "--n", help="how many units to draw (uniformly at random among the scored ones)"),
+    n: int = typer.Option(..., "--n", help="how many units to draw (active: about that many)"),
+    strategy: str = typer.Option("uniform", "--strategy", help="uniform | stratified (Neyman allocation over --by) | active (more often where the judges disagree)"),
+    by: Optional[str] = typer.Option(None, "--by", help="stratified: the strata, unit | source | tag (default: unit for fixed units, else source)"),
+    pilot: Optional[str] = typer.Option(None, "--pilot", help="a labelled sample whose judge errors guide the allocation (stratified, active)"),
     name: str = typer.Option("sample", "--name", help="the sample's name, for estimate --labels"),
     seed: int = typer.Option(0, "--seed", help="seed of the draw"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV for the physicians: fill rater and value, then `annotations import` it"),
     db: Path = DB,
 ):
-    """Draw units of a run at random for physicians to label; stored with their inclusion probability."""
+    """Draw units of a run for physicians to label (uniform, stratified or active); each unit is stored with its
+    inclusion probability, so that `estimate` uses the estimator that matches the draw."""
     from .. import api
 
-    s = api.sample(db, run_id, n, name=name, seed=seed, output=output)
-    typer.echo(f"sample {s['name']!r}: {s['units']} of {s['of']} scored units (probability {s['prob']:.4f} each, "
-               f"seed {s['seed']})" + (f"; wrote {output}" if output else ""))
+    s = api.sample(db, run_id, n, name=name, seed=seed, output=output, strategy=strategy, by=by, pilot=pilot)
+    how = (f"probability {s.prob:.4f} each" if s.prob is not None else
+           f"probabilities {s.prob_range[0]:.4f} to {s.prob_range[1]:.4f}")
+    typer.echo(f"sample {s.name!r} ({s.strategy}{f' by {s.by}' if s.by else ''}): {s.units} of {s.of} scored units "
+               f"({how}, seed {s.seed})" + (f"; wrote {output}" if output else ""))
+    for stratum, (drawn, size) in (s.allocation or {}).items():
+        typer.echo(f"  {stratum}: {drawn} of {size}")
 
 
 @app.command()
@@ -39,6 +47,7 @@ def estimate(
     plan: bool = typer.Option(False, "--plan", help="how many labels reach --half-width, instead of an estimate"),
     half_width: Optional[float] = typer.Option(None, "--half-width", help="--plan: the CI half-width wanted"),
     disagreement: Optional[float] = typer.Option(None, "--disagreement", help="--plan without a pilot: the judge-expert disagreement rate to assume"),
+    strata: Optional[str] = typer.Option(None, "--strata", help="--plan: the strata a stratified draw would use, unit | source | tag"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the results as JSON"),
     db: Path = DB,
 ):
@@ -52,12 +61,21 @@ def estimate(
     if plan:
         if half_width is None or half_width <= 0:
             raise MedjudgeError("--plan needs --half-width W (a positive number)")
-        p = api.plan_labels(db, run_id, half_width=half_width, labels=labels, disagreement=disagreement, alpha=alpha)
+        p = api.plan_labels(db, run_id, half_width=half_width, labels=labels, disagreement=disagreement, alpha=alpha,
+                            by=strata)
         need = p["labels_needed"]
         console.print(f"{p['estimand']}: for a {1 - alpha:.0%} CI of half-width {half_width:g}, from {p['from']}: "
                       + (f"label every one of the {p['judged']} judged units: fewer cannot reach it, and all of them "
                          "give their mean exactly" if p["label_every_unit"]
                          else f"about {need} expert labels (of {p['judged']} judged units)"))
+        for strategy, d in (p.strategies or {}).items():
+            console.print(f"  {strategy}{' by ' + d['by'] if d.get('by') else ''}: "
+                          + (f"about {d['labels']} labels" if d["labels"] is not None else f"not possible: {d['why']}")
+                          + ("  <- recommended" if strategy == p.recommended else ""))
+        if p.recommended:
+            console.print(f"draw it with: medjudge sample {run_id} --strategy {p.recommended} --n N"
+                          + (f" --pilot {labels}" if p.recommended != "uniform" else "")
+                          + " (the figures assume the pilot guides the draw; a new pilot would move them)")
         if json_out:
             json_out.write_text(json.dumps(p.to_dict(), indent=2), encoding="utf-8")
         return
@@ -69,8 +87,9 @@ def estimate(
 
     result = api.estimate(db, run_id, labels=labels, by=by, alpha=alpha, raters=raters)
     c = result.counts
-    t = Table("group", "units", "judge only", "experts only", "corrected (PPI++)", "labels", "worth",
-              title=f"{result.estimand}: {1 - alpha:.0%} CIs")
+    t = Table("group", "units", "judge only", "experts only", f"corrected ({result.rows[0]['corrected']['method']})",
+              "labels", "worth", title=f"{result.estimand}: {1 - alpha:.0%} CIs, labels of a {result.detail['strategy']} "
+              f"sample")
     for r in result.rows:
         j, e, k = r["judge_only"], r["experts_only"], r["corrected"]
         t.add_row(r["group"], str(r["units"]), f"{num(j['estimate'])} {ci(j['ci'])}", f"{num(e['estimate'])} {ci(e['ci'])}",

@@ -16,7 +16,7 @@ from .options import DB
 def review(
     run_id: str = typer.Argument(..., help="the run whose units to label"),
     rater: Optional[str] = typer.Option(None, "--rater", help="the physician's name (their labels are stored under it)"),
-    sample: str = typer.Option("random", "--sample", help="random (a uniform draw, usable by estimate) | disagreement | unsafe (targeted)"),
+    sample: str = typer.Option("random", "--sample", help="random (a uniform draw) | stratified | active (as medjudge sample --strategy draws; all three usable by estimate) | disagreement | unsafe (targeted)"),
     n: Optional[int] = typer.Option(None, "--n", help="how many units to draw (default: all that fit)"),
     name: Optional[str] = typer.Option(None, "--name", help="the sample's name (default: review-METHOD); raters given the same name label the same units"),
     seed: int = typer.Option(0, "--seed", help="seed of the random draw"),

@@ -1,8 +1,8 @@
 """`medjudge review`: which units a physician labels, what the page shows of them, and each label written at once
 to the annotations table (the web page itself is view/review.py).
 
-Units are chosen at random (a uniform draw stored as a sample with its inclusion probability, shared by every
-rater so that their labels overlap) or targeted (where the judges disagree, or what they flagged as unsafe or
+Units are chosen at random (a uniform, stratified or active draw as `medjudge sample` makes it, stored as a
+sample with each unit's inclusion probability, shared by every rater so that their labels overlap) or targeted (where the judges disagree, or what they flagged as unsafe or
 contradicted; stored as a sample without a probability, which `estimate` refuses).
 """
 
@@ -13,10 +13,11 @@ import json
 
 from ..errors import MedjudgeError
 from ..store import now
-from ..calibration.estimate import judged_units, uniform
+from ..calibration import sampling
+from ..calibration.sampling import judged_units, uniform
 from .identity import for_run, label_key
 
-METHODS = ("random", "disagreement", "unsafe")
+METHODS = ("random", "stratified", "active", "disagreement", "unsafe")
 CANNOT = "cannot judge"
 
 
@@ -36,6 +37,13 @@ def choose(store, run, method: str, n: int | None, seed: int = 0, name: str | No
             raise MedjudgeError(f"run {run.id} has no scored units to review")
         picked, prob = uniform(keys, n, seed)
         chosen = dict.fromkeys(picked, prob)
+    elif method in ("stratified", "active"):  # drawn as `medjudge sample --strategy` draws, for estimate
+        units = judged_units(run)
+        if not n:
+            raise MedjudgeError(f"--sample {method} needs --n: how many units to draw")
+        drawn = sampling.choose(run, units, min(n, len(units)), seed, method, sampling.default_strata(units), None)
+        store.save_sample(run.id, name, drawn["chosen"], seed, strategy=method, strata=drawn["by"])
+        return name, store.sample(run.id, name)
     else:
         chosen = dict.fromkeys(_targeted(run, method)[:n] if n else _targeted(run, method))
         if not chosen:
@@ -44,7 +52,7 @@ def choose(store, run, method: str, n: int | None, seed: int = 0, name: str | No
                 why = (" (it needs a rubric whose verdicts flag harm: safety or NLI)" if run.rubric.higher_is_better
                        else f" (none was judged harmful: the run's {run.rubric.estimand()[0]} is 0)")
             raise MedjudgeError(f"run {run.id} has no units to review by {method}{why}")
-    store.save_sample(run.id, name, chosen, seed)
+    store.save_sample(run.id, name, chosen, seed, strategy="uniform" if method == "random" else method)
     return name, store.sample(run.id, name)
 
 
