@@ -247,7 +247,7 @@ def grade_config(input_path, rubric: str | None, judges: list[str] | None, setti
     if input_path is None:
         raise MedjudgeError("give the answers file, or resume=RUN_ID")
     fmt = settings.get("format", "answers")
-    rubric = rubric or (fmt if fmt in ("healthbench", "kqa") else None)
+    rubric = rubric or ("healthbench" if fmt == "healthbench-meta" else fmt if fmt in ("healthbench", "kqa") else None)
     if rubric is None:
         raise MedjudgeError("give a rubric: a file or a library id (see `medjudge rubric list`)")
     return GradeConfig(input_path=str(input_path), rubric=rubric, judges=resolve_judges(judges)[0], **settings)
@@ -316,12 +316,12 @@ def calibrate(db="medjudge.db", *, run: str | None = None, raters: list[str] | N
               against: list[str] | None = None, level: str = "item", by: str | None = None,
               self_source: dict | None = None, value_type: str | None = None, primary: str | None = None,
               care: float | None = None, trust: float | None = None, min_coverage: float = 0.95,
-              resamples: int = 1000, seed: int = 0) -> CalibrationResult:
+              resamples: int = 1000, seed: int = 0, rules: str = "medjudge") -> CalibrationResult:
     """Calibrate a run's judges (`run=`), or raters already in the database (`raters=`), against the experts
     (`against=`, default every expert): calibration/measure.py."""
     return measure(open_db(db, must_exist=True), run=run, raters=_names(raters), against=_names(against), level=level,
                    by=by, self_source=self_source, value_type=value_type, primary=primary, care=care, trust=trust,
-                   min_coverage=min_coverage, resamples=resamples, seed=seed)
+                   min_coverage=min_coverage, resamples=resamples, seed=seed, rules=rules)
 
 
 @dataclass

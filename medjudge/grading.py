@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from . import __version__
 from .errors import EXIT_COVERAGE, EXIT_GATE, EXIT_INCOMPLETE, EXIT_OK, MedjudgeError, RunFailed
-from .inputs import iter_answers, iter_healthbench, iter_pairs, load_kqa
+from .inputs import iter_answers, iter_healthbench, iter_healthbench_meta, iter_pairs, load_kqa
 from .judges.aggregate import TIE_RULES, parse_quorum
 from .models.llm import Judge
 from .judges.program import MODES
@@ -47,6 +47,8 @@ class GradeConfig:
     max_retries: int = 4
     workers: int | str = 1  # processes sharing the calls (one core is the limit at high throughput), or "auto"
     limit: int | None = None
+    sample_rows: int | None = None  # healthbench-meta: grade a sample of the lines, drawn as simple-evals draws it
+    sample_seed: int = 0
     partial: str = "exclude"  # how partial answers enter the summary (docs/SCORING.md)
     purpose: str = "grade"  # or "rubric test": shown by `medjudge runs`
     min_coverage: float = 1.0  # share of units that must be scored for exit code 0
@@ -56,7 +58,7 @@ class GradeConfig:
     fail_over: float | None = None  # gate for lower-is-better headlines (an unsafe rate): at most this
 
     IDENTITY = ("format", "answer_field", "samples", "mode", "temperature", "seed", "max_tokens", "tie", "limit",
-                "cascade", "quorum", "program", "probe")
+                "cascade", "quorum", "program", "probe", "sample_rows", "sample_seed")
     rpm: dict = field(default_factory=dict)  # model (or "*") -> requests per minute
     tpm: dict = field(default_factory=dict)  # model (or "*") -> tokens per minute
 
@@ -93,8 +95,10 @@ def iter_items(cfg: GradeConfig, rubric, skipped: list):
         items = iter_pairs(cfg.input_path, rubric)
     elif cfg.format == "kqa":
         items = load_kqa(cfg.input_path, rubric, cfg.questions_path or bundled("kqa/questions_w_answers.jsonl"), skipped)
+    elif cfg.format == "healthbench-meta":
+        items = iter_healthbench_meta(cfg.input_path, rubric, cfg.sample_rows, cfg.sample_seed)
     else:
-        raise MedjudgeError(f"--format must be answers, healthbench or kqa, not {cfg.format!r}")
+        raise MedjudgeError(f"--format must be one of {', '.join(FORMATS)}, not {cfg.format!r}")
     return itertools.islice(items, cfg.limit) if cfg.limit else items
 
 
@@ -104,7 +108,7 @@ def bundled(name: str) -> str:
     return str(resources.files("medjudge") / "data" / name)
 
 
-FORMATS = ("answers", "healthbench", "kqa", "pairs")
+FORMATS = ("answers", "healthbench", "healthbench-meta", "kqa", "pairs")
 
 
 def check_settings(cfg: GradeConfig):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,6 +231,59 @@ def iter_healthbench(path, rubric, answers_path=None, answer_field="ideal", skip
             )
     if not produced:
         raise InputError(path, None, None, "no gradable examples (no answers matched)")
+
+
+def meta_ids(rec: dict, criterion: str) -> tuple[str, str]:
+    """A meta-eval row's answer id (its completion_id) and criterion id ("c" + the first 10 hex digits of the
+    criterion text's SHA-1): the same whether the row is graded (`grade --format healthbench-meta`) or its
+    physicians' labels imported, so the two join by construction."""
+    item = rec.get("completion_id") or f"{rec.get('prompt_id')}:{rec.get('completion_index', 0)}"
+    return str(item), "c" + hashlib.sha1(criterion.encode()).hexdigest()[:10]
+
+
+def theme_of(category: str) -> str:
+    name = category[len("cluster:"):] if category.startswith("cluster:") else category
+    return name.split("_", 1)[0]
+
+
+def iter_healthbench_meta(path, rubric, rows: int | None = None, seed: int = 0) -> Iterator[Item]:
+    """HealthBench's meta-evaluation JSONL (one line per conversation x completion x criterion, with the physicians'
+    binary_labels): one answer per completion (id: its completion_id), its criteria the lines that name it (ids as
+    `annotations import --format healthbench-meta` gives them, so that judge and physicians join by construction;
+    points from a `points` field, else +1; tags: the category and its theme). `rows`: a sample of that many lines
+    drawn as simple-evals draws it (random.Random(seed).sample over the lines, seed 0 by default)."""
+    import random
+
+    lines = []
+    for lineno, obj in read_jsonl(path):
+        criterion = obj.get("rubric", obj.get("criterion"))
+        if not isinstance(criterion, str):
+            raise InputError(path, lineno, "rubric", "missing: the criterion text")
+        if not isinstance(obj.get("completion"), str):
+            raise InputError(path, lineno, "completion", "missing: the answer the physicians labelled")
+        if "prompt" not in obj:
+            raise InputError(path, lineno, "prompt", "missing")
+        lines.append((lineno, obj, criterion))
+    if not lines:
+        raise InputError(path, None, None, "no meta-evaluation rows")
+    if rows is not None and rows < len(lines):
+        lines = random.Random(seed).sample(lines, rows)
+    answers: dict = {}
+    for lineno, obj, criterion in lines:
+        item_id, unit_id = meta_ids(obj, criterion)
+        category = obj.get("category")
+        tags = [category, f"theme:{theme_of(category)}"] if isinstance(category, str) else []
+        entry = answers.setdefault(item_id, {"lineno": lineno, "obj": obj, "criteria": {}})
+        if entry["obj"].get("completion") != obj["completion"]:
+            raise InputError(path, lineno, "completion", f"completion_id {item_id!r} names two different completions")
+        entry["criteria"].setdefault(unit_id, {"id": unit_id, "criterion": criterion,
+                                               "points": obj.get("points", 1), "tags": tags})
+    for item_id, entry in answers.items():
+        obj, lineno = entry["obj"], entry["lineno"]
+        units = _criteria(rubric, {rubric.criteria_field: list(entry["criteria"].values())}, path, lineno)
+        yield Item(id=item_id, prompt=as_messages(obj["prompt"], path, lineno), answer=obj["completion"],
+                   tags=sorted({t for c in entry["criteria"].values() for t in c["tags"]}),
+                   fields={"prompt_id": obj.get("prompt_id")} if obj.get("prompt_id") else {}, criteria=units)
 
 
 def _norm(text: str) -> str:

@@ -66,9 +66,12 @@ def groups_of(unit: str, source, tags, by: str):
         return ["all"]
     if by == "tag":
         return sorted(tags) or ["(untagged)"]
+    if by == "category":  # HealthBench's meta-eval category (cluster:THEME_...), stored as a tag beside its theme
+        return sorted(t for t in tags if not t.startswith(("theme:", "axis:"))) or ["(no category)"]
     if by in ("theme", "axis"):
         return sorted(t for t in tags if t.startswith(by + ":")) or [f"(no {by})"]
-    raise ValueError(f"--by must be unit/criterion/dimension/attribute, source, tag, theme, axis or none, not {by!r}")
+    raise ValueError(f"--by must be unit/criterion/dimension/attribute, source, tag, category, theme, axis or none, "
+                     f"not {by!r}")
 
 
 # -- statistics on paired values ----------------------------------------------------------------

@@ -23,9 +23,11 @@ class CalibrationResult:
     exit_code: int = EXIT_OK
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
+    healthbench: list[dict] | None = None  # --rules healthbench: HealthBench's figures per group and judge
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "config": self.config, "inputs": self.inputs, "results": self.rows}
+        out = {"id": self.id, "config": self.config, "inputs": self.inputs, "results": self.rows}
+        return out | ({"healthbench": self.healthbench} if self.healthbench is not None else {})
 
     def long_rows(self) -> list[dict]:
         """One row per group x judge x statistic (the --csv layout)."""
@@ -51,7 +53,7 @@ def measure(store, *, run: str | None = None, raters: list[str] | None = None,
               against: list[str] | None = None, level: str = "item", by: str | None = None,
               self_source: dict | None = None, value_type: str | None = None, primary: str | None = None,
               care: float | None = None, trust: float | None = None, min_coverage: float = 0.95,
-              resamples: int = 1000, seed: int = 0) -> CalibrationResult:
+              resamples: int = 1000, seed: int = 0, rules: str = "medjudge") -> CalibrationResult:
     """Calibrate a run's judges (`run=`), or raters already in the database (`raters=`), against the experts
     (`against=`, default every expert). Calibrating a run, the value type and the grouping default to the
     rubric kind's (NLI: nominal, no grouping; checklist: binary, per criterion; scale: ordinal, per
@@ -69,6 +71,10 @@ def measure(store, *, run: str | None = None, raters: list[str] | None = None,
         raise MedjudgeError("--min-coverage must be a share between 0 and 1")
     if resamples < 0:
         raise MedjudgeError("--resamples must be 0 or more")
+    if rules not in ("medjudge", "healthbench"):
+        raise MedjudgeError(f"--rules must be medjudge or healthbench, not {rules!r}")
+    if rules == "healthbench" and by not in (None, "theme", "category", "none"):
+        raise MedjudgeError(f"--by must be theme, category or none under --rules healthbench, not {by!r}")
     against = list(against) if against else None
     self_source = dict(self_source or {})
     inputs = {}
@@ -100,7 +106,7 @@ def measure(store, *, run: str | None = None, raters: list[str] | None = None,
         left_out = ""
     else:
         raise MedjudgeError("give --run RUN_ID or --raters NAME")
-    by = by or "unit"
+    by = by or ("theme" if rules == "healthbench" else "unit")
     inputs["annotations"] = store.annotations_version(None)
     opts = Options(level=level, by=by, value_type=value_type, resamples=resamples, seed=seed, self_source=self_source,
                    primary=primary, care=care, trust=trust, min_coverage=min_coverage)
@@ -110,12 +116,18 @@ def measure(store, *, run: str | None = None, raters: list[str] | None = None,
         raise MedjudgeError(str(exc)) from None
     config = {"judges": judges, "against": against, "level": level, "by": by, "self_source": self_source,
               "value_type": value_type, "primary": primary, "care": care, "trust": trust, "resamples": resamples,
-              "seed": seed, "min_coverage": min_coverage}
+              "seed": seed, "min_coverage": min_coverage} | ({"rules": rules} if rules != "medjudge" else {})
     cal_id = content_id("c", [config, inputs])
     store.save_calibration(cal_id, config, inputs, rows)
     result = CalibrationResult(cal_id, config, inputs, rows,
                                warnings=list(dict.fromkeys(w for r in rows for w in r.get("warnings", ())))
                                + ([f"labels left out: {left_out}"] if left_out else []))
+    if rules == "healthbench":
+        from . import healthbench
+
+        experts = against or sorted({r.rater for r in ratings if r.kind == "expert" and r.rater not in judges})
+        result.healthbench = [{"judge": j, **row} for j in judges
+                              for row in healthbench.figures(healthbench.rows_from_ratings(ratings, j, experts), by)]
     short = [r for r in rows if r["verdict"] == "insufficient coverage"]
     undecided = [r for r in rows if r["verdict"] in ("no verdict", "insufficient coverage")]
     if all(r["items"] == 0 for r in rows):

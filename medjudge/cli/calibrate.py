@@ -120,6 +120,7 @@ def calibrate(
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap resamples"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the full results as JSON"),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="write one row per group x judge x statistic"),
+    rules: str = typer.Option("medjudge", "--rules", help="medjudge | healthbench: also HealthBench's meta-evaluation figures (pairwise macro-F1, physicians' average, percentile among physicians with more than 50; --by theme | category | none)"),
     report: Optional[Path] = typer.Option(None, "--report", help="write this calibration as an HTML page of its own (forest plot, table, verdicts)"),
     require: Optional[str] = typer.Option(None, "--require", help="gate for CI: exit 6 unless every judge x group verdict is at least trust | care ('no verdict' does not pass)"),
     db: Path = DB,
@@ -133,8 +134,12 @@ def calibrate(
     mapping = pairs(self_source, "--self-source", "RATER")
     result = api.calibrate(db, run=run, raters=raters, against=against, level=level, by=by, self_source=mapping,
                              value_type=value_type, primary=primary, care=care, trust=trust,
-                             min_coverage=min_coverage, resamples=resamples, seed=seed)
+                             min_coverage=min_coverage, resamples=resamples, seed=seed, rules=rules)
     render(result.rows, wide_console(), result.id)
+    if result.healthbench is not None:
+        from .calibrate_report import render_healthbench
+
+        render_healthbench(result.healthbench, wide_console())
     for w in result.warnings:
         typer.echo(f"warning: {w}", err=True)
     if json_out:

@@ -75,3 +75,19 @@ def write_csv(result, path):
         w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["group", "judge", "statistic", "estimate"])
         w.writeheader()
         w.writerows(rows)
+
+
+def render_healthbench(rows, console):
+    """HealthBench's meta-evaluation table (--rules healthbench): as the paper's, per group and judge."""
+    from rich.table import Table
+
+    t = Table("group", "judge", "rows judged", "judge macro-F1", "physicians' average", "physicians kept",
+              "percentile", title="HealthBench rules: pairwise balanced F1 (macro-F1), count-weighted over clusters")
+    for r in rows:
+        t.add_row(r["group"], r["judge"], f"{r['judged_rows']} of {r['rows']}", num(r["judge_macro_f1"]),
+                  num(r["physician_average"]), f"{r['physicians_kept']} of {len(r['physicians'])}",
+                  num(r["percentile"], ".1f"))
+    console.print(t)
+    console.print(f"percentile: the judge's macro-F1 among the physicians whose balanced-F1 count exceeds "
+                  f"{rows[0]['min_count'] if rows else 50} (ties count half); the physicians' average weights every "
+                  "physician by that count (docs/CALIBRATION.md, 'Reproducing HealthBench's meta-evaluation')")

@@ -17,7 +17,7 @@ def grade(
     rubric: Optional[str] = typer.Option(None, "--rubric", "-r", help="rubric file or library id (healthbench for --format healthbench)"),
     judge: Optional[list[str]] = JUDGES,
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", metavar="MODEL", help="generate the answers first: each model under test answers the prompts (medjudge generate; repeatable, each a system), then they are graded"),
-    fmt: str = typer.Option("answers", "--format", help="answers | healthbench | kqa | pairs (several systems per prompt_id, for a pairwise rubric)"),
+    fmt: str = typer.Option("answers", "--format", help="answers | healthbench | healthbench-meta (the meta-evaluation file: each completion x criterion, joined with its physicians' labels by construction) | kqa | pairs (several systems per prompt_id, for a pairwise rubric)"),
     answers: Optional[Path] = typer.Option(None, "--answers", help="HealthBench: answers JSONL keyed by prompt_id (last assistant turn graded)"),
     answer_field: str = typer.Option("ideal", "--answer-field", help="HealthBench without --answers: grade this completion (ideal)"),
     questions: Optional[Path] = typer.Option(None, "--questions", help="K-QA: questions with Must_have/Nice_to_have (default: bundled K-QA)"),
@@ -34,6 +34,8 @@ def grade(
     timeout: float = typer.Option(60.0, "--timeout", help="seconds per call"),
     max_retries: int = typer.Option(4, "--max-retries", help="retries per call on 429, timeouts, server errors"),
     limit: Optional[int] = typer.Option(None, "--limit", help="grade only the first N answers"),
+    sample_rows: Optional[int] = typer.Option(None, "--sample-rows", help="--format healthbench-meta: grade N lines drawn as simple-evals draws them (random.Random(--sample-seed).sample)"),
+    sample_seed: int = typer.Option(0, "--sample-seed", help="seed of --sample-rows (simple-evals uses 0)"),
     local_only: bool = typer.Option(False, "--local-only", help="refuse judges that are not in-process or on loopback"),
     cascade: bool = typer.Option(False, "--cascade", help="the first judge grades everything; the others only items it leaves in doubt"),
     rpm: Optional[list[str]] = typer.Option(None, "--rpm", metavar="[MODEL=]N", help="requests per minute, N for every judge or MODEL=N"),
@@ -70,7 +72,7 @@ def grade(
     else:
         if input_path is None:
             raise typer.BadParameter("give the answers file, or --resume RUN_ID")
-        if rubric is None and fmt not in ("healthbench", "kqa"):
+        if rubric is None and fmt not in ("healthbench", "healthbench-meta", "kqa"):
             raise typer.BadParameter("give --rubric FILE or a library id (see `medjudge rubric list`)")
         if model:
             input_path, answers, generated = generate_first(input_path, model, fmt, db, concurrency, timeout,
@@ -80,7 +82,8 @@ def grade(
         settings = dict(format=fmt, answers_path=str(answers) if answers else None, answer_field=answer_field,
                         questions_path=str(questions) if questions else None, samples=samples, mode=mode,
                         temperature=temperature, seed=seed, max_tokens=max_tokens, tie=tie, local_only=local_only,
-                        limit=limit, cascade=cascade, quorum=quorum, program=program)
+                        limit=limit, cascade=cascade, quorum=quorum, program=program,
+                        **({"sample_rows": sample_rows, "sample_seed": sample_seed} if sample_rows else {}))
         api.check_settings(input_path, **settings, **execution)  # before any banner
         if dry_run:
             p = api.grade_plan(input_path, rubric=rubric, judges=judge, db=db, **settings, **execution)

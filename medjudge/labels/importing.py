@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, MedjudgeError
-from ..inputs import ANSWER_KEYS, read_jsonl
+from ..inputs import ANSWER_KEYS, meta_ids, read_jsonl, theme_of
 from ..rubrics.base import coerce_label
 from ..store import dumps, now
 
@@ -279,9 +278,9 @@ def healthbench_meta_rows(path: Path):
         criterion = rec.get("rubric", rec.get("criterion"))
         if not isinstance(criterion, str):
             raise InputError(path, line, "rubric", "missing: the criterion text")
-        item = rec.get("completion_id") or f"{rec.get('prompt_id')}:{rec.get('completion_index', 0)}"
-        unit = "c" + hashlib.sha1(criterion.encode()).hexdigest()[:10]
-        tags = [rec["category"]] if isinstance(rec.get("category"), str) else []
+        item, unit = meta_ids(rec, criterion)
+        category = rec.get("category")  # cluster:THEME_..., stored with its theme for --by theme
+        tags = [category, f"theme:{theme_of(category)}"] if isinstance(category, str) else []
         for label, rater in zip(labels, raters):
             yield line, {"item_id": str(item), "unit_id": unit, "rater": str(rater), "rater_kind": "expert",
                          "raw": label, "source": None, "tags": dumps(tags), "unit_text": criterion}
