@@ -626,6 +626,36 @@ def review_sample(db, run_id: str, *, method: str = "random", n: int | None = No
     return review.choose(store, get_run(store, run_id), method, n, seed, name)
 
 
+def review_panel(db, run_id: str, raters: list[str], *, per_rater: int | None = None, overlap: int = 2,
+                 overlap_share: float = 0.2, method: str = "random", n: int | None = None, seed: int = 0,
+                 name: str | None = None, reissue=()) -> dict:
+    """A panel of raters for one review server (labels/panel.py): the sample, each rater's assigned units (a
+    planned share labelled by `overlap` raters), and new links {name: token} for those without a valid one."""
+    from .labels import panel, review
+
+    store = open_db(db, must_exist=True)
+    run = get_run(store, run_id)
+    names = _names(raters) or []
+    sample, chosen = review.choose(store, run, method, n, seed, name)
+    return {"sample": sample, "units": len(chosen),
+            **panel.open_panel(store, run, sample, chosen, names, per_rater, overlap, overlap_share, seed,
+                               _names(reissue) or ())}
+
+
+def review_status(db, run_id: str, sample: str, *, resamples: int = 1000, seed: int = 0) -> dict:
+    """A panel's progress per rater and the agreement on the units two or more raters labelled."""
+    from .labels import panel
+
+    store = open_db(db, must_exist=True)
+    return panel.status(store, get_run(store, run_id), sample, resamples, seed)
+
+
+def review_revoke(db, run_id: str, sample: str, rater: str) -> int:
+    """Revoke a rater's link (or the coordinator's, rater "(coordinator)"); returns how many were valid."""
+    store = open_db(db, must_exist=True)
+    return store.revoke_tokens(get_run(store, run_id).id, sample, rater)
+
+
 def export_review_labels(db, run_id: str, path) -> dict:
     """The run's review labels as the long CSV `annotations import` reads: {path, labels, cannot_judge}."""
     from .labels import review
@@ -646,5 +676,5 @@ def __getattr__(name):
 
 __all__ = ["load_rubric", "library_rubrics", "rubric_template", "lint_rubric", "check_examples", "draft_rubric",
            "atomize_rubric", "configured_judges", "check_judge", "versions", "key_variables", "review_sample",
-           "export_review_labels", "grade_config", "check_settings", "generate", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "CompareResult", "write_report", "write_calibration_report", "GradePlan", "BatchStatus", "LabelSample", "LabelPlan", "ReportFile", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+           "export_review_labels", "review_panel", "review_status", "review_revoke", "grade_config", "check_settings", "generate", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "CompareResult", "write_report", "write_calibration_report", "GradePlan", "BatchStatus", "LabelSample", "LabelPlan", "ReportFile", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

@@ -52,7 +52,8 @@ DEFAULT_DB = "medjudge.db"
 SCHEMA_VERSION = 7  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
 # 4: programs (optimised judge programs), drafts and probes, annotations.rationale/detail/chosen; 5: routes;
 # 6: annotations.label_key (what the rater read, in the primary key) and annotations.value_type; run_calls.hits
-# 7: samples.strategy and samples.strata (how the units were drawn: uniform, stratified by what, active, targeted)
+# 7: samples.strategy and samples.strata (how the units were drawn: uniform, stratified by what, active, targeted);
+#    review_assignments and review_tokens (a panel of raters on one review server; tokens kept as SHA-256 only)
 MAX_ROUNDS = 3  # a unit left unscored is asked again by at most this many runs in all
 
 
@@ -173,6 +174,11 @@ class Store:
                                      "phash": str, "attempt": int, "state": str, "error": str},
                                     pk=("run_id", "custom_id"), if_not_exists=True)
         db["routes"].create({"key": str, "model": str, "route": str, "created": str}, pk="key", if_not_exists=True)
+        db["review_assignments"].create({"run_id": str, "sample": str, "rater": str, "answer_id": str, "unit_id": str,
+                                         "overlap": int}, pk=("run_id", "sample", "rater", "answer_id", "unit_id"),
+                                        if_not_exists=True)
+        db["review_tokens"].create({"run_id": str, "sample": str, "rater": str, "role": str, "token_sha256": str,
+                                    "revoked": int, "created": str}, pk="token_sha256", if_not_exists=True)
         db["programs"].create({"id": str, "created": str, "rubric_hash": str, "rubric_id": str, "optimizer": str,
                                "adopted": int, "artifact": str, "report": str}, pk="id", if_not_exists=True)
         db.execute("""CREATE VIEW IF NOT EXISTS judgments_full AS
@@ -441,6 +447,39 @@ class Store:
         row = self.db.conn.execute("SELECT strategy, strata, seed FROM samples WHERE run_id = ? AND name = ? LIMIT 1",
                                    (run_id, name)).fetchone()
         return dict(zip(("strategy", "strata", "seed"), row)) if row else {}
+
+    # -- review panels: who labels which units, and the hashes of their links' tokens ---------------------------
+    def save_assignments(self, run_id: str, sample: str, assigned: dict):
+        """{rater: {(answer, unit): overlap}}; a sample's assignment is made once."""
+        with self.db.conn:
+            self.db["review_assignments"].insert_all(
+                ({"run_id": run_id, "sample": sample, "rater": r, "answer_id": a, "unit_id": u, "overlap": int(o)}
+                 for r, units in assigned.items() for (a, u), o in units.items()), pk=("run_id", "sample", "rater",
+                                                                                       "answer_id", "unit_id"))
+
+    def assignments(self, run_id: str, sample: str) -> dict:
+        out: dict = {}
+        for r, a, u, o in self.db.conn.execute("SELECT rater, answer_id, unit_id, overlap FROM review_assignments "
+                                               "WHERE run_id = ? AND sample = ?", (run_id, sample)):
+            out.setdefault(r, {})[(a, u)] = bool(o)
+        return out
+
+    def save_token(self, run_id: str, sample: str, rater: str, role: str, token_sha256: str):
+        with self.db.conn:
+            self.db.conn.execute("UPDATE review_tokens SET revoked = 1 WHERE run_id = ? AND sample = ? AND rater = ? "
+                                 "AND role = ?", (run_id, sample, rater, role))
+            self.db["review_tokens"].insert({"run_id": run_id, "sample": sample, "rater": rater, "role": role,
+                                             "token_sha256": token_sha256, "revoked": 0, "created": now()})
+
+    def tokens(self, run_id: str, sample: str) -> list[dict]:
+        """The links' token hashes (never the tokens), revoked or not."""
+        return list(self.db.query("SELECT * FROM review_tokens WHERE run_id = ? AND sample = ? ORDER BY created",
+                                  [run_id, sample]))
+
+    def revoke_tokens(self, run_id: str, sample: str, rater: str) -> int:
+        with self.db.conn:
+            return self.db.conn.execute("UPDATE review_tokens SET revoked = 1 WHERE run_id = ? AND sample = ? AND "
+                                        "rater = ? AND revoked = 0", (run_id, sample, rater)).rowcount
 
     def sample_names(self, run_id: str) -> list[str]:
         return [n for (n,) in self.db.conn.execute(

@@ -77,7 +77,7 @@ def test_ctrl_c_under_load_exits_with_the_resume_command(fake, tmp_path):
 def test_wrong_format_is_refused_before_the_judge_banner(cli, answers_file, checklist_file, monkeypatch):
     monkeypatch.delenv("MEDJUDGE_JUDGE", raising=False)
     code, out, err = cli("grade", answers_file, "--rubric", checklist_file, "--format", "csv", "--db", "t.db")
-    assert code == 2 and "--format must be one of answers, healthbench, kqa" in err and "embedded" not in out
+    assert code == 2 and "--format must be one of answers, healthbench, healthbench-meta, kqa" in err and "embedded" not in out
 
 
 def test_judges_from_the_environment_are_announced(cli, fake, answers_file, checklist_file, monkeypatch):

@@ -54,7 +54,7 @@ class Server:
 
     def post(self, body, token=None):
         req = urllib.request.Request(f"{self.url}label?token={token or self.token}", json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
+                                     {"Content-Type": "application/json", "Origin": self.url.rstrip("/")})
         try:
             with urllib.request.urlopen(req) as r:
                 return r.status, json.loads(r.read())
@@ -188,7 +188,7 @@ def test_two_raters_at_once_never_see_each_other(run, tmp_path):
         page_a = a.page()[1]
         data = json.loads(page_a.split('<script type="application/json" id="data">')[1].split("</script>")[0])
         assert len(data["labels"]) == 12 and {v["value"] for v in data["labels"].values()} == {1.0}  # only dr_a's
-        assert b.post({"answer_id": "nope", "unit_id": "emergency", "value": 1.0})[0] == 400
+        assert b.post({"answer_id": "nope", "unit_id": "emergency", "value": 1.0})[0] == 403  # not among its units
         assert b.post({"answer_id": keys[0][0], "unit_id": keys[0][1], "value": 7.0})[0] == 400
     finally:
         a.stop()

@@ -105,9 +105,10 @@ def unit_objects(run, chosen: dict) -> dict:
 
 
 def save_label(store, run, sample: str, chosen: dict, units: dict, rater: str, answer_id: str, unit_id: str, value,
-               rationale: str = "", categories=()) -> dict:
+               rationale: str = "", categories=(), overlap: bool | None = None) -> dict:
     """One label, written at once (re-labelling replaces it). value None means "cannot judge": kept, invalid,
-    with that reason, so that it is counted and never read as a verdict."""
+    with that reason, so that it is counted and never read as a verdict. `overlap`: on a panel, whether the unit
+    was assigned to several raters (kept in the label's detail)."""
     if (answer_id, unit_id) not in chosen:
         raise MedjudgeError(f"{answer_id} / {unit_id} is not among the units of sample {sample!r}")
     rubric = run.rubric
@@ -125,11 +126,17 @@ def save_label(store, run, sample: str, chosen: dict, units: dict, rater: str, a
            "valid": int(value is not None), "problem": CANNOT if value is None else None,
            "source": None, "tags": None, "unit_text": rubric.unit_info(unit).get("text"),
            "file": f"review:{run.id}", "line": None, "imported": now(), "rationale": rationale.strip() or None,
-           "detail": json.dumps({"categories": sorted(categories)}) if categories else None,
+           "detail": _detail(categories, overlap),
            "chosen": how_chosen(sample, chosen[(answer_id, unit_id)]), "value_type": rubric.value_type,
            "label_key": label_key(rubric, run.item(answer_id), unit)}
     store.save_annotations([row])
     return row
+
+
+def _detail(categories, overlap) -> str | None:
+    found = ({"categories": sorted(categories)} if categories else {}) | ({"overlap": overlap} if overlap is not None
+                                                                          else {})
+    return json.dumps(found) if found else None
 
 
 def review_labels(store, run, rater: str | None = None) -> list:
