@@ -100,6 +100,10 @@ def test_three_raters_at_once_with_planned_overlap(panel, cli, tmp_path):
         assert all(json.loads(r["detail"])["overlap"] == assigned[r["rater"]][(r["item_id"], r["unit_id"])]
                    for r in rows)
         assert len(rows) == 18  # 6 each, once
+        code, out, err = cli("review", run_id, "--export", tmp_path / "labels.csv", "--db", tmp_path / "r.db")
+        exported = list(__import__("csv").DictReader((tmp_path / "labels.csv").open()))
+        assert code == 0 and len(exported) == 18
+        assert sum(r["overlap"] == "1" for r in exported) == 2 * len(overlap_units)
         # the coordinator's page and `review --status` give the figures of `agreement --json`
         code, out, err = cli("agreement", "--run", run_id, "--raters", ",".join(RATERS), "--by", "none", "--json",
                              tmp_path / "ag.json", "--db", tmp_path / "r.db")

@@ -163,8 +163,11 @@ def export(store, run, path) -> dict:
     answers = {it.id: it.answer for it in run.items}
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["item_id", "unit_id", "rater", "rater_kind", "value", "rationale", "chosen", "labelled_at", "answer"])
+        w.writerow(["item_id", "unit_id", "rater", "rater_kind", "value", "rationale", "chosen", "overlap",
+                    "labelled_at", "answer"])
         for lab in kept:
+            overlap = (json.loads(lab.row["detail"]) if lab.row["detail"] else {}).get("overlap")
             w.writerow([lab.answer_id, lab.unit_id, lab.rater, "expert", lab.row["raw"], lab.rationale or "",
-                        lab.row["chosen"], lab.row["imported"], answers.get(lab.answer_id, "")])
+                        lab.row["chosen"], "" if overlap is None else int(overlap), lab.row["imported"],
+                        answers.get(lab.answer_id, "")])
     return {"labels": len(kept), "cannot_judge": len(rows) - len(kept), "path": str(path)}
