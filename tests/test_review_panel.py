@@ -195,3 +195,23 @@ def test_binding_beyond_loopback_needs_tls_or_a_proxy(cli, run, tmp_path):  # no
 
     check_binding("0.0.0.0", behind_proxy=True)  # allowed: said explicitly
     check_binding("127.0.0.1")
+
+
+def test_assignment_is_balanced_reproducible_and_refuses_what_cannot_be_done():
+    from medjudge.errors import MedjudgeError
+    from medjudge.labels.panel import assign
+
+    keys = [(f"a{i}", c) for i in range(20) for c in ("emergency", "aspirin")]
+    strata = {k: k[1] for k in keys}
+    first = assign(keys, RATERS, per_rater=8, overlap=3, overlap_share=0.25, seed=5, strata=strata)
+    assert first == assign(keys, RATERS, per_rater=8, overlap=3, overlap_share=0.25, seed=5, strata=strata)
+    assert first != assign(keys, RATERS, per_rater=8, overlap=3, overlap_share=0.25, seed=6, strata=strata)
+    assert {len(u) for u in first.values()} == {8}
+    overlap = {k for u in first.values() for k, o in u.items() if o}
+    assert len(overlap) == 2 and all(sum(k in u for u in first.values()) == 3 for k in overlap)  # 0.25 x 24 / 3
+    used = {k for u in first.values() for k in u}
+    assert abs(sum(k[1] == "emergency" for k in used) - sum(k[1] == "aspirin" for k in used)) <= 1  # by stratum
+    with pytest.raises(MedjudgeError, match="need 20 units; the sample has 19"):
+        assign(keys[:19], RATERS, per_rater=8, overlap=3, overlap_share=0.25)
+    with pytest.raises(MedjudgeError, match="--overlap must be between 2 and the 3 raters"):
+        assign(keys, RATERS, per_rater=4, overlap=4)

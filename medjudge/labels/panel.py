@@ -138,7 +138,7 @@ def open_panel(store, run, sample: str, chosen: dict, raters: list[str], per_rat
         if per_rater is None:
             raise MedjudgeError("--raters needs --per-rater N: how many units each rater labels")
         units = judged_units(run)
-        by = default_strata(units)
+        by = store.sample_design(run.id, sample).get("strata") or default_strata(units)  # a stratified sample's own
         strata = {k: stratum_of(k, units[k], by) for k in chosen if k in units}
         assigned = assign(list(chosen), raters, per_rater, overlap, overlap_share, seed, strata)
         store.save_assignments(run.id, sample, assigned)
