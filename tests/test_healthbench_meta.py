@@ -85,6 +85,10 @@ def test_the_judge_joins_the_physicians_by_construction(graded, cli, tmp_path):
     assert {r["group"] for r in rows} == {f"theme:{t}" for t in ("emergency", "communication", "hedging", "complex",
                                                                   "health", "global", "context")}
     assert sum(r["items"] for r in rows) == len({(x["completion_id"], x["rubric"]) for x in lines})
+    code, out, err = cli("calibrate", "--run", run_id, "--rules", "healthbench", "--resamples", "0", "--json",
+                         tmp_path / "d.json", "--db", "m.db")  # no --by: HealthBench's table is per theme
+    groups = {r["group"] for r in json.loads((tmp_path / "d.json").read_text())["healthbench"]}
+    assert groups == {"emergency", "communication", "hedging", "complex", "health", "global", "context"}, err
     code, out, err = cli("grade", META / "meta_eval.jsonl", "--format", "healthbench-meta", "--judge", "openai/gpt-4.1",
                          "--dry-run", "--sample-rows", "100", "--db", "m.db")
     assert code == 0 and "100" in out, err

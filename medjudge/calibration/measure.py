@@ -73,8 +73,10 @@ def measure(store, *, run: str | None = None, raters: list[str] | None = None,
         raise MedjudgeError("--resamples must be 0 or more")
     if rules not in ("medjudge", "healthbench"):
         raise MedjudgeError(f"--rules must be medjudge or healthbench, not {rules!r}")
-    if rules == "healthbench" and by not in (None, "theme", "category", "none"):
-        raise MedjudgeError(f"--by must be theme, category or none under --rules healthbench, not {by!r}")
+    if rules == "healthbench":
+        if by not in (None, "theme", "category", "none"):
+            raise MedjudgeError(f"--by must be theme, category or none under --rules healthbench, not {by!r}")
+        by = by or "theme"  # HealthBench's table is per theme, whatever the rubric's own grouping
     against = list(against) if against else None
     self_source = dict(self_source or {})
     inputs = {}
@@ -106,7 +108,7 @@ def measure(store, *, run: str | None = None, raters: list[str] | None = None,
         left_out = ""
     else:
         raise MedjudgeError("give --run RUN_ID or --raters NAME")
-    by = by or ("theme" if rules == "healthbench" else "unit")
+    by = by or "unit"
     inputs["annotations"] = store.annotations_version(None)
     opts = Options(level=level, by=by, value_type=value_type, resamples=resamples, seed=seed, self_source=self_source,
                    primary=primary, care=care, trust=trust, min_coverage=min_coverage)
