@@ -15,6 +15,7 @@ from .calibration.measure import CalibrationResult, measure, measure_agreement
 from .config import EMBEDDED_WARNING
 from .errors import EXIT_COVERAGE, EXIT_GATE, EXIT_OK, MedjudgeError
 from .gates import better_gate, calibration_gate, score_gate
+from .labels.panel import COORDINATOR
 from .frames import frame
 from .store import MAX_ROUNDS, Store
 
@@ -676,5 +677,5 @@ def __getattr__(name):
 
 __all__ = ["load_rubric", "library_rubrics", "rubric_template", "lint_rubric", "check_examples", "draft_rubric",
            "atomize_rubric", "configured_judges", "check_judge", "versions", "key_variables", "review_sample",
-           "export_review_labels", "review_panel", "review_status", "review_revoke", "grade_config", "check_settings", "generate", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "CompareResult", "write_report", "write_calibration_report", "GradePlan", "BatchStatus", "LabelSample", "LabelPlan", "ReportFile", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
+           "export_review_labels", "review_panel", "review_status", "review_revoke", "COORDINATOR", "grade_config", "check_settings", "generate", "EXIT_GATE", "better_gate", "calibration_gate", "score_gate", "EMBEDDED_WARNING", "MAX_ROUNDS", "leaderboard", "GradeConfig", "optimize", "probe", "batch_status", "batch_cancel", "grade_plan", "compare_runs", "CompareResult", "write_report", "write_calibration_report", "GradePlan", "BatchStatus", "LabelSample", "LabelPlan", "ReportFile", "AgreementResult", "CalibrationResult", "EstimateResult", "agreement", "estimate", "plan_labels", "sample", "GradeResult", "RunInfo", "RunList", "RunSummary", "calibrate", "get_run", "grade",
            "import_annotations", "judgment_rows", "open_db", "runs", "summarize"]

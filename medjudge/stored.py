@@ -87,6 +87,13 @@ class StoredRun:
         judge's wherever they were asked."""
         return self.tally(self.store.votes(self.id))
 
+    def unit_votes(self) -> dict:
+        """{(answer, unit): [each judge x sample's value, None where that vote is unscored]}."""
+        out: dict = {}
+        for answer_id, unit_id, _, _, value, _, status in self.store.votes(self.id):
+            out.setdefault((answer_id, unit_id), []).append(value if status == "scored" else None)
+        return out
+
     def tally(self, rows) -> Verdicts:
         """Verdicts from judgment rows (answer, unit, judge, sample, value, reason, status)."""
         tie, quorum = self.config.get("tie"), parse_quorum(self.config.get("quorum"))

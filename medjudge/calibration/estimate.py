@@ -69,7 +69,7 @@ def corrected(store, run, labels: str, by: str | None = None, alpha: float = 0.0
         if strategy == "stratified":
             parts = [(len(ks), [y[k] for k in ks if k in labelled], [f[k] for k in ks if k in labelled],
                       [f[k] for k in ks if k not in labelled])
-                     for ks in _split(keys, stratum).values()]
+                     for ks in sampling.group_by(keys, stratum.__getitem__).values()]
             experts_only = ppi.stratified_mean(parts, alpha, 0.0, "experts only (stratified)")
             corrected = ppi.stratified_mean(parts, alpha)
         elif uniform:
@@ -88,13 +88,6 @@ def corrected(store, run, labels: str, by: str | None = None, alpha: float = 0.0
     return {"run": run.id, "labels": labels, "estimand": name, "by": by, "alpha": alpha, "uniform": uniform,
             "strategy": strategy, "strata": design.get("strata"),
             "min_labels": MIN_LABELS, "bounds": list(bounds), "counts": counts, "rows": rows}
-
-
-def _split(keys, stratum: dict) -> dict:
-    out: dict = {}
-    for k in keys:
-        out.setdefault(stratum[k], []).append(k)
-    return out
 
 
 def estimand_values(rubric, transform, units) -> set:

@@ -107,9 +107,7 @@ def disagreement(values: list, value_type: str, span: float) -> float:
 
 def uncertainties(run, units: dict, keys: list) -> np.ndarray | None:
     """Each unit's panel disagreement (0 where every vote agrees); None when no unit has two votes."""
-    votes: dict = {}
-    for answer_id, unit_id, _, _, value, _, status in run.store.votes(run.id):
-        votes.setdefault((answer_id, unit_id), []).append(value if status == "scored" else None)
+    votes = run.unit_votes()
     if not any(len(v) > 1 for v in votes.values()):
         return None
     rubric = run.rubric
@@ -153,21 +151,30 @@ def judged_units(run) -> dict:
 
 def pilot_errors(store, run, pilot: str, f: dict, transform) -> dict:
     """{unit: expert - judge} on the labelled units of a pilot sample (any sample: it only guides allocation)."""
-    if not store.sample(run.id, pilot):
+    drawn = store.sample(run.id, pilot)
+    if not drawn:
         raise MedjudgeError(f"run {run.id} has no sample {pilot!r} to use as a pilot")
     y = for_run(store, run, None, experts_only=True).values(transform)
-    errors = {k: y[k] - f[k] for k in store.sample(run.id, pilot) if k in y and k in f}
+    errors = {k: y[k] - f[k] for k in drawn if k in y and k in f}
     if len(errors) < 2:
         raise MedjudgeError(f"pilot sample {pilot!r} has {len(errors)} labelled units: it needs 2 or more")
     return errors
 
 
-def spreads_by_stratum(keys, strata, f: dict, errors: dict | None) -> dict:
+def group_by(keys, of) -> dict:
+    """{group: [keys in it, in order]}, groups in the order they first appear; `of(key)` names a key's group."""
+    out: dict = {}
+    for k in keys:
+        out.setdefault(of(k), []).append(k)
+    return out
+
+
+def spreads_by_stratum(strata: dict, f: dict, errors: dict | None) -> dict:
     """S_h: the standard deviation of the pilot's errors in the stratum (2 or more of them; else over the whole
-    pilot), or without a pilot the standard deviation of the judge's verdicts in the stratum."""
+    pilot), or without a pilot the standard deviation of the judge's verdicts in the stratum. strata:
+    {stratum: [units]}."""
     out = {}
-    for h in dict.fromkeys(strata):
-        members = [k for k, s in zip(keys, strata) if s == h]
+    for h, members in strata.items():
         if errors is None:
             out[h] = float(np.std([f[k] for k in members]))
         else:
@@ -191,23 +198,23 @@ def error_by_band(u: np.ndarray, keys, errors: dict) -> np.ndarray:
     return np.sqrt(out)
 
 
-def choose(run, units: dict, n: int, seed: int, strategy: str, by: str | None, errors: dict | None) -> dict:
-    """{(answer, unit): inclusion probability} for the units drawn, and how (strategy, strata, allocation)."""
+def choose(run, units: dict, f: dict, n: int, seed: int, strategy: str, by: str | None, errors: dict | None) -> dict:
+    """{(answer, unit): inclusion probability} for the units drawn, and how (strategy, strata, allocation); f is
+    each unit's estimand value."""
     keys = sorted(units)
     rng = np.random.default_rng(seed)
     if strategy == "uniform":
         picked, prob = uniform(keys, n, seed)
         return {"chosen": dict.fromkeys(picked, prob), "by": None, "allocation": None}
-    f = {k: run.rubric.estimand()[1](units[k][2]) for k in keys}
     if strategy == "stratified":
-        strata = [stratum_of(k, units[k], by) for k in keys]
-        spread = spreads_by_stratum(keys, strata, f, errors)
-        names = list(spread)
-        sizes = [strata.count(h) for h in names]
+        strata = group_by(keys, lambda k: stratum_of(k, units[k], by))
+        spread = spreads_by_stratum(strata, f, errors)
+        names = list(strata)
+        sizes = [len(strata[h]) for h in names]
         alloc = neyman(sizes, [spread[h] for h in names], n)
         chosen = {}
         for h, size, take in zip(names, sizes, alloc):
-            members = [k for k, s in zip(keys, strata) if s == h]
+            members = strata[h]
             for i in sorted(rng.choice(size, int(take), replace=False)):
                 chosen[members[i]] = int(take) / size
         return {"chosen": chosen, "by": by, "allocation": {h: [int(t), s] for h, s, t in zip(names, sizes, alloc)}}
@@ -229,25 +236,30 @@ def choose(run, units: dict, n: int, seed: int, strategy: str, by: str | None, e
     raise MedjudgeError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
 
 
-def draw(store, run, n: int, name: str, seed: int = 0, output=None, strategy: str = "uniform", by: str | None = None,
-         pilot: str | None = None) -> dict:
+def draw(store, run, n: int | None, name: str, seed: int = 0, output=None, strategy: str = "uniform",
+         by: str | None = None, pilot: str | None = None, at_most: bool = False) -> dict:
     """Draw units of a run for expert labels and store them under `name` with each one's inclusion probability,
     the strategy and the strata; with `output`, a CSV for the physicians (item_id, unit_id, rater, value to fill,
-    the text to judge, and how the unit was drawn)."""
+    the text to judge, and how the unit was drawn). `at_most` (the review page): n is cut to the scored units,
+    and None means all of them."""
     import csv
 
     units = judged_units(run)
     keys = sorted(units)
-    if not 1 <= n <= len(keys):
+    if not keys:
+        raise MedjudgeError(f"run {run.id} has no scored units to draw from")
+    if at_most:
+        n = min(n or len(keys), len(keys))
+    if n is None or not 1 <= n <= len(keys):
         raise MedjudgeError(f"--n must be between 1 and the {len(keys)} scored units of run {run.id}")
     if strategy == "stratified":
         by = by or default_strata(units)
     elif by:
         raise MedjudgeError(f"--by sets the strata of --strategy stratified; {strategy} has none")
     transform = run.rubric.estimand()[1]
-    errors = pilot_errors(store, run, pilot, {k: transform(v) for k, (_, _, v) in units.items()}, transform) \
-        if pilot else None
-    drawn = choose(run, units, n, seed, strategy, by, errors)
+    f = {k: transform(v) for k, (_, _, v) in units.items()}
+    errors = pilot_errors(store, run, pilot, f, transform) if pilot else None
+    drawn = choose(run, units, f, n, seed, strategy, by, errors)
     chosen = drawn["chosen"]
     if not chosen:
         raise MedjudgeError(f"the {strategy} draw with seed {seed} picked no unit: give a larger --n or another --seed")
@@ -285,9 +297,9 @@ def compare_designs(run, units: dict, f: dict, errors: dict, weights: dict, room
         return max(2, int(math.ceil(variance / room)))
 
     out = {"uniform": {"labels": need(float(np.sum(w * (r - mean) ** 2) / np.sum(w)))}}
-    strata = [stratum_of(k, units[k], by) for k in keys]
-    spread = spreads_by_stratum(keys, strata, f, centred)
-    sizes = {h: strata.count(h) for h in spread}
+    strata = group_by(keys, lambda k: stratum_of(k, units[k], by))
+    spread = spreads_by_stratum(strata, f, centred)
+    sizes = {h: len(members) for h, members in strata.items()}
     floor = sum(min(MIN_PER_STRATUM, s) for s in sizes.values())
     out["stratified"] = {"labels": max(floor, need(sum(sizes[h] / big_n * spread[h] for h in spread) ** 2)),
                          "by": by, "strata": len(sizes)}

@@ -107,7 +107,7 @@ def review(
             link = (f"{root}/?token={made['links'][who]}" if who in made["links"]
                     else "link issued before, still valid (--reissue NAME for a new one)")
             typer.echo(f"  {who}: {len(units)} units ({overlap_units} overlap)  {link}")
-        coordinator = next((t for w, t in made["links"].items() if w.startswith("(")), None)
+        coordinator = made["links"].get(api.COORDINATOR)
         typer.echo(f"  coordinator: {root}/coordinator?token={coordinator}" if coordinator else
                    "  coordinator: link issued before, still valid")
         typer.echo("Ctrl-C stops the server; every label is saved as it is made, and a restart keeps every link.")

@@ -14,7 +14,7 @@ import json
 from ..errors import MedjudgeError
 from ..store import now
 from ..calibration import sampling
-from ..calibration.sampling import judged_units, uniform
+from ..calibration.sampling import judged_units
 from .identity import for_run, label_key
 
 METHODS = ("random", "stratified", "active", "disagreement", "unsafe")
@@ -30,29 +30,19 @@ def choose(store, run, method: str, n: int | None, seed: int = 0, name: str | No
     found = store.sample(run.id, name)
     if found:
         return name, found
-    if method == "random":
-        keys = sorted(judged_units(run))
-        n = min(n or len(keys), len(keys))
-        if n < 1:
-            raise MedjudgeError(f"run {run.id} has no scored units to review")
-        picked, prob = uniform(keys, n, seed)
-        chosen = dict.fromkeys(picked, prob)
-    elif method in ("stratified", "active"):  # drawn as `medjudge sample --strategy` draws, for estimate
-        units = judged_units(run)
-        if not n:
+    if method in ("random", "stratified", "active"):  # drawn as `medjudge sample --strategy` draws, for estimate
+        if not n and method != "random":
             raise MedjudgeError(f"--sample {method} needs --n: how many units to draw")
-        drawn = sampling.choose(run, units, min(n, len(units)), seed, method, sampling.default_strata(units), None)
-        store.save_sample(run.id, name, drawn["chosen"], seed, strategy=method, strata=drawn["by"])
+        sampling.draw(store, run, n, name, seed, strategy="uniform" if method == "random" else method, at_most=True)
         return name, store.sample(run.id, name)
-    else:
-        chosen = dict.fromkeys(_targeted(run, method)[:n] if n else _targeted(run, method))
-        if not chosen:
-            why = ""
-            if method == "unsafe":
-                why = (" (it needs a rubric whose verdicts flag harm: safety or NLI)" if run.rubric.higher_is_better
-                       else f" (none was judged harmful: the run's {run.rubric.estimand()[0]} is 0)")
-            raise MedjudgeError(f"run {run.id} has no units to review by {method}{why}")
-    store.save_sample(run.id, name, chosen, seed, strategy="uniform" if method == "random" else method)
+    chosen = dict.fromkeys(_targeted(run, method)[:n] if n else _targeted(run, method))
+    if not chosen:
+        why = ""
+        if method == "unsafe":
+            why = (" (it needs a rubric whose verdicts flag harm: safety or NLI)" if run.rubric.higher_is_better
+                   else f" (none was judged harmful: the run's {run.rubric.estimand()[0]} is 0)")
+        raise MedjudgeError(f"run {run.id} has no units to review by {method}{why}")
+    store.save_sample(run.id, name, chosen, seed, strategy=method)
     return name, store.sample(run.id, name)
 
 
@@ -69,10 +59,7 @@ def _targeted(run, method) -> list:
             if harmful(value):
                 out.append(key)
         return out
-    votes = {}
-    for answer_id, unit_id, _, _, value, _, status in run.store.votes(run.id):
-        votes.setdefault((answer_id, unit_id), []).append(value if status == "scored" else None)
-    return sorted(k for k, v in votes.items() if None in v or len(set(v)) > 1)
+    return sorted(k for k, v in run.unit_votes().items() if None in v or len(set(v)) > 1)
 
 
 def units_for_page(run, chosen: dict) -> list[dict]:

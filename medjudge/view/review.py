@@ -73,10 +73,12 @@ def build_panel_app(db_path: str, run_id: str, sample: str, reveal: bool = False
             return (single[0], "rater") if secrets.compare_digest(given, single[1]) else None
         return panel.holder(db(), run.id, sample, given)
 
+    # who labels what is fixed once the panel is made: read once, not at every request (tokens are read at every
+    # request, so that a revoked link stops at once)
+    assignments = {single[0]: dict.fromkeys(chosen, False)} if single is not None else store.assignments(run.id, sample)
+
     def assigned(rater) -> dict:
-        if single is not None:
-            return dict.fromkeys(chosen, False)
-        return db().assignments(run.id, sample).get(rater, {})
+        return assignments.get(rater, {})
 
     def same_origin(request) -> bool:
         origin = request.headers.get("origin")

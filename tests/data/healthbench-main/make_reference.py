@@ -7,14 +7,14 @@ a fixed rule (met unless the SHA-1 of the criterion text ends in 0-4). Run by ha
 """
 
 import hashlib
-import importlib.util
 import json
-import os
 import sys
 import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import simple_evals_peer  # noqa: E402  (tests/data/simple_evals_peer.py)
 SAMPLE = HERE.parents[2] / "medjudge" / "data" / "healthbench_sample.jsonl"
 
 
@@ -23,15 +23,7 @@ def met(criterion: str) -> bool:
 
 
 def main(peers):
-    pkg_dir = os.path.join(peers, "simple-evals")
-    pkg = types.ModuleType("simple_evals_pkg")
-    pkg.__path__ = [pkg_dir]
-    sys.modules["simple_evals_pkg"] = pkg
-    spec = importlib.util.spec_from_file_location("simple_evals_pkg.healthbench_eval",
-                                                  os.path.join(pkg_dir, "healthbench_eval.py"))
-    he = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = he
-    spec.loader.exec_module(he)
+    he = simple_evals_peer.load(peers, "healthbench_eval")
     examples = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
     for ex in examples:
         ex["rubrics"] = [he.RubricItem.from_dict(d) for d in ex["rubrics"]]

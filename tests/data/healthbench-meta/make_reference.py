@@ -17,9 +17,7 @@ on it: the expected values of tests/test_healthbench_meta.py (issue 35). Run by 
    None and agg_n_and_val_list leaves a None value out.
 """
 
-import importlib.util
 import json
-import os
 import random
 import sys
 import types
@@ -28,6 +26,8 @@ from pathlib import Path
 from unittest import mock
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import simple_evals_peer  # noqa: E402  (tests/data/simple_evals_peer.py)
 CATEGORIES = ["cluster:emergency_referrals_emergent", "cluster:emergency_referrals_conditionally_emergent",
               "cluster:communication_health_professional", "cluster:communication_not_health_professional",
               "cluster:hedging_reducible_uncertainty", "cluster:complex_responses_detailed",
@@ -69,22 +69,9 @@ def make_file():
     return lines[:300], {k: v for k, v in verdicts.items() if k in keep}
 
 
-def simple_evals(peers):
-    pkg_dir = os.path.join(peers, "simple-evals")
-    pkg = types.ModuleType("simple_evals_pkg")
-    pkg.__path__ = [pkg_dir]
-    sys.modules["simple_evals_pkg"] = pkg
-    spec = importlib.util.spec_from_file_location("simple_evals_pkg.healthbench_meta_eval",
-                                                  os.path.join(pkg_dir, "healthbench_meta_eval.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(peers):
     lines, verdicts = make_file()
-    meta = simple_evals(peers)
+    meta = simple_evals_peer.load(peers, "healthbench_meta_eval")
     meta.INPUT_PATH = str(HERE / "meta_eval.jsonl")
     by_prompt = {}
     for x in lines:
