@@ -86,6 +86,19 @@ def content_id(prefix: str, value) -> str:
     return prefix + hashlib.sha256(text.encode("utf-8")).hexdigest()[:11]
 
 
+def close_all():
+    """Close every SQLite connection of this process (the console script, before it leaves: SQLite then folds the
+    write-ahead log into the database file, so that the file alone holds every judgment). A store's connection
+    outlives the store (CPython's statement cache holds it in a reference cycle, freed by a garbage collection),
+    so the connections are found among the collector's objects, not tracked."""
+    import gc
+    import sqlite3
+
+    for obj in gc.get_objects():
+        if isinstance(obj, sqlite3.Connection):
+            obj.close()
+
+
 class Store:
     def __init__(self, path: str | Path = DEFAULT_DB):
         self.path = str(path)

@@ -55,6 +55,54 @@ def test_template_validates_lints_clean_and_compiles(kind):
                 assert [votes[u.id].value for u in units] == values
 
 
+def _variants(reply: dict) -> list[str]:
+    """Replies around a valid one: as is, reordered, with extra keys, a field missing, each value as a string, as
+    a number, as null, a nested list emptied or broken, fenced, and not JSON at all."""
+    out = [json.dumps(reply), json.dumps(dict(reversed(list(reply.items())))), json.dumps({**reply, "extra": 1}),
+           "```json\n" + json.dumps(reply) + "\n```", "no json here", "[1, 2]", "{}", json.dumps(reply)[:-2]]
+    for k, v in reply.items():
+        out.append(json.dumps({x: y for x, y in reply.items() if x != k}))
+        for other in (json.dumps(v), str(v), f"Literal[{v!r}]", f" {v} ", 1, 0, 2.5, 2.0, None, True, "yes", "True",
+                      "null", "None", "2.0", " 2 ", "[]", '["a"]', [], {}, [{"id": "x"}], ["a", 3]):
+            out.append(json.dumps({**reply, k: other}))
+        if isinstance(v, list) and v:
+            first = dict(v[0]) if isinstance(v[0], dict) else v[0]
+            if isinstance(first, dict):
+                out.append(json.dumps({**reply, k: [{**first, **{f: "1" for f in first}}]}))
+                out.append(json.dumps({**reply, k: [{x: y for x, y in list(first.items())[1:]}]}))
+    return out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reply_read_as_dspy_reads_it(kind):
+    """A reply read without DSPy's adapter (judges/program.py plain_fields) gives exactly DSPy's
+    JSONAdapter.parse result, or is left to DSPy: every variant either matches DSPy's fields or fails as DSPy does."""
+    from medjudge.judges.program import plain_fields
+
+    loaded = parse_rubric(template(kind), f"template:{kind}")
+    taken = 0
+    for mode in MODES:
+        program = compile_rubric(loaded.rubric, mode)
+        for item in example_items(loaded):
+            for _, units in program.calls(item):
+                values = [loaded.rubric.values(u)[-1] for u in units]
+                for text in _variants(program.reply(units, values)):
+                    try:
+                        expected = program.adapter.parse(program.signature, text)
+                    except Exception as exc:
+                        expected = type(exc)
+                    fast = plain_fields(program.signature.output_fields, text)
+                    if fast is not None:
+                        taken += 1
+                        assert fast == expected and list(fast) == list(expected), text
+                    try:
+                        got = program.read_reply(text)
+                    except Exception:
+                        got = "refused"
+                    assert got == ("refused" if isinstance(expected, type) else expected), text
+    assert taken > 20  # the plain read is the one taken for ordinary replies
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_grades_summarises_renders_exports(kind, fake, tmp_path):
     loaded = parse_rubric(template(kind), f"template:{kind}")

@@ -12,10 +12,11 @@ from test_grade import db_rows, grade_args, scripted
 
 
 def start_grade(args, cwd):
-    """`medjudge ARGS` in a child process that takes Ctrl-C as a terminal delivers it: a job started in the
-    background of a shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    """`medjudge ARGS` (the console script's entry point) in a child process that takes Ctrl-C as a terminal
+    delivers it: a job started in the background of a shell inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt."""
     env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-c", "from medjudge.cli import main; main()", *map(str, args)],
+    return subprocess.Popen([sys.executable, "-c", "from medjudge.cli import run; run()", *map(str, args)],
                             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
@@ -29,6 +30,24 @@ def wait_for(fake, n, proc, limit=60):
 def votes(db):
     return {(r["answer_id"], r["unit_id"], r["judge"], r["sample"]): (r["value"], r["status"])
             for r in db_rows(db, "SELECT * FROM judgments")}
+
+
+def test_the_command_leaves_everything_in_the_database_file(fake, answers_file, checklist_file, tmp_path):
+    """The console script leaves without the interpreter's teardown collections (cli.run), but closes every
+    connection first: no write-ahead log is left beside the database, and the file alone, copied elsewhere,
+    holds every judgment; the exit code is the command's."""
+    import shutil
+
+    fake.responder = scripted
+    proc = start_grade(grade_args(fake, answers_file, checklist_file), tmp_path)
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    assert not (tmp_path / "t.db-wal").exists()
+    alone = tmp_path / "copy"
+    alone.mkdir()
+    shutil.copy(tmp_path / "t.db", alone / "t.db")
+    assert len(db_rows(alone / "t.db", "SELECT * FROM judgments")) == fake.count > 0
+    bad = start_grade(["grade", tmp_path / "missing.jsonl", "--rubric", checklist_file, "--db", "t.db"], tmp_path)
+    assert bad.wait(timeout=120) == 2 and b"missing.jsonl" in bad.stderr.read()
 
 
 @pytest.mark.parametrize("kill_at", [5, 23])

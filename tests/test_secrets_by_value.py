@@ -47,3 +47,23 @@ def test_a_key_named_with_any_variable_never_reaches_a_row_or_a_stream(cli, fake
     assert SECRET.encode() not in stored and SECRET[-8:].encode() not in stored
     assert SECRET not in (tmp_path / "r.html").read_text()
     assert "[redacted]" in streams or b"[redacted]" in stored  # it was there to hide
+
+
+def test_redaction_follows_the_environment_as_it_changes(monkeypatch):
+    """secret_values is worked out once and kept while nothing changes: a key variable set, changed or removed
+    later, and a name registered later, are redacted (or no longer) at once."""
+    from medjudge import secrets
+
+    monkeypatch.setattr(secrets, "_NAMES", set())
+    monkeypatch.delenv("MJ_TEST_API_KEY", raising=False)
+    assert secrets.redact_values("echo Zq7-first-value-1234") == "echo Zq7-first-value-1234"
+    monkeypatch.setenv("MJ_TEST_API_KEY", "Zq7-first-value-1234")
+    assert secrets.redact_values("echo Zq7-first-value-1234") == "echo [redacted]"
+    monkeypatch.setenv("MJ_TEST_API_KEY", "Zq7-second-value-5678")  # same names, another value
+    assert secrets.redact_values("echo Zq7-second-value-5678") == "echo [redacted]"
+    monkeypatch.delenv("MJ_TEST_API_KEY")
+    assert secrets.redact_values("echo Zq7-second-value-5678") == "echo Zq7-second-value-5678"
+    monkeypatch.setenv("PLAIN_NAME", "Zq7-third-value-9012")  # not named like a key: only once registered
+    assert secrets.redact_values("echo Zq7-third-value-9012") == "echo Zq7-third-value-9012"
+    secrets.register_variable("PLAIN_NAME")
+    assert secrets.redact_values("echo Zq7-third-value-9012") == "echo [redacted]"

@@ -58,3 +58,21 @@ def main(argv=None):
     if rc == 130:  # typer turns Ctrl-C into exit code 130
         typer.echo(INTERRUPTED, err=True)
     sys.exit(rc if isinstance(rc, int) else 0)
+
+
+def run():
+    """The `medjudge` console script: main(), then the interpreter's teardown without its garbage collections
+    (gc.freeze: what is left is freed by reference counting and the operating system). Those collections walked
+    every object DSPy and pydantic created at import, 0.2-0.3 s after every grade (benchmarks/bench_peer.py);
+    atexit handlers and stream flushes still run, and every store is closed first (store.close_all: the database
+    file alone then holds every judgment). Not in main(), which tests call in-process."""
+    try:
+        main()
+    finally:
+        import gc
+
+        if "medjudge.store" in sys.modules:
+            sys.modules["medjudge.store"].close_all()
+        gc.disable()
+        gc.freeze()
+

@@ -6,8 +6,11 @@ The program does not make the call itself: the panel sends the formatted message
 
 from __future__ import annotations
 
+import enum
+import json
 import re
 from dataclasses import dataclass
+from typing import Literal, get_args, get_origin
 
 import dspy
 from dspy.adapters import JSONAdapter
@@ -220,7 +223,12 @@ class JudgeProgram(dspy.Module):
         return item
 
     def read_reply(self, text: str) -> dict:
-        """The reply's output fields, or ParseFailure with the reason."""
+        """The reply's output fields, or ParseFailure with the reason. A reply that is one JSON object whose
+        values DSPy would take as they are is read here (plain_fields: DSPy's result without its per-value
+        TypeAdapter); anything else, and every failure, is DSPy's JSONAdapter.parse."""
+        fields = plain_fields(self.signature.output_fields, text or "")
+        if fields is not None:
+            return fields
         try:
             return self.adapter.parse(self.signature, text or "")
         except Exception as exc:  # DSPy raises AdapterParseError, pydantic errors, ValueError
@@ -279,6 +287,53 @@ class JudgeProgram(dspy.Module):
 
     def read_entry(self, entry, unit) -> Vote:
         raise NotImplementedError
+
+
+_ADAPTERS: dict = {}
+
+
+def _adapter(annotation):
+    found = _ADAPTERS.get(annotation)
+    if found is None:
+        from pydantic import TypeAdapter
+
+        found = _ADAPTERS[annotation] = TypeAdapter(annotation)
+    return found
+
+
+def plain_fields(outputs: dict, text: str) -> dict | None:
+    """What DSPy's JSONAdapter.parse gives for a reply that is a valid JSON object with every output field, each
+    value one DSPy takes without repair (json_repair returns json.loads' result for valid JSON; DSPy's
+    parse_value: str() for a str field, the value for a Literal member, else pydantic validation of a non-string
+    value, here with one TypeAdapter per annotation instead of one per value); None for anything else (a string
+    to coerce, an enum, a missing field, a value that fails validation), which DSPy then parses, or refuses, itself.
+    tests/test_kinds.py holds the two to the same result on every kind's replies."""
+    try:
+        fields = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(fields, dict):
+        return None
+    out = {}
+    for name, value in fields.items():
+        info = outputs.get(name)
+        if info is None:
+            continue
+        annotation = info.annotation
+        if annotation is str:
+            out[name] = str(value)
+        elif isinstance(annotation, enum.EnumMeta):
+            return None
+        elif get_origin(annotation) is Literal and value in get_args(annotation):
+            out[name] = value
+        elif isinstance(value, str):
+            return None
+        else:
+            try:
+                out[name] = _adapter(annotation).validate_python(value)
+            except Exception:  # DSPy says why
+                return None
+    return {name: out[name] for name in outputs} if out.keys() == outputs.keys() else None  # in signature order
 
 
 def _inline(schema: dict) -> dict:
