@@ -279,6 +279,7 @@ def build_panel(store, cfg: GradeConfig, run, rubric, judges, concurrency=None, 
             raise MedjudgeError(f"program {cfg.program} is not in {store.path}")
         program.apply(found["artifact"])
     program.variant = dict(cfg.probe or {})
+    program.prompts = store  # the prompt DSPy formats is kept: a later run does not import DSPy
     params = {"temperature": cfg.temperature}
     if cfg.max_tokens:
         params["max_tokens"] = cfg.max_tokens

@@ -18,6 +18,8 @@ Tables
   batches      provider batches of a run (provider id, files, state), recorded before and after each step
   batch_requests  every request sent in a batch: its custom id (cache key + attempt), batch and state
   routes       how an OpenAI-compatible judge's calls go on the wire, as LiteLLM worked it out (models/route.py)
+  prompts      what DSPy writes around a judge program's inputs (system message, demonstrations, closing), keyed
+               by all that decides it (judges/program.py Prompt)
 View
   judgments_full  judgments joined with their call (raw response, tokens, cost, latency)
 """
@@ -49,11 +51,12 @@ def _sqlite_utils():
 sqlite_utils = _sqlite_utils()
 
 DEFAULT_DB = "medjudge.db"
-SCHEMA_VERSION = 7  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
+SCHEMA_VERSION = 8  # 2: judgments.rounds (how many runs asked the unit); 3: samples (units drawn for experts);
 # 4: programs (optimised judge programs), drafts and probes, annotations.rationale/detail/chosen; 5: routes;
 # 6: annotations.label_key (what the rater read, in the primary key) and annotations.value_type; run_calls.hits
 # 7: samples.strategy and samples.strata (how the units were drawn: uniform, stratified by what, active, targeted);
 #    review_assignments and review_tokens (a panel of raters on one review server; tokens kept as SHA-256 only)
+# 8: prompts (a judge program's prompt as DSPy formats it, so that a grade need not import DSPy)
 MAX_ROUNDS = 3  # a unit left unscored is asked again by at most this many runs in all
 
 
@@ -96,7 +99,10 @@ def close_all():
 
     for obj in gc.get_objects():
         if isinstance(obj, sqlite3.Connection):
-            obj.close()
+            try:
+                obj.close()
+            except sqlite3.Error:  # one opened in another thread: closed by the operating system instead
+                pass
 
 
 class Store:
@@ -187,6 +193,7 @@ class Store:
                                      "phash": str, "attempt": int, "state": str, "error": str},
                                     pk=("run_id", "custom_id"), if_not_exists=True)
         db["routes"].create({"key": str, "model": str, "route": str, "created": str}, pk="key", if_not_exists=True)
+        db["prompts"].create({"key": str, "prompt": str, "created": str}, pk="key", if_not_exists=True)
         db["review_assignments"].create({"run_id": str, "sample": str, "rater": str, "answer_id": str, "unit_id": str,
                                          "overlap": int}, pk=("run_id", "sample", "rater", "answer_id", "unit_id"),
                                         if_not_exists=True)
@@ -565,6 +572,14 @@ class Store:
         with self.db.conn as conn:
             conn.execute("INSERT OR REPLACE INTO routes (key, model, route, created) VALUES (?, ?, ?, ?)",
                          (key, model, route, now()))
+
+    def prompt(self, key: str) -> str | None:
+        row = self.db.conn.execute("SELECT prompt FROM prompts WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def save_prompt(self, key: str, prompt: str):
+        with self.db.conn as conn:
+            conn.execute("INSERT OR REPLACE INTO prompts (key, prompt, created) VALUES (?, ?, ?)", (key, prompt, now()))
 
     def save_probe(self, probe_id: str, run_id: str, config: dict, results: dict):
         with self.db.conn:

@@ -73,7 +73,8 @@ def test_the_public_door_opens_without_dspy():
     import subprocess
     import sys
 
-    code = ("import sys, medjudge.api as api; print('dspy' in sys.modules); api.GradeResult; "
-            "print('dspy' in sys.modules)")
+    code = ("import sys, medjudge.api as api; print('medjudge.grading' in sys.modules, 'dspy' in sys.modules); "
+            "api.GradeResult; print('medjudge.grading' in sys.modules, 'dspy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["False", "True"]  # GradeResult, asked for, brings grading (and DSPy) in
+    # GradeResult, asked for, brings grading in; grading itself imports DSPy only to format a prompt not yet stored
+    assert out == ["False", "False", "True", "False"]

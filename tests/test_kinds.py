@@ -91,7 +91,7 @@ def test_reply_read_as_dspy_reads_it(kind):
                         expected = program.adapter.parse(program.signature, text)
                     except Exception as exc:
                         expected = type(exc)
-                    fast = plain_fields(program.signature.output_fields, text)
+                    fast = plain_fields(program.spec.outputs, text)
                     if fast is not None:
                         taken += 1
                         assert fast == expected and list(fast) == list(expected), text

@@ -203,7 +203,7 @@ def test_old_database_keeps_every_label_and_joins_only_unambiguous_ids(cli, two_
     assert len(db_rows(db, "SELECT * FROM annotations")) == 3
     from medjudge.store import SCHEMA_VERSION
 
-    assert db_rows(db, "PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION == 7
+    assert db_rows(db, "PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION == 8
     found = for_run(store, StoredRun(store, run_a))
     assert found.counts["joined"] == 0 and found.counts["ambiguous"] == 2
     assert "2 by an item id that names several answers" in found.left_out()

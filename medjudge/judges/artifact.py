@@ -30,10 +30,11 @@ def demo_fields(demo, signature) -> dict:
     return {k: to_jsonable_python(demo[k]) for k in signature.fields if k in demo and demo[k] is not None}
 
 
-def from_program(program, loaded, **made) -> dict:
-    """The artifact of a compiled judge program (its instructions and demonstrations); `made` says how."""
-    predict = program.predict
-    art = {"format": FORMAT, "rubric_hash": loaded.hash, "rubric_id": loaded.rubric.id, "mode": program.mode,
+def from_program(module, loaded, **made) -> dict:
+    """The artifact of a compiled judge program (JudgeProgram.module, as an optimiser compiled it: its instructions
+    and demonstrations); `made` says how."""
+    predict = module.predict
+    art = {"format": FORMAT, "rubric_hash": loaded.hash, "rubric_id": loaded.rubric.id, "mode": module.mode,
            "instructions": predict.signature.instructions,
            "demos": [demo_fields(d, predict.signature) for d in predict.demos], **made}
     art["id"] = program_id(art)

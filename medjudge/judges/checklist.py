@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dspy
 from pydantic import BaseModel
 
-from .program import JudgeProgram, Vote, quote
+from .program import In, JudgeProgram, Out, Spec, Vote, quote
 
 TASK = (
     "You grade one answer, the last turn of a health conversation, against rubric criteria written by physicians. "
@@ -25,19 +24,18 @@ class CriterionVerdict(BaseModel):
     met: bool
 
 
-class ChecklistSingle(dspy.Signature):
-    conversation: str = dspy.InputField(desc="the conversation so far")
-    answer: str = dspy.InputField(desc="the answer under evaluation")
-    criterion: str = dspy.InputField(desc="one rubric criterion, with its points")
-    explanation: str = dspy.OutputField(desc="brief reasoning citing the answer")
-    criteria_met: bool = dspy.OutputField(desc="true if the answer meets the criterion")
+ChecklistSingle = Spec("ChecklistSingle",
+                       conversation=In("the conversation so far"),
+                       answer=In("the answer under evaluation"),
+                       criterion=In("one rubric criterion, with its points"),
+                       explanation=Out(str, "brief reasoning citing the answer"),
+                       criteria_met=Out(bool, "true if the answer meets the criterion"))
 
-
-class ChecklistBatched(dspy.Signature):
-    conversation: str = dspy.InputField(desc="the conversation so far")
-    answer: str = dspy.InputField(desc="the answer under evaluation")
-    criteria: str = dspy.InputField(desc="rubric criteria, one per line, each with its id and points")
-    verdicts: list[CriterionVerdict] = dspy.OutputField(desc="one verdict per criterion id, in order")
+ChecklistBatched = Spec("ChecklistBatched",
+                        conversation=In("the conversation so far"),
+                        answer=In("the answer under evaluation"),
+                        criteria=In("rubric criteria, one per line, each with its id and points"),
+                        verdicts=Out(list[CriterionVerdict], "one verdict per criterion id, in order"))
 
 
 class ChecklistProgram(JudgeProgram):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-import dspy
 from pydantic import BaseModel
 
 from ..rubrics.nli import RELATION_VALUE
 
 RELATION_NAME = {v: k for k, v in RELATION_VALUE.items()}
 from ..inputs import Item
-from .program import BATCH_SIZE, JudgeProgram, Vote, quote
+from .program import BATCH_SIZE, In, JudgeProgram, Out, Spec, Vote, quote
 
 TASK = (
     "You check reference statements written by physicians against an answer to a patient's question. "
@@ -29,19 +28,18 @@ class StatementVerdict(BaseModel):
     relation: Relation
 
 
-class NliSingle(dspy.Signature):
-    conversation: str = dspy.InputField(desc="the patient's question")
-    answer: str = dspy.InputField(desc="the answer under evaluation (the premise)")
-    statement: str = dspy.InputField(desc="a reference statement (the hypothesis)")
-    explanation: str = dspy.OutputField(desc="brief reasoning citing the answer")
-    relation: Relation = dspy.OutputField(desc="entailed, neutral or contradicted")
+NliSingle = Spec("NliSingle",
+                 conversation=In("the patient's question"),
+                 answer=In("the answer under evaluation (the premise)"),
+                 statement=In("a reference statement (the hypothesis)"),
+                 explanation=Out(str, "brief reasoning citing the answer"),
+                 relation=Out(Relation, "entailed, neutral or contradicted"))
 
-
-class NliBatched(dspy.Signature):
-    conversation: str = dspy.InputField(desc="the patient's question")
-    answer: str = dspy.InputField(desc="the answer under evaluation (the premise)")
-    statements: str = dspy.InputField(desc="reference statements, one per line, each with its id")
-    verdicts: list[StatementVerdict] = dspy.OutputField(desc="one verdict per statement id, in order")
+NliBatched = Spec("NliBatched",
+                  conversation=In("the patient's question"),
+                  answer=In("the answer under evaluation (the premise)"),
+                  statements=In("reference statements, one per line, each with its id"),
+                  verdicts=Out(list[StatementVerdict], "one verdict per statement id, in order"))
 
 
 class NliProgram(JudgeProgram):

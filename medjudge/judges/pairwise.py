@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-import dspy
-
-from .program import JudgeProgram, Vote, quote, render_conversation
+from .program import In, JudgeProgram, Out, Spec, Vote, quote, render_conversation
 
 TASK = (
     "You compare two answers to the same health conversation, shown as the first and the second answer. "
@@ -16,13 +14,13 @@ TASK = (
 Better = Literal["first", "second", "tie"]
 
 
-class PairwiseSignature(dspy.Signature):
-    conversation: str = dspy.InputField(desc="the conversation so far")
-    first_answer: str = dspy.InputField(desc="the answer shown first")
-    second_answer: str = dspy.InputField(desc="the answer shown second")
-    question: str = dspy.InputField(desc="what makes an answer better")
-    explanation: str = dspy.OutputField(desc="brief reasoning citing both answers")
-    better: Better = dspy.OutputField(desc="first, second or tie")
+PairwiseSignature = Spec("PairwiseSignature",
+                         conversation=In("the conversation so far"),
+                         first_answer=In("the answer shown first"),
+                         second_answer=In("the answer shown second"),
+                         question=In("what makes an answer better"),
+                         explanation=Out(str, "brief reasoning citing both answers"),
+                         better=Out(Better, "first, second or tie"))
 
 
 class PairwiseProgram(JudgeProgram):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dspy
 from pydantic import BaseModel
 
-from .program import JudgeProgram, Vote, quote
+from .program import In, JudgeProgram, Out, Spec, Vote, quote
 
 TASK = (
     "You rate one answer, the last turn of a health conversation, on rating dimensions. "
@@ -25,19 +24,18 @@ class DimensionScore(BaseModel):
     score: int
 
 
-class ScaleSingle(dspy.Signature):
-    conversation: str = dspy.InputField(desc="the conversation so far")
-    answer: str = dspy.InputField(desc="the answer under evaluation")
-    dimension: str = dspy.InputField(desc="the dimension to rate, its range and level descriptions")
-    explanation: str = dspy.OutputField(desc="brief reasoning citing the answer")
-    score: int = dspy.OutputField(desc="the level, an integer within the range")
+ScaleSingle = Spec("ScaleSingle",
+                   conversation=In("the conversation so far"),
+                   answer=In("the answer under evaluation"),
+                   dimension=In("the dimension to rate, its range and level descriptions"),
+                   explanation=Out(str, "brief reasoning citing the answer"),
+                   score=Out(int, "the level, an integer within the range"))
 
-
-class ScaleBatched(dspy.Signature):
-    conversation: str = dspy.InputField(desc="the conversation so far")
-    answer: str = dspy.InputField(desc="the answer under evaluation")
-    dimensions: str = dspy.InputField(desc="the dimensions to rate, each with its id, range and levels")
-    scores: list[DimensionScore] = dspy.OutputField(desc="one score per dimension id, in order")
+ScaleBatched = Spec("ScaleBatched",
+                    conversation=In("the conversation so far"),
+                    answer=In("the answer under evaluation"),
+                    dimensions=In("the dimensions to rate, each with its id, range and levels"),
+                    scores=Out(list[DimensionScore], "one score per dimension id, in order"))
 
 
 class ScaleProgram(JudgeProgram):

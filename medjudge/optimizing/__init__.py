@@ -202,7 +202,7 @@ def _run_optimiser(store, cfg, loaded, judge, opt_id, parts):
     try:
         with dspy.context(lm=lm, adapter=JSONAdapter()), quiet():
             optimizer = build(cfg.optimizer, metric, settings, cfg.seed, lm, cfg.budget)
-            compiled = compile_program(cfg.optimizer, optimizer, program, train, dev, cfg.seed, settings)
+            compiled = compile_program(cfg.optimizer, optimizer, program.module(), train, dev, cfg.seed, settings)
     except BudgetExhausted:
         pass
     except Exception as exc:  # the optimiser gave up (too many failed examples): said below, or raised
