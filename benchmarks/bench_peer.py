@@ -13,7 +13,10 @@ Each contender runs as its own command, end to end (start-up, imports, reading i
 score), against a fresh fake server (benchmarks/serve_fake.py: same latency, it answers both prompts with
 the same lexical verdict), so the two scores must agree. Contenders alternate (peer, medjudge, peer, ...)
 because this machine's speed drifts over minutes. The peer is ../shared/peers (its README and driver,
-peer_simple_evals.py); where it is absent the benchmark says so and exits 0. Writes
+peer_simple_evals.py); where it is absent the benchmark says so and exits 0. Both import from bytecode, as
+installed packages do: each runs once on one answer, untimed, with a bytecode cache of the benchmark's own
+(PYTHONPYCACHEPREFIX; PYTHONDONTWRITEBYTECODE removed). The warm-up grade uses a database of its own, so that
+without --known-route every timed medjudge round still starts on a new database. Writes
 benchmarks/results/peer-<name>.json.
 """
 
@@ -125,6 +128,15 @@ def main():
     criteria = sum(len(json.loads(line)["rubrics"]) for line in work.open(encoding="utf-8"))
     base = f"http://127.0.0.1:{args.port}/v1"
     env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", OPENAI_BASE_URL=base, OPENAI_API_KEY="fake-key")
+    # both contenders import from bytecode, as installed packages do (a shell with PYTHONDONTWRITEBYTECODE would
+    # have each compile its own sources at every start): a cache of their own, filled by an untimed first run each
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    one = tmp / "one.jsonl"
+    one.write_text(work.open(encoding="utf-8").readline(), encoding="utf-8")
+    timed([sys.executable, str(driver), str(PEERS), str(one), "1"], env, args.port, args.latency)
+    timed([str(Path(sys.executable).with_name("medjudge")), "grade", str(one), "--format", "healthbench", "--judge",
+           f"openai/{args.model}@{base}", "--db", str(tmp / "warm-up.db"), "--quiet"], env, args.port, args.latency)
     ideal = args.concurrency / args.latency
     runs = {"simple-evals": [], "medjudge": []}
     for r in range(args.rounds):

@@ -183,6 +183,17 @@ class Prompt:
 
 
 def dspy_version() -> str:
+    """DSPy's installed version, read from its distribution's folder name beside the package (`dspy-X.dist-info`,
+    as pip installs it) without importing DSPy or scanning every distribution (importlib.metadata: 30 ms); any
+    other layout asks importlib.metadata."""
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    spec = find_spec("dspy")
+    if spec is not None and spec.origin:
+        found = list(Path(spec.origin).parent.parent.glob("dspy-*.dist-info"))
+        if len(found) == 1:
+            return found[0].name[len("dspy-"):-len(".dist-info")]
     from importlib.metadata import version
 
     return version("dspy")

@@ -22,21 +22,22 @@ def _env(*names) -> str | None:
 
 
 def proxy_for(url: str) -> tuple:
-    """(proxy URL or None, proxy basic auth or None) for a request to `url`."""
-    from urllib.request import proxy_bypass_environment
-
-    from aiohttp import BasicAuth
-    from yarl import URL
-
+    """(proxy URL or None, proxy basic auth or None) for a request to `url`. With no proxy set, nothing to bypass
+    (and urllib.request, whose NO_PROXY rule is used, is not imported: 30 ms)."""
     host = urlsplit(url).hostname or ""
     scheme = urlsplit(url).scheme
-    if proxy_bypass_environment(host):
-        return None, None
     proxy = _env("HTTPS_PROXY") if scheme == "https" else _env("HTTP_PROXY")
     source = "HTTPS_PROXY" if scheme == "https" else "HTTP_PROXY"
     if not proxy:
         proxy, source = _env("ALL_PROXY"), "ALL_PROXY"
     if not proxy:
+        return None, None
+    from urllib.request import proxy_bypass_environment
+
+    from aiohttp import BasicAuth
+    from yarl import URL
+
+    if proxy_bypass_environment(host):
         return None, None
     parsed = URL(proxy if "://" in proxy else f"http://{proxy}")
     if parsed.scheme not in ("http", "https"):
