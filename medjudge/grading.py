@@ -249,6 +249,7 @@ def plan(store, cfg: GradeConfig) -> dict:
         to_split += rubric.needs_split(it)
     run_id = run_identity(cfg, loaded, judges, items_hash.hexdigest())
     panel = build_panel(store, cfg, {"id": run_id}, rubric, judges)
+    panel.program.prompts = None  # it writes nothing: not even the prompt DSPy formats
     found = panel.plan(iter_items(cfg, rubric, []))
     per_judge = []
     for j in judges:

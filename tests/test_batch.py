@@ -2,6 +2,7 @@
 the same judgments as an online run, whatever point the process is stopped at; no custom id sent twice."""
 
 import json
+import sqlite3
 
 import pytest
 
@@ -198,6 +199,12 @@ def test_dry_run_counts_calls_and_prices_online_and_batch(cli, fake, tmp_path):
     assert cli("grade", ANSWERS, "--rubric", RUBRIC, "--judge", judge, "--db", "d.db", "-q")[0] == 0
     code, out, err = cli("grade", ANSWERS, "--rubric", RUBRIC, "--judge", judge, "--db", "d.db", "--dry-run")
     assert code == 0 and "in all: 0 calls" in out and "exists" in out
+    # on an existing database it writes nothing either: not the prompt of a program it has not graded with
+    before = list(sqlite3.connect(tmp_path / "d.db").iterdump())
+    code, out, err = cli("grade", ANSWERS, "--rubric", RUBRIC, "--judge", judge, "--db", "d.db", "--dry-run",
+                         "--mode", "batched")
+    assert code == 0 and "3 calls" in out, out
+    assert list(sqlite3.connect(tmp_path / "d.db").iterdump()) == before
 
 
 def test_batches_split_at_the_providers_limits(cli, fake, tmp_path, monkeypatch):
