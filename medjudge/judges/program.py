@@ -114,6 +114,7 @@ class Spec:
         self.name, self.fields, self._built = name, fields, _built
         self.inputs = [n for n, f in fields.items() if not f.output]
         self.outputs = {n: f.type for n, f in fields.items() if f.output}
+        self.extra: dict = {}  # a DSPy class's other field settings (a custom prefix...): they decide the prompt too
 
     @classmethod
     def of(cls, signature) -> "Spec":
@@ -124,8 +125,6 @@ class Spec:
         spec = cls(signature.__name__, signature, **fields)
         spec.extra = {n: {k: str(v) for k, v in (i.json_schema_extra or {}).items()} for n, i in signature.fields.items()}
         return spec
-
-    extra: dict = {}  # a DSPy class's other field settings (a custom prefix...), part of what decides the prompt
 
     def build(self):
         if self._built is None:
@@ -459,11 +458,19 @@ _ADAPTERS: dict = {}
 
 
 def _adapter(annotation):
-    found = _ADAPTERS.get(annotation)
+    """One pydantic TypeAdapter per output type (DSPy builds one per value)."""
+    try:
+        found = _ADAPTERS.get(annotation)
+    except TypeError:  # a type that cannot be a key: built each time
+        found = None
     if found is None:
         from pydantic import TypeAdapter
 
-        found = _ADAPTERS[annotation] = TypeAdapter(annotation)
+        found = TypeAdapter(annotation)
+        try:
+            _ADAPTERS[annotation] = found
+        except TypeError:
+            pass
     return found
 
 
