@@ -16,7 +16,9 @@ because this machine's speed drifts over minutes. The peer is ../shared/peers (i
 peer_simple_evals.py); where it is absent the benchmark says so and exits 0. Both import from bytecode, as
 installed packages do: each runs once on one answer, untimed, with a bytecode cache of the benchmark's own
 (PYTHONPYCACHEPREFIX; PYTHONDONTWRITEBYTECODE removed). The warm-up grade uses a database of its own, so that
-without --known-route every timed medjudge round still starts on a new database. Writes
+without --known-route every timed medjudge round still starts on a new database; it leaves the judge's route in
+medjudge's machine folder (the benchmark's own MEDJUDGE_CACHE_DIR), as any earlier grade on a machine does;
+--first-on-machine gives each round an empty one instead. Writes
 benchmarks/results/peer-<name>.json.
 """
 
@@ -108,6 +110,9 @@ def main():
     ap.add_argument("--known-route", action="store_true",
                     help="medjudge's database already holds the judge's route (a first grade of one answer, not timed): "
                          "what every run after the first on a database costs")
+    ap.add_argument("--first-on-machine", action="store_true",
+                    help="each medjudge round with an empty machine folder (MEDJUDGE_CACHE_DIR): on a new database it "
+                         "then asks LiteLLM for the route, as the first grade on a machine does")
     ap.add_argument("--base-from", choices=("url", "env", "toml"), default="url",
                     help="how the judge's API base is given: in the judge's name, OPENAI_API_BASE, or medjudge.toml")
     args = ap.parse_args()
@@ -132,6 +137,7 @@ def main():
     # have each compile its own sources at every start): a cache of their own, filled by an untimed first run each
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    env["MEDJUDGE_CACHE_DIR"] = str(tmp / "machine")  # medjudge's machine folder: the benchmark's own
     one = tmp / "one.jsonl"
     one.write_text(work.open(encoding="utf-8").readline(), encoding="utf-8")
     timed([sys.executable, str(driver), str(PEERS), str(one), "1"], env, args.port, args.latency)
@@ -154,6 +160,8 @@ def main():
             judge, cwd = [], tmp / "project"
             cwd.mkdir(exist_ok=True)
             (cwd / "medjudge.toml").write_text(f'judges = ["openai/{args.model}@{base}"]\n', encoding="utf-8")
+        if args.first_on_machine:  # an empty machine folder: the route is known nowhere, as on a new machine
+            ours_env = dict(ours_env, MEDJUDGE_CACHE_DIR=str(tmp / f"machine-{r}"))
         if args.known_route:  # one answer graded first, untimed, on a server of its own: the route is stored
             first = tmp / f"first-{r}.jsonl"
             first.write_text(work.open(encoding="utf-8").readline(), encoding="utf-8")
@@ -169,7 +177,8 @@ def main():
     result = {"name": args.name or (f"srh{args.srh}" if args.srh else f"{args.answers}x{args.criteria}")
               + f"-w{args.workers}" + ("-batched" if args.mode == "batched" else "")
               + ("" if args.model == "fake-judge" and args.base_from == "url" else f"-{args.model}-{args.base_from}")
-              + ("-known-route" if args.known_route else ""), "known_route": args.known_route,
+              + ("-known-route" if args.known_route else "") + ("-first-on-machine" if args.first_on_machine else ""),
+              "known_route": args.known_route, "first_on_machine": args.first_on_machine,
               "model": args.model, "base_from": args.base_from, "workload": str(work.name), "criteria": criteria,
               "latency_s": args.latency, "concurrency": args.concurrency, "ideal_calls_per_s": ideal}
     for who, rs in runs.items():

@@ -1,6 +1,8 @@
 """Start-up time of `medjudge --help`, `medjudge rubric validate`, and of `medjudge grade` until its first request
-reaches the judge (best of N runs, fresh processes): on a new database (LiteLLM works the judge's route out
-first) and on a database that has run the judge before (route known: no LiteLLM import).
+reaches the judge (best of N runs, fresh processes): on a new database on a machine that has not graded with
+the judge (LiteLLM works the route out first), on a new database on a machine that has (the route from medjudge's
+machine folder), and on a database that has run the judge before (route and prompt known: neither LiteLLM nor DSPy
+is imported).
 
     python benchmarks/bench_startup.py
 """
@@ -35,28 +37,31 @@ def first_request(model: str, n=5):
     from medjudge.models.fakellm import FakeLLM
 
     env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True")
-    fresh, known = [], []
+    first, machine, known = [], [], []
     with FakeLLM() as fake:
         for i in range(n):
             tmp = Path(tempfile.mkdtemp())
-            for seed, times in (("1", fresh), ("2", known)):  # the second run: same database, other calls
+            env["MEDJUDGE_CACHE_DIR"] = str(tmp / "machine")  # an empty machine folder: the route known nowhere
+            # a new database on a new machine; a new database on that machine; the same database again (other calls)
+            for seed, db, times in (("1", "m.db", first), ("2", "n.db", machine), ("3", "n.db", known)):
                 fake.first_at = None
                 t = time.time()
                 subprocess.run([str(EXE), "grade", str(ROOT / "examples" / "answers.jsonl"), "--rubric",
                                 str(ROOT / "examples" / "chest-pain-checklist.yaml"), "--judge",
-                                fake.judge(model), "--seed", seed, "--db", str(tmp / "m.db"), "--quiet"],
+                                fake.judge(model), "--seed", seed, "--db", str(tmp / db), "--quiet"],
                                check=True, capture_output=True, env=env)
                 times.append(fake.first_at - t)
     pick = lambda ts: (round(min(ts), 3), round(sorted(ts)[len(ts) // 2], 3))  # noqa: E731
-    return pick(fresh), pick(known)
+    return pick(first), pick(machine), pick(known)
 
 
 def main():
     out = {}
     # a model in LiteLLM's price map waits for LiteLLM's route on a new database; a self-hosted one does not
     for model in ("gpt-4.1-mini", "medgemma-27b-it"):
-        fresh, known = first_request(model)
-        out[f"grade_first_request_{model}_new_db_best_median_s"] = fresh
+        first, machine, known = first_request(model)
+        out[f"grade_first_request_{model}_new_db_first_on_machine_best_median_s"] = first
+        out[f"grade_first_request_{model}_new_db_route_on_machine_best_median_s"] = machine
         out[f"grade_first_request_{model}_known_route_best_median_s"] = known
     out |= {
         "help_best_median_s": best_of([str(EXE), "--help"]),

@@ -27,6 +27,7 @@ View
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -87,6 +88,31 @@ def content_id(prefix: str, value) -> str:
 
     text = value if isinstance(value, str) else dumps(value)
     return prefix + hashlib.sha256(text.encode("utf-8")).hexdigest()[:11]
+
+
+def cache_dir() -> Path | None:
+    """This machine's medjudge folder: MEDJUDGE_CACHE_DIR, else $XDG_CACHE_HOME/medjudge, else ~/.cache/medjudge;
+    None when MEDJUDGE_CACHE_DIR is `off` or empty."""
+    import os
+
+    given = os.environ.get("MEDJUDGE_CACHE_DIR")
+    if given is not None:
+        return None if given.strip().lower() in ("", "off") else Path(given)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medjudge"
+
+
+def machine_store() -> "Store | None":
+    """The machine's own medjudge database, `machine.db` in cache_dir(): the routes LiteLLM worked out (no
+    secret, no rubric, no answer), kept for every database on this machine so that a new one need not import
+    LiteLLM; None when turned off or where it cannot be opened (a read-only home)."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return Store(folder / "machine.db")
+    except (OSError, sqlite3.Error):
+        return None
 
 
 def close_all():

@@ -13,6 +13,15 @@ EXAMPLES = ROOT / "examples"
 from medjudge.models.fakellm import FakeLLM  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def machine_cache(tmp_path_factory, monkeypatch):
+    """Each test has a machine folder of its own (store.cache_dir): what one test's grades leave there (routes)
+    never reaches another test, nor the machine's ~/.cache."""
+    folder = tmp_path_factory.mktemp("machine")
+    monkeypatch.setenv("MEDJUDGE_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def fake():
     with FakeLLM() as server:

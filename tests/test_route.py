@@ -140,6 +140,59 @@ def test_route_is_remembered_and_a_known_route_never_imports_litellm(fake, tmp_p
     assert second["calls"] == first["calls"] and not second["litellm"]
 
 
+def test_a_new_database_on_this_machine_finds_the_route_the_machine_kept(fake, tmp_path, answers_file,
+                                                                         checklist_file, machine_cache, monkeypatch):
+    """A route LiteLLM worked out is kept in the machine's own database too: a grade on a new database then sends
+    every call without importing LiteLLM, and the new database holds the route. With the machine's folder
+    turned off, a new database asks LiteLLM again."""
+    judge = fake.judge("gpt-4.1-mini")
+    script = (
+        "import sys, json\n"
+        "from medjudge import grade\n"
+        "res = grade(sys.argv[1], rubric=sys.argv[2], db=sys.argv[3], judges=[sys.argv[4]])\n"
+        "print(json.dumps({'calls': res.calls, 'litellm': 'litellm' in sys.modules}))\n")
+
+    def run(db, **env):
+        out = subprocess.run([sys.executable, "-c", script, str(answers_file), str(checklist_file), str(db), judge],
+                             capture_output=True, text=True, env=dict(os.environ, **env), timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def routes(db):
+        return Store(db).db.execute("SELECT key, route FROM routes").fetchall()
+
+    assert run(tmp_path / "a.db")["litellm"]
+    assert routes(machine_cache / "machine.db") == routes(tmp_path / "a.db") and len(routes(tmp_path / "a.db")) == 1
+    again = run(tmp_path / "b.db")
+    assert again["calls"] > 0 and not again["litellm"]
+    assert routes(tmp_path / "b.db") == routes(tmp_path / "a.db")
+    assert run(tmp_path / "c.db", MEDJUDGE_CACHE_DIR="off")["litellm"]
+    # a machine row that does not fit the call is ignored, worked out again and replaced
+    key, good = routes(machine_cache / "machine.db")[0]
+    bad = json.loads(good) | {"params": [["max_tokens", 3]]}
+    Store(machine_cache / "machine.db").save_route(key, "openai/gpt-4.1-mini", json.dumps(bad))
+    assert run(tmp_path / "d.db")["litellm"]
+    assert routes(machine_cache / "machine.db") == routes(tmp_path / "a.db")
+
+
+def test_the_machine_folder_follows_the_environment(monkeypatch, tmp_path):
+    from medjudge.store import cache_dir, machine_store
+
+    monkeypatch.setenv("MEDJUDGE_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("MEDJUDGE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "medjudge"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "medjudge"
+    monkeypatch.setenv("MEDJUDGE_CACHE_DIR", "off")
+    assert cache_dir() is None and machine_store() is None
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("MEDJUDGE_CACHE_DIR", str(tmp_path / "file" / "sub"))  # cannot be made: none, no error
+    assert machine_store() is None
+
+
 def test_litellm_import_is_set_up_once():
     assert litellm() is litellm()
 

@@ -13,8 +13,10 @@ Routes are remembered in the database (`routes`, keyed by the route format's ver
 model and the parameters), so a later run or a worker process sends its first request without importing
 LiteLLM (seconds of start-up): the parent of workers works every route out before they start. A stored row
 is checked before it is used (its fields, and that its parameters are those of the call, as LiteLLM maps
-them); one that does not fit is ignored and worked out again. On a new database the first request waits
-for LiteLLM's import (about 4 s), once.
+them); one that does not fit is ignored and worked out again. A route is also kept in the machine's own
+database (store.machine_store, ~/.cache/medjudge/machine.db; MEDJUDGE_CACHE_DIR moves it, `off` turns it off):
+a new database on a machine that has graded with the judge before finds it there. The first grade on a machine
+waits for LiteLLM's import (about 4 s), once.
 """
 
 from __future__ import annotations
@@ -202,11 +204,13 @@ def _sends_as_given(lib, model: str, provider: str, mapped: dict) -> bool:
 
 
 class Routes:
-    """The routes of one LLM: kept in memory, remembered in the store (the database)."""
+    """The routes of one LLM: kept in memory, remembered in the store (the database) and, where there is a store,
+    in the machine's own (store.machine_store: a new database on this machine finds the route there)."""
 
     def __init__(self, store=None):
         self.store = store
         self.known: dict = {}  # (judge, parameters but the seed's value) -> Route
+        self._machine = None
 
     def get(self, judge, params: dict) -> Route:
         if not wire_eligible(judge):
@@ -217,12 +221,28 @@ class Routes:
             found = self.known[memo] = self._first(judge, params)
         return found
 
+    def machine(self):
+        if self._machine is None:
+            from ..store import machine_store
+
+            self._machine = machine_store() or False
+        return self._machine or None
+
     def _first(self, judge, params: dict) -> Route:
         key = route_key(judge, params)
-        stored = self.store.route(key) if self.store is not None else None
-        found = Route.stored(stored, params) if stored else None
-        if found is None:  # none stored, or a row that does not fit: LiteLLM works it out (again)
+        if self.store is None:
+            return resolve(judge, params)
+        found, lacking = None, []
+        for source in (self.store, self.machine()):  # the database, then the machine's own: the first that fits
+            if source is None:
+                continue
+            stored = source.route(key)
+            found = Route.stored(stored, params) if stored else None
+            if found is not None:
+                break
+            lacking.append(source)
+        if found is None:  # none stored, or rows that do not fit: LiteLLM works it out (again)
             found = resolve(judge, params)
-            if self.store is not None:
-                self.store.save_route(key, judge.model, found.to_json())
+        for source in lacking:
+            source.save_route(key, judge.model, found.to_json())
         return found
