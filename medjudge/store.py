@@ -101,18 +101,44 @@ def cache_dir() -> Path | None:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medjudge"
 
 
+_MACHINE: dict = {}
+
+
 def machine_store() -> "Store | None":
-    """The machine's own medjudge database, `machine.db` in cache_dir(): the routes LiteLLM worked out (no
-    secret, no rubric, no answer), kept for every database on this machine so that a new one need not import
-    LiteLLM; None when turned off or where it cannot be opened (a read-only home)."""
+    """The machine's own medjudge database, `machine.db` in cache_dir(), opened once a process: the routes LiteLLM
+    worked out and the prompts DSPy formatted for programs without demonstrations (no key, no answer; a rubric's
+    instructions), kept for every database on this machine so that a new one need import neither; None when
+    turned off or where it cannot be opened (a read-only home)."""
     folder = cache_dir()
     if folder is None:
         return None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        return Store(folder / "machine.db")
-    except (OSError, sqlite3.Error):
-        return None
+    if _MACHINE.get("folder") != folder:  # one at a time (the folder changes only in tests)
+        if _MACHINE.get("store") is not None:
+            _MACHINE["store"].close()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            store = Store(folder / "machine.db")
+        except (OSError, sqlite3.Error):
+            store = None
+        _MACHINE.update(folder=folder, store=store)
+    return _MACHINE["store"]
+
+
+def recall(store, read, fits, machine: bool = True):
+    """The first row that fits, from the database and then (with `machine`) the machine's own, opened only when
+    the database has none: (what `fits` made of the row `read(store)` gave, or None; the stores before it that
+    lacked one, for the caller to fill)."""
+    lacking = []
+    for source in (store, "machine" if machine else None):
+        source = machine_store() if source == "machine" else source
+        if source is None:
+            continue
+        text = read(source)
+        found = fits(text) if text else None
+        if found is not None:
+            return found, lacking
+        lacking.append(source)
+    return None, lacking
 
 
 def close_all():

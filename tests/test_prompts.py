@@ -74,7 +74,8 @@ def test_what_decides_the_prompt_is_in_its_key(monkeypatch):
     assert len(keys) == 5
 
 
-def test_an_invalid_stored_prompt_is_worked_out_again(tmp_path):
+def test_an_invalid_stored_prompt_is_worked_out_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDJUDGE_CACHE_DIR", "off")  # the database alone (the machine's own: the next test)
     loaded = parse_rubric(template("checklist"), "template:checklist")
     store = Store(tmp_path / "p.db")
     first = compile_rubric(loaded.rubric, "per-criterion")
@@ -93,6 +94,39 @@ def test_an_invalid_stored_prompt_is_worked_out_again(tmp_path):
         assert program._dspy  # DSPy formatted it again ...
         good = store.prompt(key)
         assert good != bad and json.loads(good)["prefix"] == want[:-1]  # ... and the stored row is right again
+
+
+def test_a_new_database_finds_the_prompt_the_machine_kept_unless_it_has_demonstrations(tmp_path, machine_cache):
+    """A program without demonstrations has its prompt kept in the machine's own database too: a new database
+    on this machine formats without DSPy (and gets the row); an optimised program's prompt, whose demonstrations
+    may quote answers, stays in its database only. A machine row that does not validate is not used."""
+    loaded = parse_rubric(template("checklist"), "template:checklist")
+    art = {"id": "p-demo", "instructions": "Be strict.", "demos": [{"conversation": "c", "answer": "private answer",
+                                                                    "criterion": "x", "explanation": "e",
+                                                                    "criteria_met": True}]}
+
+    def grade_calls(db, apply=None):
+        program = compile_rubric(loaded.rubric, "per-criterion")
+        if apply:
+            program.apply(apply)
+        program.prompts = Store(db)
+        got = [program.messages(i, u) for i, u in all_calls(loaded, program)]
+        return program, got
+
+    def rows(db):
+        return sqlite3.connect(db).execute("SELECT key, prompt FROM prompts").fetchall()
+
+    first, want = grade_calls(tmp_path / "a.db")
+    assert first._dspy and rows(machine_cache / "machine.db") == rows(tmp_path / "a.db")
+    second, got = grade_calls(tmp_path / "b.db")
+    assert second._dspy == {} and got == want and rows(tmp_path / "b.db") == rows(tmp_path / "a.db")
+    grade_calls(tmp_path / "c.db", art)
+    assert len(rows(tmp_path / "c.db")) == 1 and len(rows(machine_cache / "machine.db")) == 1  # not the demo's
+    assert "private answer" not in json.dumps(rows(machine_cache / "machine.db"))
+    key = rows(machine_cache / "machine.db")[0][0]
+    Store(machine_cache / "machine.db").save_prompt(key, "{}")
+    third, got = grade_calls(tmp_path / "d.db")
+    assert third._dspy and got == want and rows(machine_cache / "machine.db") == rows(tmp_path / "a.db")
 
 
 def test_an_answer_cannot_become_dspy_content_blocks():

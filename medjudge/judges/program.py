@@ -5,9 +5,9 @@ The program does not make the call itself: the panel sends the formatted message
 
 DSPy formats a program's prompt once: the system message, the demonstrations and the closing output
 requirements are the same for every call, so they are kept (in the database's `prompts` table, keyed by
-everything that decides them, DSPy's version included) and each call writes only its input fields. A grade on a
-database that holds the program's prompt never imports DSPy (about 0.5 s); every reply that is not plain JSON is
-still parsed by DSPy's JSONAdapter.
+everything that decides them, DSPy's version included; for a program without demonstrations in the machine's own
+database too) and each call writes only its input fields. A grade that finds the program's prompt never imports
+DSPy (about 0.5 s); every reply that is not plain JSON is still parsed by DSPy's JSONAdapter.
 """
 
 from __future__ import annotations
@@ -349,8 +349,15 @@ class JudgeProgram:
         inputs = self.inputs(item, units)
         prompt = self._prompt
         if prompt is None and self.prompts is not None:
+            from ..store import recall
+
             key = self.prompt_key()
-            prompt = self._prompt = Prompt.from_json(key, self.prompts.prompt(key), self.spec.inputs)
+            prompt, lacking = recall(self.prompts, lambda source: source.prompt(key),
+                                     lambda text: Prompt.from_json(key, text, self.spec.inputs), not self.demo_rows)
+            if prompt is not None:
+                for source in lacking:
+                    source.save_prompt(key, prompt.to_json())
+            self._prompt = prompt
         if prompt is None:
             return self._format(inputs)
         parts = [""]
@@ -368,13 +375,17 @@ class JudgeProgram:
         return prompt.prefix + [{"role": "user", "content": content}]
 
     def _format(self, inputs) -> list[dict]:
-        """DSPy formats the whole call; what surrounds its inputs is kept (and stored) for the calls after it."""
+        """DSPy formats the whole call; what surrounds its inputs is kept (and stored: in the database, and in the
+        machine's own for a program without demonstrations, which may quote answers) for the calls after it."""
+        from ..store import machine_store
+
         full = self.adapter.format(self.signature, self.demos, inputs)
         key = self.prompt_key() if self.prompts is not None else ""
         self._prompt = Prompt(key, full[:-1], list(self.signature.input_fields),
                               self.adapter.user_message_output_requirements(self.signature))
-        if self.prompts is not None:
-            self.prompts.save_prompt(key, self._prompt.to_json())
+        for source in (self.prompts, None if self.demo_rows or self.prompts is None else machine_store()):
+            if source is not None:
+                source.save_prompt(key, self._prompt.to_json())
         return full
 
     def scoped_item(self, item, units):

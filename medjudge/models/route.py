@@ -210,7 +210,6 @@ class Routes:
     def __init__(self, store=None):
         self.store = store
         self.known: dict = {}  # (judge, parameters but the seed's value) -> Route
-        self._machine = None
 
     def get(self, judge, params: dict) -> Route:
         if not wire_eligible(judge):
@@ -221,26 +220,13 @@ class Routes:
             found = self.known[memo] = self._first(judge, params)
         return found
 
-    def machine(self):
-        if self._machine is None:
-            from ..store import machine_store
-
-            self._machine = machine_store() or False
-        return self._machine or None
-
     def _first(self, judge, params: dict) -> Route:
+        from ..store import recall
+
         key = route_key(judge, params)
         if self.store is None:
             return resolve(judge, params)
-        found, lacking = None, []
-        for source in (self.store, self.machine()):  # the database, then the machine's own: the first that fits
-            if source is None:
-                continue
-            stored = source.route(key)
-            found = Route.stored(stored, params) if stored else None
-            if found is not None:
-                break
-            lacking.append(source)
+        found, lacking = recall(self.store, lambda source: source.route(key), lambda text: Route.stored(text, params))
         if found is None:  # none stored, or rows that do not fit: LiteLLM works it out (again)
             found = resolve(judge, params)
         for source in lacking:
