@@ -158,7 +158,6 @@ class Prompt:
     """What DSPy's JSONAdapter writes around a call's input fields: the messages before the user message (system
     message, demonstrations), the input fields' order and the user message's closing output requirements."""
 
-    key: str
     prefix: list
     fields: list
     closing: str | None
@@ -168,7 +167,7 @@ class Prompt:
                            "closing": self.closing}, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, key: str, text: str | None, fields: list) -> "Prompt | None":
+    def from_json(cls, text: str | None, fields: list) -> "Prompt | None":
         """A stored prompt, or None when it does not validate (then it is worked out again)."""
         try:
             d = json.loads(text or "")
@@ -178,7 +177,7 @@ class Prompt:
                   and (d["closing"] is None or isinstance(d["closing"], str)))
         except (ValueError, KeyError, TypeError):
             return None
-        return cls(key, d["prefix"], d["fields"], d["closing"]) if ok else None
+        return cls(d["prefix"], d["fields"], d["closing"]) if ok else None
 
 
 def dspy_version() -> str:
@@ -347,19 +346,11 @@ class JudgeProgram:
         message, and DSPy formats the whole call. tests/test_kinds.py checks the result equals adapter.format's
         for every kind and mode, with the prompt formatted here and with the one read back from a store."""
         inputs = self.inputs(item, units)
+        if self._prompt is None:
+            self._prompt, full = self._first_prompt(inputs)
+            if full is not None:
+                return full
         prompt = self._prompt
-        if prompt is None and self.prompts is not None:
-            from ..store import recall
-
-            key = self.prompt_key()
-            prompt, lacking = recall(self.prompts, lambda source: source.prompt(key),
-                                     lambda text: Prompt.from_json(key, text, self.spec.inputs), not self.demo_rows)
-            if prompt is not None:
-                for source in lacking:
-                    source.save_prompt(key, prompt.to_json())
-            self._prompt = prompt
-        if prompt is None:
-            return self._format(inputs)
         parts = [""]
         for name in prompt.fields:
             if name in inputs:
@@ -374,19 +365,24 @@ class JudgeProgram:
             return self.adapter.format(self.signature, self.demos, inputs)
         return prompt.prefix + [{"role": "user", "content": content}]
 
-    def _format(self, inputs) -> list[dict]:
-        """DSPy formats the whole call; what surrounds its inputs is kept (and stored: in the database, and in the
-        machine's own for a program without demonstrations, which may quote answers) for the calls after it."""
-        from ..store import machine_store
+    def _first_prompt(self, inputs) -> tuple[Prompt, list | None]:
+        """The prompt around this program's inputs, from its stores (the database, then the machine's own for a
+        program without demonstrations, which may quote answers), else from DSPy's format of this call; the stores
+        that lacked it get it. (The prompt, DSPy's whole messages for this call or None.)"""
+        from ..store import recall
 
-        full = self.adapter.format(self.signature, self.demos, inputs)
-        key = self.prompt_key() if self.prompts is not None else ""
-        self._prompt = Prompt(key, full[:-1], list(self.signature.input_fields),
-                              self.adapter.user_message_output_requirements(self.signature))
-        for source in (self.prompts, None if self.demo_rows or self.prompts is None else machine_store()):
-            if source is not None:
-                source.save_prompt(key, self._prompt.to_json())
-        return full
+        key, prompt, lacking, full = None, None, [], None
+        if self.prompts is not None:
+            key = self.prompt_key()
+            prompt, lacking = recall(self.prompts, lambda source: source.prompt(key),
+                                     lambda text: Prompt.from_json(text, self.spec.inputs), not self.demo_rows)
+        if prompt is None:
+            full = self.adapter.format(self.signature, self.demos, inputs)
+            prompt = Prompt(full[:-1], list(self.signature.input_fields),
+                            self.adapter.user_message_output_requirements(self.signature))
+        for source in lacking:
+            source.save_prompt(key, prompt.to_json())
+        return prompt, full
 
     def scoped_item(self, item, units):
         """What the judge reads for these units: one turn (each_turn), the whole transcript (conversation)."""
