@@ -147,7 +147,6 @@ def close_all():
     outlives the store (CPython's statement cache holds it in a reference cycle, freed by a garbage collection),
     so the connections are found among the collector's objects, not tracked."""
     import gc
-    import sqlite3
 
     for obj in gc.get_objects():
         if isinstance(obj, sqlite3.Connection):
@@ -402,6 +401,14 @@ class Store:
                 sql += f" AND {column} = ?"
                 args.append(value)
         return self.db.conn.execute(sql, args)
+
+    def unit_votes(self, run_id: str, judge: str | None = None) -> dict:
+        """{(answer, unit): [each judge x sample's value, None where that vote is unscored]} (one judge's with
+        `judge`)."""
+        out: dict = {}
+        for answer_id, unit_id, _, _, value, _, status in self.votes(run_id, judge):
+            out.setdefault((answer_id, unit_id), []).append(value if status == "scored" else None)
+        return out
 
     def error_reasons(self, run_id: str) -> list[str]:
         """The reason of each failed call's judgment (transport errors, redone on rerun)."""

@@ -89,10 +89,7 @@ class StoredRun:
 
     def unit_votes(self) -> dict:
         """{(answer, unit): [each judge x sample's value, None where that vote is unscored]}."""
-        out: dict = {}
-        for answer_id, unit_id, _, _, value, _, status in self.store.votes(self.id):
-            out.setdefault((answer_id, unit_id), []).append(value if status == "scored" else None)
-        return out
+        return self.store.unit_votes(self.id)
 
     def tally(self, rows) -> Verdicts:
         """Verdicts from judgment rows (answer, unit, judge, sample, value, reason, status)."""

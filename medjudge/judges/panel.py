@@ -88,10 +88,7 @@ class Panel:
     def escalations(self, items) -> set:
         """(answer, unit) pairs the first judge leaves in doubt: its samples disagree, a vote is unscored
         or failed, or the unit is marked `escalate: always`."""
-        first = self.judges[0].name
-        votes = {}
-        for answer_id, unit_id, _, _, value, _, status in self.store.votes(self.run_id, first):
-            votes.setdefault((answer_id, unit_id), []).append(value if status == "scored" else None)
+        votes = self.store.unit_votes(self.run_id, self.judges[0].name)
         out = set()
         for item in items:
             for u in self.program.rubric.units(item):
