@@ -5,6 +5,25 @@ The public API is re-exported here lazily, so that `medjudge --help` does not im
 
 __version__ = "0.1.0"
 
+
+def installed_version(name: str) -> str | None:
+    """An installed distribution's version (DSPy's, LiteLLM's), or None: read from its folder name beside the
+    package (`NAME-X.dist-info`, as pip installs it), without importing it or scanning every distribution
+    (importlib.metadata: 30 ms); any other layout asks importlib.metadata."""
+    from importlib.metadata import PackageNotFoundError, version
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    spec = find_spec(name)
+    if spec is not None and spec.origin:
+        found = list(Path(spec.origin).parent.parent.glob(f"{name}-*.dist-info"))
+        if len(found) == 1:
+            return found[0].name[len(name) + 1:-len(".dist-info")]
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
 _EXPORTS = {
     "grade": ("api", "grade"),
     "calibrate": ("api", "calibrate"),

@@ -72,15 +72,10 @@ class GradeConfig:
 
 
 def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
+    from . import installed_version
 
-    out = {"medjudge": __version__, "python": platform.python_version()}
-    for pkg in ("dspy", "litellm"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = None
-    return out
+    return {"medjudge": __version__, "python": platform.python_version(),
+            **{pkg: installed_version(pkg) for pkg in ("dspy", "litellm")}}
 
 
 def iter_items(cfg: GradeConfig, rubric, skipped: list):

@@ -161,3 +161,15 @@ def test_a_later_grade_sends_the_same_prompts_without_importing_dspy(fake, tmp_p
                      sorted(json.dumps(r["messages"], sort_keys=True) for r in fake.requests)))
     assert seen[0][0] == "EXIT 0 True" and seen[1][0] == "EXIT 0 False"
     assert seen[0][1] == seen[1][1] and len(seen[0][1]) == 12
+
+
+def test_installed_versions_are_importlib_metadata_s():
+    """The versions in the prompt and route keys (and in each run's record), read from dist-info folder names, equal
+    importlib.metadata's."""
+    from importlib.metadata import version
+
+    from medjudge import installed_version
+
+    for name in ("dspy", "litellm", "pydantic", "aiohttp"):
+        assert installed_version(name) == version(name)
+    assert installed_version("no_such_distribution_medjudge") is None

@@ -180,21 +180,11 @@ class Prompt:
         return cls(d["prefix"], d["fields"], d["closing"]) if ok else None
 
 
-def dspy_version() -> str:
-    """DSPy's installed version, read from its distribution's folder name beside the package (`dspy-X.dist-info`,
-    as pip installs it) without importing DSPy or scanning every distribution (importlib.metadata: 30 ms); any
-    other layout asks importlib.metadata."""
-    from importlib.util import find_spec
-    from pathlib import Path
+def dspy_version() -> str | None:
+    """DSPy's installed version (part of the stored prompt's key), without importing DSPy."""
+    from .. import installed_version
 
-    spec = find_spec("dspy")
-    if spec is not None and spec.origin:
-        found = list(Path(spec.origin).parent.parent.glob("dspy-*.dist-info"))
-        if len(found) == 1:
-            return found[0].name[len("dspy-"):-len(".dist-info")]
-    from importlib.metadata import version
-
-    return version("dspy")
+    return installed_version("dspy")
 
 
 class JudgeProgram:

@@ -106,12 +106,9 @@ def wire_eligible(judge) -> bool:
 
 
 def litellm_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from .. import installed_version
 
-    try:
-        return version("litellm")
-    except PackageNotFoundError:
-        return "unknown"
+    return installed_version("litellm") or "unknown"
 
 
 def shape(params: dict) -> tuple:
