@@ -334,7 +334,7 @@ class JudgeProgram:
         does not import DSPy; per call only the input fields are written, a text field as itself (what DSPy's
         format_field_value gives for a str). A value that is not text, or a DSPy custom-type marker in the
         message, and DSPy formats the whole call. tests/test_kinds.py checks the result equals adapter.format's
-        for every kind and mode, with the prompt formatted here and with the one read back from a store."""
+        for every kind and mode, tests/test_prompts.py with the prompt read back from a store."""
         inputs = self.inputs(item, units)
         if self._prompt is None:
             self._prompt, full = self._first_prompt(inputs)
